@@ -1,0 +1,65 @@
+/**
+ * The provider-neutral alert: what every alert source maps into and what the rest of the bot
+ * reads. Fields a source lacks stay undefined or empty; enum-like fields keep unknown values
+ * as "unknown" rather than failing, because vendors add values over time.
+ */
+export type AlertSourceName = 'graph' | 'sentinel';
+
+export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ALERT_STATUSES = ['unknown', 'new', 'inProgress', 'resolved'] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+export type AccountRole = 'compromised' | 'attacker' | 'attacked' | 'suspicious' | 'contextual' | 'unknown';
+
+export interface AlertAccount {
+  /** sAMAccountName, without the domain. */
+  samAccountName?: string;
+  /** NetBIOS domain name (CORP), as MDI reports it. */
+  domain?: string;
+  userPrincipalName?: string;
+  displayName?: string;
+  /** On-premises security identifier, S-1-5-21-... */
+  sid?: string;
+  /** Entra ID (Azure AD) object id. */
+  entraObjectId?: string;
+  /** On-premises objectGUID. */
+  adObjectGuid?: string;
+  roles: AccountRole[];
+}
+
+export interface AlertDevice {
+  hostName?: string;
+  dnsDomain?: string;
+  ipAddress?: string;
+  entraDeviceId?: string;
+}
+
+export interface Alert {
+  /**
+   * Stable identity across sources: the provider's own alert id (Graph `providerAlertId`,
+   * Sentinel `VendorOriginalId`). An alert seen in both sources has the same key.
+   */
+  key: string;
+  /** Id within the source it was read from (Graph `id`, Sentinel `SystemAlertId`). */
+  sourceId: string;
+  source: AlertSourceName;
+  title: string;
+  description: string;
+  severity: Severity;
+  status: AlertStatus;
+  category?: string;
+  mitreTechniques: string[];
+  firstActivity?: string; // ISO 8601
+  lastActivity?: string; // ISO 8601
+  createdAt?: string; // ISO 8601
+  lastUpdatedAt?: string; // ISO 8601
+  portalUrl?: string;
+  accounts: AlertAccount[];
+  devices: AlertDevice[];
+}
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
