@@ -50,6 +50,8 @@ export interface Alert {
   severity: Severity;
   status: AlertStatus;
   category?: string;
+  /** Detector / alert type id (Graph `detectorId`, Sentinel `AlertType`): matched by the action policy. */
+  detectorId?: string;
   mitreTechniques: string[];
   firstActivity?: string; // ISO 8601
   lastActivity?: string; // ISO 8601

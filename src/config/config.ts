@@ -1,0 +1,290 @@
+import { Secret } from '../observability/logger.ts';
+import { SEVERITIES, type Severity } from '../domain/alert.ts';
+
+export type AlertSourceKind = 'graph' | 'sentinel';
+export type BotAppType = 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
+export type TempPasswordDelivery = 'private' | 'none';
+
+export interface AzureConfig {
+  tenantId: string;
+  clientId: string;
+  clientSecret?: Secret;
+  certificatePath?: string;
+  managedIdentity: boolean;
+  authorityHost: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  botAuth: 'on' | 'off';
+  bot: {
+    appId: string;
+    appPassword?: Secret;
+    appType: BotAppType;
+    tenantId?: string;
+    /** Bot Framework endpoint overrides passed through to botbuilder as they are. */
+    frameworkOverrides: Record<string, string>;
+  };
+  azure?: AzureConfig;
+  graphEndpoint: string;
+  logsEndpoint: string;
+  alertSources: AlertSourceKind[];
+  sentinel?: { workspaceId: string; alertFilter?: string };
+  ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number };
+  okta?: { orgUrl: string; apiToken: Secret };
+  databaseUrl: Secret;
+  approvers: { groupIds: string[]; userIds: string[] };
+  pollIntervalSeconds: number;
+  minSeverity: Severity;
+  teamsChannel?: { channelId: string; serviceUrl: string; tenantId?: string };
+  threadWindowMinutes: number;
+  approvalTtlMinutes: number;
+  maxActionsPerHour: number;
+  dryRun: boolean;
+  protectedAccounts: string[];
+  actionPolicyFile?: string;
+  tempPasswordDelivery: TempPasswordDelivery;
+  outboundTimeoutMs: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** Thrown when the environment does not describe a runnable bot; one problem per line. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const BOT_FRAMEWORK_OVERRIDES = [
+  'BotOpenIdMetadata',
+  'ToBotFromChannelOpenIdMetadataUrl',
+  'ToBotFromChannelTokenIssuer',
+  'ToChannelFromBotLoginUrl',
+  'ToChannelFromBotOAuthScope',
+  'ToBotFromEmulatorOpenIdMetadataUrl',
+  'OAuthUrl',
+  'ChannelService',
+  'ValidateAuthority',
+] as const;
+
+/**
+ * Builds the one configuration object from the environment. Pure: same input, same output,
+ * no I/O. Collects every problem before failing, so an operator fixes them in one go.
+ */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const r = reader(env, problems);
+
+  const botAuth = r.oneOf('BOT_AUTH', ['on', 'off'] as const, 'on');
+  const appId = r.text('MicrosoftAppId') ?? '';
+  const appType = r.oneOf('MicrosoftAppType', ['SingleTenant', 'MultiTenant', 'UserAssignedMSI'] as const, 'SingleTenant');
+  const appPassword = r.secret('MicrosoftAppPassword');
+  const botTenantId = r.guid('MicrosoftAppTenantId');
+  if (botAuth === 'on') {
+    if (!appId) problems.push('MicrosoftAppId: required (the bot app registration id); set BOT_AUTH=off only for local runs without authentication');
+    else if (!GUID.test(appId)) problems.push('MicrosoftAppId: must be a GUID such as 00000000-0000-0000-0000-000000000000');
+    if (appId && appType !== 'UserAssignedMSI' && !appPassword) problems.push(`MicrosoftAppPassword: required with MicrosoftAppType=${appType}`);
+    if (appId && appType !== 'MultiTenant' && !botTenantId) problems.push(`MicrosoftAppTenantId: required with MicrosoftAppType=${appType}`);
+  }
+  const frameworkOverrides: Record<string, string> = {};
+  for (const key of BOT_FRAMEWORK_OVERRIDES) {
+    const value = r.text(key);
+    if (value !== undefined) frameworkOverrides[key] = value;
+  }
+  if (frameworkOverrides.BotOpenIdMetadata && !frameworkOverrides.ToBotFromChannelTokenIssuer) {
+    problems.push('ToBotFromChannelTokenIssuer: required when BotOpenIdMetadata is set (botbuilder has no default then), usually https://api.botframework.com');
+  }
+
+  const port = r.int('PORT', 3978, 0, 65535);
+  const requestedHost = r.text('HOST') ?? '0.0.0.0';
+  const host = botAuth === 'off' ? '127.0.0.1' : requestedHost;
+
+  const alertSources = r.list('ALERT_SOURCES', ['graph']).filter((s) => s !== 'none');
+  for (const source of alertSources) {
+    if (source !== 'graph' && source !== 'sentinel') problems.push(`ALERT_SOURCES: unknown source "${source}"; use graph, sentinel or none`);
+  }
+  const sources = alertSources.filter((s): s is AlertSourceKind => s === 'graph' || s === 'sentinel');
+
+  const azure = readAzure(r, problems, sources.length > 0);
+  const workspaceId = r.guid('SENTINEL_WORKSPACE_ID');
+  if (sources.includes('sentinel') && !workspaceId) problems.push('SENTINEL_WORKSPACE_ID: required when ALERT_SOURCES includes sentinel');
+  const sentinelFilter = r.text('SENTINEL_ALERT_FILTER');
+
+  const ldap = readLdap(r, problems);
+  const okta = readOkta(r, problems);
+
+  const databaseUrl = r.text('DATABASE_URL') ?? 'sqlite:./data/incident-bot.db';
+  if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL: must start with sqlite: or postgres:// (value not shown: it may hold a password)');
+  }
+
+  const approverGroups = r.guidList('APPROVER_GROUP_IDS');
+  const approverUsers = r.guidList('APPROVER_USER_IDS');
+
+  const channelId = r.text('TEAMS_CHANNEL_ID');
+  const serviceUrl = r.url('TEAMS_SERVICE_URL');
+  const teamsTenant = r.guid('TEAMS_TENANT_ID') ?? botTenantId;
+  if (channelId && !serviceUrl) problems.push('TEAMS_SERVICE_URL: required when TEAMS_CHANNEL_ID is set');
+  if (serviceUrl && !channelId) problems.push('TEAMS_CHANNEL_ID: required when TEAMS_SERVICE_URL is set');
+
+  const config: Config = {
+    port,
+    host,
+    botAuth,
+    bot: { appId, appPassword, appType, tenantId: botTenantId, frameworkOverrides },
+    azure,
+    graphEndpoint: stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com'),
+    logsEndpoint: stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1'),
+    alertSources: sources,
+    sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter } : undefined,
+    ldap,
+    okta,
+    databaseUrl: new Secret(databaseUrl),
+    approvers: { groupIds: approverGroups, userIds: approverUsers },
+    pollIntervalSeconds: r.int('POLL_INTERVAL_SECONDS', 60, 5, 86_400),
+    minSeverity: r.oneOf('MIN_SEVERITY', SEVERITIES.filter((s) => s !== 'unknown'), 'low'),
+    teamsChannel: channelId && serviceUrl ? { channelId, serviceUrl, tenantId: teamsTenant } : undefined,
+    threadWindowMinutes: r.int('THREAD_WINDOW_MINUTES', 60, 0, 10_080),
+    approvalTtlMinutes: r.int('APPROVAL_TTL_MINUTES', 240, 1, 43_200),
+    maxActionsPerHour: r.int('MAX_ACTIONS_PER_HOUR', 20, 1, 10_000),
+    dryRun: r.bool('DRY_RUN', false),
+    protectedAccounts: r.list('PROTECTED_ACCOUNTS', []),
+    actionPolicyFile: r.text('ACTION_POLICY_FILE'),
+    tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
+    outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
+    logLevel: r.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readAzure(r: Reader, problems: string[], needed: boolean): AzureConfig | undefined {
+  const tenantId = r.guid('AZURE_TENANT_ID');
+  const clientId = r.guid('AZURE_CLIENT_ID');
+  const clientSecret = r.secret('AZURE_CLIENT_SECRET');
+  const certificatePath = r.text('AZURE_CLIENT_CERTIFICATE_PATH');
+  const managedIdentity = r.bool('AZURE_MANAGED_IDENTITY', false);
+  const authorityHost = stripSlash(r.url('AZURE_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com');
+  const anySet = Boolean(tenantId || clientId || clientSecret || certificatePath || managedIdentity);
+  if (!needed && !anySet) return undefined;
+  if (!managedIdentity) {
+    if (!tenantId) problems.push('AZURE_TENANT_ID: required to read alerts from Graph or Sentinel (or set ALERT_SOURCES=none)');
+    if (!clientId) problems.push('AZURE_CLIENT_ID: required to read alerts from Graph or Sentinel (or set ALERT_SOURCES=none)');
+    if (!clientSecret && !certificatePath) problems.push('AZURE_CLIENT_SECRET: required unless AZURE_CLIENT_CERTIFICATE_PATH or AZURE_MANAGED_IDENTITY=true is set');
+  }
+  return { tenantId: tenantId ?? '', clientId: clientId ?? '', clientSecret, certificatePath, managedIdentity, authorityHost };
+}
+
+function readLdap(r: Reader, problems: string[]): Config['ldap'] {
+  const url = r.text('LDAP_URL');
+  const bindDn = r.text('LDAP_BIND_DN');
+  const bindPassword = r.secret('LDAP_BIND_PASSWORD');
+  const baseDn = r.text('LDAP_BASE_DN');
+  const caFile = r.text('LDAP_CA_FILE');
+  const timeoutMs = r.int('LDAP_TIMEOUT_MS', 10_000, 100, 300_000);
+  if (!url) {
+    if (bindDn || bindPassword || baseDn) problems.push('LDAP_URL: required when other LDAP_ keys are set');
+    return undefined;
+  }
+  if (!/^ldaps?:\/\/[^/\s]+/.test(url)) problems.push('LDAP_URL: must look like ldaps://dc.example.com:636 or ldap://dc.example.com:389');
+  if (!bindDn) problems.push('LDAP_BIND_DN: required when LDAP_URL is set');
+  if (!bindPassword) problems.push('LDAP_BIND_PASSWORD: required when LDAP_URL is set');
+  if (!baseDn) problems.push('LDAP_BASE_DN: required when LDAP_URL is set');
+  if (!bindDn || !bindPassword || !baseDn) return undefined;
+  return { url, bindDn, bindPassword, baseDn, caFile, timeoutMs };
+}
+
+function readOkta(r: Reader, problems: string[]): Config['okta'] {
+  const orgUrl = r.url('OKTA_ORG_URL');
+  const apiToken = r.secret('OKTA_API_TOKEN');
+  if (orgUrl && !apiToken) problems.push('OKTA_API_TOKEN: required when OKTA_ORG_URL is set');
+  if (apiToken && !orgUrl) problems.push('OKTA_ORG_URL: required when OKTA_API_TOKEN is set');
+  return orgUrl && apiToken ? { orgUrl: stripSlash(orgUrl), apiToken } : undefined;
+}
+
+function stripSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+type Reader = ReturnType<typeof reader>;
+
+/** Typed accessors that record a one-line problem instead of throwing. */
+function reader(env: Env, problems: string[]) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  return {
+    text: raw,
+    secret(name: string): Secret | undefined {
+      const value = raw(name);
+      return value === undefined ? undefined : new Secret(value);
+    },
+    int(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${value}"`);
+        return fallback;
+      }
+      return Number(value);
+    },
+    bool(name: string, fallback: boolean): boolean {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (value === 'true' || value === '1' || value === 'yes') return true;
+      if (value === 'false' || value === '0' || value === 'no') return false;
+      problems.push(`${name}: must be true or false, got "${value}"`);
+      return fallback;
+    },
+    oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+      if (!match) {
+        problems.push(`${name}: must be one of ${allowed.join(', ')}, got "${value}"`);
+        return fallback;
+      }
+      return match;
+    },
+    url(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      try {
+        const parsed = new URL(value);
+        if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('scheme');
+        return value;
+      } catch {
+        problems.push(`${name}: must be an http(s) URL, got "${value}"`);
+        return undefined;
+      }
+    },
+    guid(name: string): string | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      if (!GUID.test(value)) {
+        problems.push(`${name}: must be a GUID such as 00000000-0000-0000-0000-000000000000, got "${value}"`);
+        return undefined;
+      }
+      return value.toLowerCase();
+    },
+    guidList(name: string): string[] {
+      const values = (raw(name) ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+      const bad = values.filter((v) => !GUID.test(v));
+      if (bad.length > 0) problems.push(`${name}: each entry must be an object id (GUID); not one: "${bad[0]}"`);
+      return values.filter((v) => GUID.test(v)).map((v) => v.toLowerCase());
+    },
+    list(name: string, fallback: string[]): string[] {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      return value.split(',').map((v) => v.trim()).filter(Boolean);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Every configuration key the bot reads, with its documentation. The README's configuration
+ * table is generated from this list (`npm run config:doc`) and a test keeps the two in step.
+ */
+export interface KeyDoc {
+  name: string;
+  meaning: string;
+  default?: string;
+  example: string;
+  secret?: boolean;
+}
+
+export const CONFIG_KEYS: readonly KeyDoc[] = [
+  { name: 'PORT', meaning: 'HTTP port of the bot endpoint (`/api/messages`, `/healthz`, `/readyz`).', default: '3978', example: '3978' },
+  { name: 'HOST', meaning: 'Address to bind. Forced to 127.0.0.1 when `BOT_AUTH=off`.', default: '0.0.0.0', example: '0.0.0.0' },
+  { name: 'BOT_AUTH', meaning: '`on`: every request to `/api/messages` must carry a valid Bot Framework token. `off`: no authentication, loopback only (Agents Playground, local runs).', default: 'on', example: 'off' },
+  { name: 'MicrosoftAppId', meaning: "The bot's Entra app registration (client) id. Required unless `BOT_AUTH=off`.", example: '00000000-0000-0000-0000-000000000000' },
+  { name: 'MicrosoftAppPassword', meaning: "Client secret of the bot's app registration.", example: '(from env/.env.<name>.user)', secret: true },
+  { name: 'MicrosoftAppType', meaning: '`SingleTenant`, `MultiTenant` or `UserAssignedMSI`.', default: 'SingleTenant', example: 'SingleTenant' },
+  { name: 'MicrosoftAppTenantId', meaning: "Tenant of the bot's app registration; required for `SingleTenant` and `UserAssignedMSI`.", example: '11111111-1111-1111-1111-111111111111' },
+  { name: 'BotOpenIdMetadata', meaning: 'Override of the Bot Framework OpenID metadata URL (sovereign clouds, tests). When any Bot Framework override is set, set the others below too.', example: 'https://login.botframework.com/v1/.well-known/openidconfiguration' },
+  { name: 'ToBotFromChannelTokenIssuer', meaning: 'Issuer expected in inbound Bot Framework tokens (with `BotOpenIdMetadata`).', example: 'https://api.botframework.com' },
+  { name: 'ToChannelFromBotLoginUrl', meaning: 'Token endpoint for outbound calls to the connector (with `BotOpenIdMetadata`).', example: 'https://login.microsoftonline.com/<tenant>' },
+  { name: 'ToChannelFromBotOAuthScope', meaning: 'Scope of outbound connector tokens (with `BotOpenIdMetadata`).', example: 'https://api.botframework.com' },
+  { name: 'AZURE_TENANT_ID', meaning: 'Tenant of the app registration used for Graph and Log Analytics.', example: '11111111-1111-1111-1111-111111111111' },
+  { name: 'AZURE_CLIENT_ID', meaning: 'Client id of that app registration (or of a user-assigned managed identity).', example: '22222222-2222-2222-2222-222222222222' },
+  { name: 'AZURE_CLIENT_SECRET', meaning: 'Client secret of that app registration. Alternatively `AZURE_CLIENT_CERTIFICATE_PATH` or `AZURE_MANAGED_IDENTITY=true`.', example: '(from env/.env.<name>.user)', secret: true },
+  { name: 'AZURE_CLIENT_CERTIFICATE_PATH', meaning: 'PEM file (certificate + private key) for certificate authentication to Entra ID.', example: '/etc/incident-bot/graph.pem' },
+  { name: 'AZURE_MANAGED_IDENTITY', meaning: 'Use the managed identity of the host (Azure App Service, VM) for Graph and Log Analytics.', default: 'false', example: 'true' },
+  { name: 'AZURE_AUTHORITY_HOST', meaning: 'Entra ID authority (national clouds, tests).', default: 'https://login.microsoftonline.com', example: 'https://login.microsoftonline.us' },
+  { name: 'GRAPH_ENDPOINT', meaning: 'Microsoft Graph base URL (national clouds, tests).', default: 'https://graph.microsoft.com', example: 'https://graph.microsoft.us' },
+  { name: 'LOGS_ENDPOINT', meaning: 'Log Analytics query endpoint, including `/v1`.', default: 'https://api.loganalytics.io/v1', example: 'https://api.loganalytics.us/v1' },
+  { name: 'ALERT_SOURCES', meaning: 'Comma list of alert sources to poll: `graph`, `sentinel`, or `none`.', default: 'graph', example: 'graph,sentinel' },
+  { name: 'SENTINEL_WORKSPACE_ID', meaning: 'Log Analytics workspace id of Microsoft Sentinel (required when `ALERT_SOURCES` has `sentinel`).', example: '33333333-3333-3333-3333-333333333333' },
+  { name: 'SENTINEL_ALERT_FILTER', meaning: "KQL predicate that selects MDI alerts in `SecurityAlert`, replacing the default (which accepts every known MDI label).", example: 'ProductName == "Azure Advanced Threat Protection"' },
+  { name: 'LDAP_URL', meaning: 'Active Directory domain controller: `ldaps://host:636`, or `ldap://host:389` (StartTLS is then required).', example: 'ldaps://dc1.corp.example.com:636' },
+  { name: 'LDAP_BIND_DN', meaning: "Distinguished name of the bot's delegated AD service account.", example: 'CN=svc-incidentbot,OU=ServiceAccounts,DC=corp,DC=example,DC=com' },
+  { name: 'LDAP_BIND_PASSWORD', meaning: 'Password of that account.', example: '(from env/.env.<name>.user)', secret: true },
+  { name: 'LDAP_BASE_DN', meaning: 'Search base for users.', example: 'DC=corp,DC=example,DC=com' },
+  { name: 'LDAP_CA_FILE', meaning: "PEM file of the CA that signed the DC's certificate (if not publicly trusted).", example: '/etc/incident-bot/corp-ca.pem' },
+  { name: 'LDAP_TIMEOUT_MS', meaning: 'Timeout of every LDAP connect and operation.', default: '10000', example: '5000' },
+  { name: 'OKTA_ORG_URL', meaning: 'Okta org URL; enables the Okta actions.', example: 'https://corp.okta.com' },
+  { name: 'OKTA_API_TOKEN', meaning: 'Okta API token (SSWS) of a user with the Help Desk or Org Admin role.', example: '(from env/.env.<name>.user)', secret: true },
+  { name: 'DATABASE_URL', meaning: '`sqlite:<path>` (embedded, one instance) or `postgres://…` (several instances).', default: 'sqlite:./data/incident-bot.db', example: 'postgres://bot@db:5432/incidentbot', secret: true },
+  { name: 'APPROVER_GROUP_IDS', meaning: 'Comma list of Entra group object ids whose (transitive) members may approve.', example: '44444444-4444-4444-4444-444444444444' },
+  { name: 'APPROVER_USER_IDS', meaning: 'Comma list of Entra user object ids who may approve.', example: '55555555-5555-5555-5555-555555555555' },
+  { name: 'POLL_INTERVAL_SECONDS', meaning: 'How often alert sources are polled.', default: '60', example: '30' },
+  { name: 'MIN_SEVERITY', meaning: 'Lowest severity posted to Teams (`informational`, `low`, `medium`, `high`); lower ones are still recorded.', default: 'low', example: 'medium' },
+  { name: 'TEAMS_CHANNEL_ID', meaning: 'Channel to post alerts to, instead of (or before) an `@bot subscribe` in it.', example: '19:abc…@thread.tacv2' },
+  { name: 'TEAMS_SERVICE_URL', meaning: 'Bot Framework service URL of that tenant (with `TEAMS_CHANNEL_ID`).', example: 'https://smba.trafficmanager.net/emea/' },
+  { name: 'TEAMS_TENANT_ID', meaning: 'Tenant of that channel (with `TEAMS_CHANNEL_ID`); defaults to `MicrosoftAppTenantId`.', example: '11111111-1111-1111-1111-111111111111' },
+  { name: 'THREAD_WINDOW_MINUTES', meaning: 'Alerts about the same account within this window go into one thread.', default: '60', example: '120' },
+  { name: 'APPROVAL_TTL_MINUTES', meaning: 'Pending approvals expire after this many minutes.', default: '240', example: '60' },
+  { name: 'MAX_ACTIONS_PER_HOUR', meaning: 'Destructive actions per hour before execution pauses until an approver lifts the pause.', default: '20', example: '10' },
+  { name: 'DRY_RUN', meaning: 'Go through every step except the change itself, and say so on every card.', default: 'false', example: 'true' },
+  { name: 'PROTECTED_ACCOUNTS', meaning: 'Comma list of accounts (sAMAccountName, UPN or SID) that need the stricter policy.', example: 'administrator,breakglass@corp.example.com' },
+  { name: 'ACTION_POLICY_FILE', meaning: 'JSON file overriding the default action policy (which actions to propose, approvals needed).', example: './policy/actions.json' },
+  { name: 'TEMP_PASSWORD_DELIVERY', meaning: '`private`: the generated password goes to the approver in a 1:1 chat; `none`: it is shown to nobody.', default: 'private', example: 'none' },
+  { name: 'OUTBOUND_TIMEOUT_MS', meaning: 'Timeout of every outbound HTTP call (Graph, Log Analytics, Okta, Bot Framework).', default: '15000', example: '10000' },
+  { name: 'LOG_LEVEL', meaning: '`trace`, `debug`, `info`, `warn`, `error`.', default: 'info', example: 'debug' },
+];

@@ -1,0 +1,97 @@
+import type { Secret } from '../observability/logger.ts';
+
+/**
+ * The on-premises directory as the bot needs it: look people up, and contain an account
+ * (disable, enable, unlock, reset its password). Vendor-neutral: the LDAP adapter implements it
+ * for Active Directory (and Samba AD), tests may fake it. Every method fails with an AppError
+ * (DIRECTORY_*, INPUT_INVALID, TIMEOUT), never with a vendor error.
+ */
+export interface Directory {
+  /**
+   * People matching `query`: a sAMAccountName, DOMAIN\sam, a UPN or e-mail address, a SID
+   * (S-1-5-...), or part of a display name (several results when ambiguous). At most `limit`
+   * results (the adapter caps it further); [] when nothing matches.
+   */
+  findUsers(query: string, limit?: number): Promise<DirectoryUser[]>;
+  /** The one user `ref` names; DIRECTORY_NO_SUCH_OBJECT when there is none. */
+  getUser(ref: UserRef): Promise<DirectoryUser>;
+  /** Sets the account-disabled flag, keeping every other flag. Idempotent. */
+  disableAccount(ref: UserRef): Promise<DirectoryUser>;
+  /** Clears the account-disabled flag, keeping every other flag. Idempotent. */
+  enableAccount(ref: UserRef): Promise<DirectoryUser>;
+  /** Clears a lockout (lockoutTime = 0). Idempotent. */
+  unlockAccount(ref: UserRef): Promise<DirectoryUser>;
+  /**
+   * Replaces the password with a generated one meeting the domain's complexity rules and
+   * returns it (to hand to the user over a separate channel); with `mustChangeAtNextLogon`
+   * the user must pick a new one at next logon.
+   */
+  resetPassword(ref: UserRef, options: ResetPasswordOptions): Promise<Secret>;
+  /** Resolves when the directory answers an authenticated request within the timeout. */
+  ping(): Promise<void>;
+}
+
+/**
+ * How a caller names one user. Fields given must all match the same account. `dn` is meant for
+ * a distinguished name the directory itself returned earlier (it must lie under the base DN).
+ */
+export interface UserRef {
+  sid?: string;
+  samAccountName?: string;
+  userPrincipalName?: string;
+  dn?: string;
+}
+
+export interface ResetPasswordOptions {
+  mustChangeAtNextLogon: boolean;
+}
+
+/**
+ * Groups whose members can take over the domain. Named by their well-known identity (RID or
+ * builtin SID), so localized group names do not matter.
+ */
+export const PRIVILEGED_GROUPS = [
+  'Domain Admins',
+  'Enterprise Admins',
+  'Schema Admins',
+  'Administrators',
+  'Account Operators',
+  'Backup Operators',
+  'Server Operators',
+  'Print Operators',
+] as const;
+export type PrivilegedGroup = (typeof PRIVILEGED_GROUPS)[number];
+
+export interface DirectoryUser {
+  dn: string;
+  /** S-1-5-21-... */
+  sid: string;
+  /** objectGUID in the usual dashed form. */
+  objectGuid: string;
+  samAccountName: string;
+  userPrincipalName: string | null;
+  displayName: string | null;
+  mail: string | null;
+  enabled: boolean;
+  locked: boolean;
+  /** When the password was last set (ISO 8601); null when never, or when a change is forced. */
+  pwdLastSet: string | null;
+  mustChangePassword: boolean;
+  /** Most recent logon the directory knows of (ISO 8601), null when never. */
+  lastLogon: string | null;
+  /** DN of the container (OU) holding the account. */
+  ou: string;
+  /** Raw userAccountControl flags, for the audit. */
+  userAccountControl: number;
+  /** AD's marker for accounts that are (or were) protected members of privileged groups. */
+  adminCount: number;
+  /** Privileged groups the user belongs to, directly or through nesting. */
+  privilegedGroups: PrivilegedGroup[];
+  /** DNs of the groups the user is a direct member of. */
+  memberOf: string[];
+}
+
+/** An account the bot must never contain without extra care (guard rail input). */
+export function isPrivileged(user: DirectoryUser): boolean {
+  return user.adminCount > 0 || user.privilegedGroups.length > 0;
+}

@@ -1,0 +1,14 @@
+import { loadConfig } from '../../src/config/config.ts';
+import { startIncidentBot, type RunningBot } from '../../src/main.ts';
+import { captureLogger, type CapturedLogger } from './log-capture.ts';
+
+/**
+ * Starts the real bot (composition root included) on an ephemeral loopback port with the given
+ * environment on top of a minimal local one, and a captured logger.
+ */
+export async function startTestBot(env: Record<string, string>): Promise<RunningBot & { log: CapturedLogger }> {
+  const log = captureLogger();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:', ...env });
+  const bot = await startIncidentBot(config, log.logger);
+  return { ...bot, log };
+}
