@@ -32,7 +32,8 @@ describe('LDAP filter building', () => {
   it('reads FILETIMEs and parent DNs with escaped commas', () => {
     expect(fileTime('0')).toBeNull();
     expect(fileTime('9223372036854775807')).toBeNull();
-    expect(fileTime('133000000000000000')?.toISOString()).toBe('2022-06-14T13:46:40.000Z');
+    expect(fileTime('116444736000000000')?.toISOString()).toBe('1970-01-01T00:00:00.000Z'); // the Unix epoch in FILETIME
+    expect(fileTime('133000000000000000')?.toISOString()).toBe('2022-06-18T04:26:40.000Z');
     expect(parentDn('CN=Doe\\, Jane,OU=Staff,DC=corp')).toBe('OU=Staff,DC=corp');
   });
 });

@@ -42,7 +42,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
     return [a, b, database];
   }
 
-  describe.skipIf(backend.skip)('', () => {
+  describe.skipIf(backend.skip)('with a fresh database', () => {
     it('applies migrations once and keeps data across reopen', async () => {
       const database = await freshDatabase();
       const first = await openStore({ databaseUrl: database.url, logger });

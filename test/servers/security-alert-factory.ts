@@ -146,9 +146,10 @@ export function makeMdiAlertWithUnknownSeverity(spec: MdiAlertSpec = {}): Securi
 }
 
 /**
- * Entities as Sentinel serialises them: every entity gets a `$id` (starting at "2"), and an entity
- * mentioned again is a `{"$ref": id}` instead of a copy: hosts list their logged-on accounts by
- * reference and the first account is repeated at the end by reference.
+ * Entities in Sentinel's serialisation: every entity gets a `$id` (starting at "2") and an entity
+ * mentioned again is a `{"$ref": id}` instead of a copy. Hosts name their accounts by reference
+ * (LoggedOnUsers), and the first account recurs once more as a bare top-level `$ref`, so a parser
+ * that does not resolve references (or counts `$ref` items as entities) is caught.
  */
 function entitiesJson(accounts: MdiAccountSpec[], hosts: MdiHostSpec[], ips: string[]): string {
   let next = 2;
