@@ -1,0 +1,269 @@
+/**
+ * Paces outbound calls to Teams so that its documented bot limits are never crossed: a caller
+ * waits for a slot instead of being refused (Teams answers 429 and may throttle the bot harder).
+ *
+ * Limits are sliding windows counted per key (a conversation or thread, as addressed) and over
+ * all keys (the app in the tenant). A slot counts in a window from the moment it is granted until
+ * `windowMs` after it is released: the service sees the request somewhere between our send and
+ * its answer, so only an answered request can be said to have left a window. This costs one
+ * round-trip per window and makes the pacer safe whatever the latency.
+ *
+ * Waiters are served first-in first-out per key; across keys, the oldest waiter that may go
+ * goes first, and a key that is blocked by its own limits does not hold up the others.
+ */
+
+export interface RateWindow {
+  limit: number;
+  windowMs: number;
+}
+
+/** Teams per bot per thread: 7 per 1 s, 8 per 2 s, 60 per 30 s, 1800 per hour. */
+export const TEAMS_THREAD_LIMITS: readonly RateWindow[] = [
+  { limit: 7, windowMs: 1000 },
+  { limit: 8, windowMs: 2000 },
+  { limit: 60, windowMs: 30_000 },
+  { limit: 1800, windowMs: 3_600_000 },
+];
+
+/** Teams per app and tenant: 50 requests per second. */
+export const TEAMS_GLOBAL_LIMITS: readonly RateWindow[] = [{ limit: 50, windowMs: 1000 }];
+
+/** Time source; injectable so tests run without real waiting. */
+export interface PacerClock {
+  now(): number;
+  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: PacerClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
+
+export interface PacerSlot {
+  /** Marks the request answered (or failed): from now on it ages out of the windows. Idempotent. */
+  release(): void;
+}
+
+export interface AcquireOptions {
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Jump the key's queue (a retry keeps its place ahead of the messages that came after it). */
+  front?: boolean;
+}
+
+export interface PauseOptions {
+  /** Also hold every other key, for at most `globalPauseCapMs`. */
+  global?: boolean;
+}
+
+export interface OutboundPacer {
+  acquire(key: string, options?: AcquireOptions): Promise<PacerSlot>;
+  /** Holds `key` for `ms` (a Retry-After from the service). */
+  pause(key: string, ms: number, options?: PauseOptions): void;
+  stats(): { waiting: number; inFlight: number; keys: number };
+}
+
+export interface OutboundPacerOptions {
+  perKey?: readonly RateWindow[];
+  global?: readonly RateWindow[];
+  clock?: PacerClock;
+  /** Requests in flight per key; 1 keeps messages in a thread in order. Default: unlimited. */
+  maxInFlightPerKey?: number;
+  /** Longest global hold a single key's Retry-After can cause. Default 1000 ms. */
+  globalPauseCapMs?: number;
+}
+
+interface Entry {
+  /** Release time; undefined while the request is in flight. */
+  end: number | undefined;
+}
+
+interface Waiter {
+  seq: number;
+  key: string;
+  resolve: (slot: PacerSlot) => void;
+  reject: (reason: unknown) => void;
+  detach: () => void;
+}
+
+interface KeyState {
+  entries: Entry[];
+  queue: Waiter[];
+  inFlight: number;
+  pausedUntil: number;
+}
+
+export function createOutboundPacer(options: OutboundPacerOptions = {}): OutboundPacer {
+  const perKey = options.perKey ?? TEAMS_THREAD_LIMITS;
+  const globalWindows = options.global ?? TEAMS_GLOBAL_LIMITS;
+  const clock = options.clock ?? systemClock;
+  const maxInFlight = options.maxInFlightPerKey ?? Number.POSITIVE_INFINITY;
+  const globalPauseCap = options.globalPauseCapMs ?? 1000;
+  const longestKeyWindow = Math.max(0, ...perKey.map((w) => w.windowMs));
+  const longestGlobalWindow = Math.max(0, ...globalWindows.map((w) => w.windowMs));
+  for (const w of [...perKey, ...globalWindows]) {
+    if (!(w.limit >= 1 && w.windowMs > 0)) throw new RangeError(`invalid rate window ${JSON.stringify(w)}`);
+  }
+
+  const keys = new Map<string, KeyState>();
+  const globalEntries: Entry[] = [];
+  let globalPausedUntil = 0;
+  let nextSeq = 0;
+  let nextFrontSeq = 0;
+  let timer: { at: number; controller: AbortController } | undefined;
+
+  function stateOf(key: string): KeyState {
+    let state = keys.get(key);
+    if (!state) {
+      state = { entries: [], queue: [], inFlight: 0, pausedUntil: 0 };
+      keys.set(key, state);
+    }
+    return state;
+  }
+
+  /** Earliest time at which one more slot fits all windows over these entries (Infinity: wait for a release). */
+  function windowsReadyAt(entries: Entry[], windows: readonly RateWindow[], now: number): number {
+    let readyAt = now;
+    for (const w of windows) {
+      const counted = entries.filter((e) => e.end === undefined || e.end > now - w.windowMs);
+      if (counted.length < w.limit) continue;
+      // The oldest (count - limit + 1) must age out; in-flight ones age out only once released.
+      const ends = counted.map((e) => e.end ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
+      readyAt = Math.max(readyAt, ends[counted.length - w.limit]! + w.windowMs);
+    }
+    return readyAt;
+  }
+
+  function readyAt(state: KeyState, now: number): number {
+    if (state.inFlight >= maxInFlight) return Number.POSITIVE_INFINITY;
+    return Math.max(state.pausedUntil, globalPausedUntil, windowsReadyAt(state.entries, perKey, now), windowsReadyAt(globalEntries, globalWindows, now));
+  }
+
+  function prune(entries: Entry[], longest: number, now: number): void {
+    // Entries are appended in grant order; released old ones are dropped wherever they are.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const end = entries[i]!.end;
+      if (end !== undefined && end <= now - longest) entries.splice(i, 1);
+    }
+  }
+
+  function grant(state: KeyState, waiter: Waiter, now: number): void {
+    state.queue.shift();
+    waiter.detach();
+    const entry: Entry = { end: undefined };
+    state.entries.push(entry);
+    globalEntries.push(entry);
+    state.inFlight++;
+    let released = false;
+    waiter.resolve({
+      release() {
+        if (released) return;
+        released = true;
+        entry.end = clock.now();
+        state.inFlight--;
+        pump();
+      },
+    });
+    prune(state.entries, longestKeyWindow, now);
+    prune(globalEntries, longestGlobalWindow, now);
+  }
+
+  function pump(): void {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const now = clock.now();
+      const heads = [...keys.values()].filter((s) => s.queue.length > 0).sort((a, b) => a.queue[0]!.seq - b.queue[0]!.seq);
+      let granted = false;
+      wakeAt = Number.POSITIVE_INFINITY;
+      for (const state of heads) {
+        const at = readyAt(state, now);
+        if (at <= now) {
+          grant(state, state.queue[0]!, now);
+          granted = true;
+          break; // the global budget changed: look at every head again
+        }
+        wakeAt = Math.min(wakeAt, at);
+      }
+      if (!granted) break;
+    }
+    forgetIdleKeys();
+    arm(wakeAt);
+  }
+
+  function forgetIdleKeys(): void {
+    // Keys stay while they have waiters, requests in flight, a pause, or entries still inside a window.
+    const now = clock.now();
+    for (const [key, state] of keys) {
+      if (state.queue.length || state.inFlight || state.pausedUntil > now) continue;
+      prune(state.entries, longestKeyWindow, now);
+      if (state.entries.length === 0) keys.delete(key);
+    }
+  }
+
+  function arm(at: number): void {
+    if (!Number.isFinite(at)) return; // nothing to wait for, or only for a release (which pumps)
+    if (timer && timer.at <= at) return;
+    timer?.controller.abort();
+    const controller = new AbortController();
+    const armed = { at, controller };
+    timer = armed;
+    void clock.sleep(Math.max(0, at - clock.now()), controller.signal).then(() => {
+      if (timer === armed) timer = undefined;
+      if (!controller.signal.aborted) pump();
+    });
+  }
+
+  return {
+    acquire(key, acquireOptions = {}) {
+      const { signal, front } = acquireOptions;
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<PacerSlot>((resolve, reject) => {
+        const state = stateOf(key);
+        const onAbort = () => {
+          const index = state.queue.indexOf(waiter);
+          if (index >= 0) state.queue.splice(index, 1);
+          reject(signal?.reason);
+          pump();
+        };
+        const waiter: Waiter = {
+          seq: front ? --nextFrontSeq - Number.MAX_SAFE_INTEGER / 2 : ++nextSeq,
+          key,
+          resolve,
+          reject,
+          detach: () => signal?.removeEventListener('abort', onAbort),
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (front) state.queue.unshift(waiter);
+        else state.queue.push(waiter);
+        pump();
+      });
+    },
+    pause(key, ms, pauseOptions = {}) {
+      const now = clock.now();
+      const state = stateOf(key);
+      state.pausedUntil = Math.max(state.pausedUntil, now + ms);
+      if (pauseOptions.global) globalPausedUntil = Math.max(globalPausedUntil, now + Math.min(ms, globalPauseCap));
+      pump();
+    },
+    stats() {
+      let waiting = 0;
+      let inFlight = 0;
+      for (const state of keys.values()) {
+        waiting += state.queue.length;
+        inFlight += state.inFlight;
+      }
+      return { waiting, inFlight, keys: keys.size };
+    },
+  };
+}
