@@ -1,0 +1,127 @@
+import type { Client } from '@microsoft/microsoft-graph-client';
+import type { Alert } from '../../domain/alert.ts';
+import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/alert-source.ts';
+import { AppError, isAppError } from '../../domain/errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { mapGraphAlert } from './graph-alert-mapper.ts';
+import { graphErrorToAppError } from './graph-client.ts';
+
+export interface CreateGraphAlertSourceOptions {
+  client: Client;
+  logger: Logger;
+  /** Re-read this many seconds before the watermark: Graph updates land out of order. Default 120. */
+  overlapSeconds?: number;
+  /** $top per page (1..1000 on alerts_v2). Default 50. */
+  pageSize?: number;
+  /** Pages followed per call before giving up with a partial batch. Default 100. */
+  maxPages?: number;
+  /** Look-back of the first call, when there is no watermark yet. Default 24 hours. */
+  initialLookbackMinutes?: number;
+  now?: () => Date;
+}
+
+const CALL = { action: 'read MDI alerts (security/alerts_v2)', permission: 'SecurityAlert.Read.All' } as const;
+
+/**
+ * MDI alerts from Graph security/alerts_v2, changed since the watermark. alerts_v2 documents $filter
+ * on lastUpdateDateTime and paging by @odata.nextLink but no $orderby, so pages arrive in no useful
+ * order: the watermark is the newest lastUpdateDateTime over ALL pages, and a batch cut short by
+ * maxPages keeps the old watermark (the unread pages may hold older changes).
+ */
+export function createGraphAlertSource(options: CreateGraphAlertSourceOptions): AlertSource {
+  const overlapMs = (options.overlapSeconds ?? 120) * 1000;
+  const pageSize = options.pageSize ?? 50;
+  const maxPages = options.maxPages ?? 100;
+  const lookbackMs = (options.initialLookbackMinutes ?? 1440) * 60_000;
+  const now = options.now ?? (() => new Date());
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new AppError('CONFIG_INVALID', 'The Graph alert page size must be a whole number from 1 to 1000.');
+  if (!Number.isInteger(maxPages) || maxPages < 1) throw new AppError('CONFIG_INVALID', 'The Graph alert page limit must be a whole number of at least 1.');
+  const log = options.logger.child({ source: 'graph' });
+
+  async function fetchChanged(since: Date | undefined, signal?: AbortSignal): Promise<AlertBatch> {
+    const from = new Date((since?.getTime() ?? now().getTime() - lookbackMs) - (since ? overlapMs : 0));
+    // DateTimeOffset literals are unquoted in OData $filter; quoting them is a 400.
+    const filter = `serviceSource eq 'microsoftDefenderForIdentity' and lastUpdateDateTime ge ${from.toISOString()}`;
+    const alerts: Alert[] = [];
+    const problems: AlertSourceProblem[] = [];
+    let newest: number | undefined;
+    let partial = false;
+    let pages = 0;
+    let next: string | undefined;
+    const expectedOrigin = originOf(options.client);
+
+    do {
+      signal?.throwIfAborted();
+      let request = next === undefined ? options.client.api('/security/alerts_v2').filter(filter).top(pageSize) : options.client.api(next);
+      if (signal) request = request.option('signal', signal);
+      let page: unknown;
+      try {
+        page = await request.get();
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        throw graphErrorToAppError(error, CALL);
+      }
+      pages++;
+      const { value, nextLink } = readPage(page);
+      for (const raw of value) {
+        try {
+          const { alert, warnings } = mapGraphAlert(raw);
+          alerts.push(alert);
+          for (const warning of warnings) problems.push({ sourceId: alert.sourceId, message: warning });
+          const updated = alert.lastUpdatedAt === undefined ? Number.NaN : Date.parse(alert.lastUpdatedAt);
+          if (!Number.isNaN(updated) && (newest === undefined || updated > newest)) newest = updated;
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          const sourceId = rawId(raw);
+          problems.push({ ...(sourceId ? { sourceId } : {}), message: `Skipped a Graph alert: ${error.message}` });
+        }
+      }
+      next = nextLink;
+      if (next !== undefined && expectedOrigin !== undefined && originOf(next) !== expectedOrigin) {
+        // The token would not go there anyway, but a page we cannot read makes the batch incomplete.
+        problems.push({ message: `Graph returned a next page on another host (${originOf(next) ?? 'unparsable'}); stopped paging.` });
+        partial = true;
+        next = undefined;
+      }
+      if (next !== undefined && pages >= maxPages) {
+        log.warn({ pages, alerts: alerts.length }, 'Graph alert paging stopped at the page limit; raise maxPages or poll more often');
+        problems.push({ message: `Stopped after ${maxPages} pages of ${pageSize} alerts; the rest is read on the next poll.` });
+        partial = true;
+        next = undefined;
+      }
+    } while (next !== undefined);
+
+    // Cut short: pages are unordered, so the unread ones may be older than `newest`.
+    // The watermark never moves back: the overlap re-reads changes older than `since`.
+    const watermark = partial || newest === undefined || (since !== undefined && newest < since.getTime()) ? since : new Date(newest);
+    log.debug({ from: from.toISOString(), pages, alerts: alerts.length, problems: problems.length, partial }, 'read Graph alerts');
+    return { alerts, watermark, problems, partial };
+  }
+
+  return { name: 'graph', fetchChanged };
+}
+
+function readPage(page: unknown): { value: unknown[]; nextLink: string | undefined } {
+  if (page === null || typeof page !== 'object' || !Array.isArray((page as { value?: unknown }).value)) {
+    throw new AppError('UPSTREAM_ERROR', 'Microsoft Graph answered the alert list without a value array.');
+  }
+  const link = (page as Record<string, unknown>)['@odata.nextLink'];
+  return { value: (page as { value: unknown[] }).value, nextLink: typeof link === 'string' && link !== '' ? link : undefined };
+}
+
+function rawId(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const id = (raw as Record<string, unknown>).id;
+  return typeof id === 'string' && id.trim() !== '' && id.length <= 256 ? id : undefined;
+}
+
+function originOf(target: Client | string): string | undefined {
+  try {
+    if (typeof target === 'string') return new URL(target).origin;
+    // The SDK keeps its base URL in config; read defensively, it is not a public field.
+    const base = (target as unknown as { config?: { baseUrl?: unknown } }).config?.baseUrl;
+    return typeof base === 'string' ? new URL(base).origin : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import { AppError } from '../../domain/errors.ts';
+import { MDI_PRODUCT_NAMES } from './security-alert-mapper.ts';
+
+/**
+ * KQL for the Sentinel alert source: pure text building, no I/O.
+ *
+ * Which labels mean "MDI" (decided here, see also security-alert-mapper.ts):
+ * - ProductName "Azure Advanced Threat Protection": what the MDI data connector writes and what its
+ *   own queries filter on (the only label contracts.md confirms). The Defender XDR connector keeps
+ *   the product in ProductName too.
+ * - "Microsoft Defender for Identity" in ProductName or ProviderName: the current name, used by
+ *   Microsoft's MDI automation guide (ProviderName) and after the rename.
+ * - NOT ProviderName "MDATP": the Defender XDR connector writes it for Defender for Endpoint alerts
+ *   as well, so it would pull in every MDE alert. An MDI alert arriving that way still carries its
+ *   ProductName, which the predicate covers.
+ */
+export const DEFAULT_MDI_PREDICATE = (() => {
+  const names = MDI_PRODUCT_NAMES.map((name) => kqlString(name)).join(', ');
+  return `ProductName in (${names}) or ProviderName in (${names})`;
+})();
+
+/** Rows per query; a full page means the next poll continues from the newest row read. */
+export const DEFAULT_ROW_LIMIT = 1000;
+
+const MAX_FILTER_LENGTH = 2000;
+
+export interface SentinelQueryOptions {
+  /** Rows changed at or after this instant are read. */
+  from: Date;
+  /** An operator's KQL predicate (SENTINEL_ALERT_FILTER) replacing the MDI default. */
+  filter?: string;
+  rowLimit?: number;
+}
+
+/**
+ * The newest version of each alert changed since `from`, oldest first. Sentinel writes a new
+ * SecurityAlert row for every change of an alert (same SystemAlertId), hence the arg_max.
+ */
+export function buildSentinelAlertQuery(options: SentinelQueryOptions): string {
+  const limit = options.rowLimit ?? DEFAULT_ROW_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 30_000) throw new AppError('CONFIG_INVALID', 'The Sentinel row limit must be a whole number from 1 to 30000.');
+  if (Number.isNaN(options.from.getTime())) throw new AppError('INPUT_INVALID', 'The Sentinel query start is not a valid date.');
+  const predicate = options.filter === undefined ? DEFAULT_MDI_PREDICATE : validateKqlPredicate(options.filter);
+  return [
+    'SecurityAlert',
+    `| where TimeGenerated >= datetime(${options.from.toISOString()})`,
+    `| where ${predicate === DEFAULT_MDI_PREDICATE ? predicate : `(${predicate})`}`,
+    '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
+    '| sort by TimeGenerated asc, SystemAlertId asc',
+    `| take ${limit}`,
+  ].join('\n');
+}
+
+/** A KQL string literal: double-quoted with backslash escapes, as Kusto reads it. */
+export function kqlString(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;
+}
+
+/**
+ * Checks that an operator's filter is ONE predicate: it is pasted inside `where ( ... )`, so a
+ * pipe, a statement separator, a comment (which would swallow the closing parenthesis) or an
+ * unbalanced parenthesis outside string literals would change the query's shape instead of its
+ * filter. Returns the trimmed predicate; throws AppError CONFIG_INVALID with a sentence otherwise.
+ */
+export function validateKqlPredicate(filter: string): string {
+  const text = filter.trim();
+  const fail = (why: string) => new AppError('CONFIG_INVALID', `SENTINEL_ALERT_FILTER must be a single KQL predicate such as ProductName == "Azure Advanced Threat Protection": ${why}.`);
+  if (text === '') throw fail('it is empty');
+  if (text.length > MAX_FILTER_LENGTH) throw fail(`it is longer than ${MAX_FILTER_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) throw fail('it contains control characters');
+  let depth = 0;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '"' || c === "'") {
+      const verbatim = text[i - 1] === '@';
+      i = skipString(text, i, verbatim);
+      if (i < 0) throw fail('a string literal is not closed');
+      continue;
+    }
+    if (c === '`') throw fail('multi-line string literals are not accepted');
+    if (c === '|') throw fail("it contains '|' (pipe) outside a string");
+    if (c === ';') throw fail("it contains ';' outside a string");
+    if (c === '/' && text[i + 1] === '/') throw fail("it contains a '//' comment");
+    if (c === '(') depth++;
+    if (c === ')' && --depth < 0) throw fail("it has a ')' without its '('");
+    i++;
+  }
+  if (depth !== 0) throw fail("it has a '(' without its ')'");
+  return text;
+}
+
+/** Index just past the literal starting at `start`, or -1 when it never ends. */
+function skipString(text: string, start: number, verbatim: boolean): number {
+  const quote = text[start];
+  let i = start + 1;
+  while (i < text.length) {
+    const c = text[i];
+    if (!verbatim && c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (c === quote) {
+      // In a verbatim literal a doubled quote stands for one quote.
+      if (verbatim && text[i + 1] === quote) {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    if (c === '\n' || c === '\r') return -1;
+    i++;
+  }
+  return -1;
+}
