@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'NOT_AUTHORIZED'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  /** The action does not fit this account (e.g. disabling a synced user in Entra ID): use another. */
+  | 'ACTION_NOT_APPLICABLE'
   | 'STORE_UNAVAILABLE'
   | 'DIRECTORY_UNAVAILABLE'
   | 'DIRECTORY_POLICY'

@@ -47,6 +47,16 @@ export interface TargetInspection {
   syncedFromAd?: boolean;
 }
 
+export interface ReadBackOptions {
+  log: Logger;
+  signal?: AbortSignal;
+  /**
+   * When the action was started. Effects that leave only a timestamp (revoke-sessions) can be
+   * read back only against it; without it they answer 'unknown'.
+   */
+  since?: Date;
+}
+
 /** Whether an action's effect is in place, read back from the system (crash reconciliation). */
 export type AppliedState = 'applied' | 'not-applied' | 'unknown';
 
@@ -55,5 +65,5 @@ export interface Remediation {
   supports(action: ActionName): boolean;
   inspect(action: ActionName, target: ActionTarget, options: { log: Logger; signal?: AbortSignal }): Promise<TargetInspection>;
   run(action: ActionName, target: ActionTarget, options: ActionRunOptions): Promise<ActionResult>;
-  readBack(action: ActionName, target: ActionTarget, options: { log: Logger; signal?: AbortSignal }): Promise<AppliedState>;
+  readBack(action: ActionName, target: ActionTarget, options: ReadBackOptions): Promise<AppliedState>;
 }

@@ -1,0 +1,138 @@
+import type { Alert, Severity } from '../domain/alert.ts';
+import { severityRank } from '../domain/alert.ts';
+import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
+import type { AlertSource } from '../domain/alert-source.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Store } from '../store/store.ts';
+
+export interface CollectAlertsDeps {
+  store: Store;
+  source: AlertSource;
+  /** MIN_SEVERITY: new alerts below it are recorded but not posted. */
+  minSeverity: Severity;
+  logger: Logger;
+  now?: () => Date;
+  /** Aborts the source call (round timeout, shutdown). */
+  signal?: AbortSignal;
+}
+
+export interface CollectReport {
+  source: string;
+  /** Alerts the source returned (overlap re-reads included). */
+  seen: number;
+  created: number;
+  changed: number;
+  /** Newly recorded below MIN_SEVERITY: kept, never posted (unless raised later). */
+  filtered: number;
+  /** Previously filtered alerts whose severity rose to MIN_SEVERITY: queued for posting. */
+  requeued: number;
+  /** Sentinel copies of alerts already stored from Graph, left alone. */
+  keptGraphVersion: number;
+  problems: number;
+  partial: boolean;
+  /** The watermark stored after this poll (ISO), if it moved. */
+  watermark?: string;
+}
+
+/** Store key of a source's cursor. */
+export function watermarkKey(sourceName: string): string {
+  return `alerts:${sourceName}`;
+}
+
+/**
+ * Whether an alert is worth a card. An `unknown` severity (a value the mapper did not know) is
+ * posted: a new kind of alert is more likely to matter than not, and filtering must never hide
+ * what we cannot rank.
+ */
+export function meetsMinSeverity(severity: Severity, minSeverity: Severity): boolean {
+  return severity === 'unknown' || severityRank(severity) >= severityRank(minSeverity);
+}
+
+/**
+ * One poll of one alert source: read what changed since the stored watermark, record every alert
+ * in the store (the outbox the deliverer drains), then move the watermark. The watermark is
+ * written last, so a crash anywhere before it re-reads the same alerts next time (upserts are
+ * idempotent) instead of skipping them. A failed source call throws; nothing is stored then.
+ */
+export async function collectAlerts(deps: CollectAlertsDeps): Promise<CollectReport> {
+  const { store, source, minSeverity } = deps;
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger.child({ source: source.name });
+  const key = watermarkKey(source.name);
+  const stored = await store.getWatermark(key);
+  const since = parseWatermark(stored, log);
+
+  const batch = await source.fetchChanged(since, deps.signal);
+
+  const report: CollectReport = {
+    source: source.name,
+    seen: batch.alerts.length,
+    created: 0,
+    changed: 0,
+    filtered: 0,
+    requeued: 0,
+    keptGraphVersion: 0,
+    problems: batch.problems.length,
+    partial: batch.partial,
+  };
+  for (const problem of batch.problems) log.warn({ sourceId: problem.sourceId, problem: problem.message }, 'alert source reported a problem');
+  if (batch.partial) log.warn({ alerts: batch.alerts.length }, 'alert source returned a partial batch; what came back is recorded');
+
+  for (const alert of batch.alerts) {
+    await recordAlert(alert);
+  }
+
+  // Never move back: an out-of-order batch must not make the next poll re-read a day of alerts.
+  if (batch.watermark && (!since || batch.watermark.getTime() > since.getTime())) {
+    report.watermark = batch.watermark.toISOString();
+    await store.setWatermark(key, report.watermark, now());
+  }
+  log.info(report, 'alert source polled');
+  return report;
+
+  async function recordAlert(alert: Alert): Promise<void> {
+    // The same provider alert read from both sources is one alert. Graph's copy is richer (account
+    // roles, evidence verdicts): a Sentinel copy never replaces it. A Graph copy does replace a
+    // Sentinel one, which is an ordinary change (card updated if what it shows differs).
+    if (alert.source === 'sentinel') {
+      const existing = await store.getAlertByKey(alert.key);
+      if (existing && existing.alert.source === 'graph') {
+        report.keptGraphVersion++;
+        return;
+      }
+    }
+    const { created, changed, record } = await store.upsertAlert(alert, fingerprintAlert(alert), now());
+    const alertLog = log.child({ alert: record.key, code: record.code });
+    if (created) report.created++;
+    if (changed) report.changed++;
+    const worthPosting = meetsMinSeverity(record.severity, minSeverity);
+    // Checked on every read, not only on creation: a crash between the upsert and this write is
+    // healed by the overlap re-read (and the deliverer checks the threshold again when it claims).
+    if (record.postState === 'pending' && !worthPosting) {
+      if (await store.markAlertFiltered(record.key)) {
+        report.filtered++;
+        alertLog.info({ severity: record.severity, minSeverity }, 'alert recorded below MIN_SEVERITY: not posted');
+      }
+    } else if (record.postState === 'filtered' && worthPosting) {
+      if (await store.requeueFilteredAlert(record.key)) {
+        report.requeued++;
+        alertLog.info({ severity: record.severity, minSeverity }, 'filtered alert now meets MIN_SEVERITY: queued for posting');
+      }
+    } else if (created) {
+      alertLog.debug({ severity: record.severity, status: record.status }, 'new alert queued for posting');
+    } else if (changed) {
+      alertLog.info({ severity: record.severity, status: record.status, postState: record.postState }, 'alert changed');
+    }
+  }
+}
+
+function parseWatermark(value: string | undefined, log: Logger): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    // A corrupt cursor must not stop polling: start over with the source's first-call look-back.
+    log.error({ watermark: value }, 'stored watermark is not a date; polling as if none was stored');
+    return undefined;
+  }
+  return date;
+}
