@@ -90,8 +90,11 @@ function tokenError(error: unknown, scope: string): Error {
     name = 'GraphTokenTimeout';
     message = `Entra ID did not answer the token request for ${scope} in time.`;
   } else {
+    // MSAL names what went wrong in a snake_case code (endpoints_resolution_error when the
+    // authority's metadata could not be fetched, e.g. a stalled or unreachable AZURE_AUTHORITY_HOST).
+    const msalCode = /\b[a-z]+(?:_[a-z]+)*_error\b/.exec(text)?.[0];
     name = 'GraphTokenUnavailable';
-    message = `Could not get a token for ${scope} from Entra ID.`;
+    message = `Could not get a token for ${scope} from Entra ID${msalCode ? ` (${msalCode})` : ''}: check that AZURE_AUTHORITY_HOST is reachable.`;
   }
   const failure = new Error(message, { cause: error });
   failure.name = name;

@@ -1,0 +1,174 @@
+import type { ActionName } from './action-names.ts';
+import { isPrivileged, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
+import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
+import { targetIdentity } from './target-identity.ts';
+
+/**
+ * Active Directory containment through the Directory port: disable / enable an account, reset
+ * its password (must change at next logon). Vendor-free: the LDAP adapter, or a fake, does the
+ * talking. Errors keep the directory's code and get the account named in front of its sentence.
+ */
+export type AdActionName = Extract<ActionName, 'disable-ad-account' | 'enable-ad-account' | 'reset-password'>;
+const AD_ACTIONS: readonly AdActionName[] = ['disable-ad-account', 'enable-ad-account', 'reset-password'];
+
+export interface AdRemediationOptions {
+  directory: Directory;
+  /** NetBIOS name of the domain the directory serves (CORP): a target of another domain is not looked up by sam. */
+  netbiosDomain: string;
+}
+
+type MatchedBy = 'sid' | 'samAccountName' | 'userPrincipalName';
+
+interface Resolved {
+  user: DirectoryUser;
+  matchedBy: MatchedBy;
+  /** CORP\jdoe */
+  label: string;
+}
+
+export function isAdAction(action: ActionName): action is AdActionName {
+  return (AD_ACTIONS as readonly string[]).includes(action);
+}
+
+export function createAdRemediation(options: AdRemediationOptions): Remediation {
+  const domain = options.netbiosDomain.toUpperCase();
+  const directory = options.directory;
+
+  /**
+   * The one account the target names: by SID first (immutable), then sAMAccountName (only when
+   * the target's domain is ours), then UPN. A reference that matches nothing moves on to the next.
+   */
+  async function resolve(target: ActionTarget): Promise<Resolved | undefined> {
+    const id = targetIdentity(target);
+    const refs: Array<[MatchedBy, UserRef]> = [];
+    if (id.sid) refs.push(['sid', { sid: id.sid }]);
+    if (id.samAccountName && (id.domain === undefined || id.domain === domain)) refs.push(['samAccountName', { samAccountName: id.samAccountName }]);
+    if (id.userPrincipalName) refs.push(['userPrincipalName', { userPrincipalName: id.userPrincipalName }]);
+    if (refs.length === 0) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} carries no SID, sAMAccountName or UPN to find it in Active Directory.`);
+    for (const [matchedBy, ref] of refs) {
+      try {
+        const user = await directory.getUser(ref);
+        return { user, matchedBy, label: `${domain}\\${user.samAccountName}` };
+      } catch (error) {
+        if (isAppError(error) && error.code === 'DIRECTORY_NO_SUCH_OBJECT') continue;
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  async function mustResolve(action: AdActionName, target: ActionTarget): Promise<Resolved> {
+    const resolved = await resolve(target).catch((error: unknown) => {
+      throw inContext(error, `Could not find ${describe(target, domain)} in Active Directory`);
+    });
+    if (!resolved) {
+      throw new AppError('DIRECTORY_NO_SUCH_OBJECT', `No account in Active Directory matches ${describe(target, domain)}.`, { details: { action, accountKey: target.accountKey } });
+    }
+    return resolved;
+  }
+
+  function facts(resolved: Resolved, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const { user } = resolved;
+    return { system: 'activeDirectory', dn: user.dn, sid: user.sid, samAccountName: user.samAccountName, matchedBy: resolved.matchedBy, userAccountControlBefore: user.userAccountControl, ...extra };
+  }
+
+  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const adAction = requireAd(action);
+    const resolved = await mustResolve(adAction, target);
+    const { user, label } = resolved;
+    const ref: UserRef = { dn: user.dn };
+    const log = opts.log.child({ action, dn: user.dn });
+    switch (adAction) {
+      case 'disable-ad-account':
+      case 'enable-ad-account': {
+        const disabling = adAction === 'disable-ad-account';
+        const verb = disabling ? 'disable' : 'enable';
+        const already = disabling ? !user.enabled : user.enabled;
+        if (already) {
+          log.info({ enabled: user.enabled }, 'AD account already in the wanted state');
+          return { summary: `${opts.dryRun ? 'DRY RUN: ' : ''}${label} is already ${verb}d in AD; nothing to do`, details: facts(resolved, { changed: false, dryRun: opts.dryRun }) };
+        }
+        if (opts.dryRun) {
+          return { summary: `DRY RUN: would ${verb} ${label} in AD`, details: facts(resolved, { changed: false, dryRun: true }) };
+        }
+        const after = await (disabling ? directory.disableAccount(ref) : directory.enableAccount(ref)).catch((error: unknown) => {
+          throw inContext(error, `Could not ${verb} ${label} in AD`);
+        });
+        return { summary: `${disabling ? 'Disabled' : 'Enabled'} ${label} in AD`, details: facts(resolved, { changed: true, userAccountControlAfter: after.userAccountControl }) };
+      }
+      case 'reset-password': {
+        if (opts.dryRun) {
+          return { summary: `DRY RUN: would reset the password of ${label} in AD (must change at next logon)`, details: facts(resolved, { changed: false, dryRun: true }) };
+        }
+        const temporaryPassword = await directory.resetPassword(ref, { mustChangeAtNextLogon: true }).catch((error: unknown) => {
+          throw inContext(error, `Could not reset the password of ${label} in AD`);
+        });
+        // The password travels only in `temporaryPassword` (a Secret): never in summary or details.
+        return {
+          summary: `Reset the password of ${label} in AD; it must be changed at next logon`,
+          details: facts(resolved, { changed: true, mustChangeAtNextLogon: true }),
+          temporaryPassword,
+        };
+      }
+    }
+  }
+
+  return {
+    supports: isAdAction,
+
+    async inspect(action, target): Promise<TargetInspection> {
+      requireAd(action);
+      const resolved = await resolve(target).catch((error: unknown) => {
+        throw inContext(error, `Could not look up ${describe(target, domain)} in Active Directory`);
+      });
+      if (!resolved) return { found: false, privileged: false, reasons: [] };
+      const { user } = resolved;
+      const reasons: string[] = [];
+      if (user.adminCount > 0) reasons.push('adminCount=1 (protected by AdminSDHolder)');
+      for (const group of user.privilegedGroups) reasons.push(`member of ${group}`);
+      return { found: true, privileged: isPrivileged(user), reasons };
+    },
+
+    run,
+
+    async readBack(action, target, _options: ReadBackOptions): Promise<AppliedState> {
+      const adAction = requireAd(action);
+      const resolved = await resolve(target);
+      if (!resolved) return 'unknown';
+      const { user } = resolved;
+      switch (adAction) {
+        case 'disable-ad-account':
+          return user.enabled ? 'not-applied' : 'applied';
+        case 'enable-ad-account':
+          return user.enabled ? 'applied' : 'not-applied';
+        case 'reset-password':
+          // pwdLastSet=0 reads back as no date and "must change": what the reset leaves behind.
+          return user.pwdLastSet === null && user.mustChangePassword ? 'applied' : 'not-applied';
+      }
+    },
+  };
+}
+
+function requireAd(action: ActionName): AdActionName {
+  if (!isAdAction(action)) throw new AppError('INPUT_INVALID', `The Active Directory remediation does not run ${action}.`);
+  return action;
+}
+
+function describe(target: ActionTarget, domain: string): string {
+  const id = targetIdentity(target);
+  if (id.samAccountName) return `${id.domain ?? domain}\\${id.samAccountName}`;
+  return id.userPrincipalName ?? id.sid ?? target.accountKey;
+}
+
+/** Keeps the directory's code and details, and says which account and step failed. */
+function inContext(error: unknown, prefix: string): AppError {
+  if (!isAppError(error)) return new AppError('INTERNAL', `${prefix}.`, { cause: error });
+  return new AppError(error.code, `${prefix}: ${lowerFirst(error.message)}`, { cause: error, details: error.details });
+}
+
+function lowerFirst(text: string): string {
+  // "The directory..." -> "the directory..."; keep acronyms such as "TLS" as they are.
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
+}
+
