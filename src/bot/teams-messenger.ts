@@ -100,6 +100,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger {
     const pipeline = (connector as unknown as { client?: { pipeline?: Partial<PipelineLike> } }).client?.pipeline;
     if (pipeline && typeof pipeline.removePolicy === 'function' && typeof pipeline.addPolicy === 'function' && typeof pipeline.getOrderedPolicies === 'function') {
       pipeline.removePolicy({ name: 'defaultRetryPolicy' });
+      // Idempotent should botbuilder ever reuse a connector across turns (addPolicy refuses duplicates).
+      pipeline.removePolicy({ name: 'incidentBotAttempt' });
       pipeline.addPolicy({
         name: 'incidentBotAttempt',
         sendRequest: (request, next) => {

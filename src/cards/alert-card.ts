@@ -19,7 +19,8 @@ export interface CardFact {
 /** One approve button. Its data is untrusted when it comes back: authority is decided server-side. */
 export interface CardButton {
   title: string;
-  verb: typeof CARD_VERBS.approve;
+  /** `approve` from proposals; the approval workflow may turn a button into `retry`. */
+  verb: typeof CARD_VERBS.approve | typeof CARD_VERBS.retry;
   action: ActionName;
   alertKey: string;
   code: string;

@@ -5,6 +5,8 @@
 export const CARD_VERBS = {
   approve: 'approve',
   deny: 'deny',
+  /** Runs a failed approval again (approvers only; the original votes stand). */
+  retry: 'retry',
 } as const;
 
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];

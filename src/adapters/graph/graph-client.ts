@@ -9,7 +9,7 @@ import {
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 import type { AuthenticationProvider, Context, Middleware } from '@microsoft/microsoft-graph-client';
-import type { TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '../azure/azure-credential.ts';
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 

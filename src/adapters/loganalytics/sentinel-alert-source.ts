@@ -1,6 +1,6 @@
 import { LogsQueryClient, LogsQueryResultStatus } from '@azure/monitor-query-logs';
 import type { LogsTable } from '@azure/monitor-query-logs';
-import type { TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '../azure/azure-credential.ts';
 import type { Alert } from '../../domain/alert.ts';
 import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/alert-source.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';

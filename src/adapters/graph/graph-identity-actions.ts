@@ -1,0 +1,267 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { GraphRequest } from '@microsoft/microsoft-graph-client';
+import type { ActionName } from '../../actions/action-names.ts';
+import { targetIdentity } from '../../actions/target-identity.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
+
+/**
+ * Entra ID containment through Microsoft Graph: confirm a user compromised (or dismiss the risk),
+ * revoke sign-in sessions, disable / re-enable a cloud-mastered user. Users synced from AD are
+ * refused for enable/disable (Entra ID does not let the cloud change them): the answer names the
+ * AD action to use instead. The user is resolved by object id, else by UPN.
+ */
+export type EntraActionName = Extract<ActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
+const ENTRA_ACTIONS: readonly EntraActionName[] = ['mark-compromised', 'dismiss-risk', 'revoke-sessions', 'suspend-entra', 'enable-entra'];
+
+export function isEntraAction(action: ActionName): action is EntraActionName {
+  return (ENTRA_ACTIONS as readonly string[]).includes(action);
+}
+
+/** The application permission each call needs, named in 403 sentences. */
+const PERMISSIONS = {
+  readUser: 'User.Read.All',
+  enableDisable: 'User.EnableDisableAccount.All',
+  revoke: 'User.RevokeSessions.All',
+  riskWrite: 'IdentityRiskyUser.ReadWrite.All',
+  riskRead: 'IdentityRiskyUser.Read.All',
+  groups: 'GroupMember.Read.All',
+} as const;
+
+const USER_SELECT = ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'onPremisesSyncEnabled', 'onPremisesSamAccountName', 'onPremisesDomainName', 'signInSessionsValidFromDateTime'];
+
+export interface GraphIdentityActionsOptions {
+  /** From createGraphClient: token, deadline per attempt and 429 retries are its job. */
+  client: GraphClient;
+  /** Entra groups whose transitive members count as privileged (e.g. a Tier 0 group). */
+  privilegedGroups?: Array<{ id: string; name?: string }>;
+  /**
+   * Identity Protection allows 1 request per second per tenant and sends no Retry-After: calls
+   * from this process are spaced by this much (default 1100 ms) so they do not provoke the 429
+   * the client would otherwise have to back off from.
+   */
+  identityProtectionSpacingMs?: number;
+}
+
+interface EntraUser {
+  id: string;
+  userPrincipalName: string;
+  displayName: string | null;
+  accountEnabled: boolean | null;
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesDomainName: string | null;
+  signInSessionsValidFromDateTime: string | null;
+}
+
+type RiskState = 'none' | 'confirmedSafe' | 'remediated' | 'dismissed' | 'atRisk' | 'confirmedCompromised' | 'unknownFutureValue';
+
+export function createGraphIdentityActions(options: GraphIdentityActionsOptions): Remediation {
+  const { client } = options;
+  const spacingMs = options.identityProtectionSpacingMs ?? 1100;
+  let nextRiskSlot = 0;
+
+  /** Reserves the next Identity Protection slot synchronously, so concurrent callers queue up. */
+  async function paced<T>(work: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const start = Math.max(now, nextRiskSlot);
+    nextRiskSlot = start + spacingMs;
+    if (start > now) await sleep(start - now);
+    return work();
+  }
+
+  function withSignal(request: GraphRequest, signal: AbortSignal | undefined): GraphRequest {
+    // The client's timeout middleware combines this with its per-attempt deadline.
+    return signal ? request.option('signal', signal) : request;
+  }
+
+  async function getUser(ref: string, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
+    try {
+      const user = (await withSignal(client.api(`/users/${encodeURIComponent(ref)}`).select(USER_SELECT), signal).get()) as EntraUser;
+      return user;
+    } catch (error) {
+      if (error instanceof GraphError && error.statusCode === 404) return undefined;
+      throw graphErrorToAppError(error, { action: `read the user ${ref} in Entra ID`, permission: PERMISSIONS.readUser });
+    }
+  }
+
+  /** By object id first; a UPN as well when the id is unknown (or absent). */
+  async function resolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
+    const id = targetIdentity(target);
+    const refs = [id.entraObjectId, id.userPrincipalName].filter((r): r is string => typeof r === 'string' && r !== '');
+    if (refs.length === 0) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} has no Entra object id or UPN to find it in Entra ID.`);
+    for (const ref of refs) {
+      const user = await getUser(ref, signal);
+      if (user) return user;
+    }
+    return undefined;
+  }
+
+  async function mustResolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser> {
+    const user = await resolve(target, signal);
+    if (user) return user;
+    const id = targetIdentity(target);
+    const name = id.userPrincipalName ?? id.entraObjectId ?? target.accountKey;
+    throw new AppError('UPSTREAM_NOT_FOUND', `No such user in Entra ID: ${name}.`, { details: { accountKey: target.accountKey } });
+  }
+
+  async function riskState(userId: string, signal: AbortSignal | undefined): Promise<RiskState | 'never-scored'> {
+    try {
+      const risky = (await paced(() => withSignal(client.api(`/identityProtection/riskyUsers/${encodeURIComponent(userId)}`), signal).get())) as { riskState?: RiskState };
+      return risky.riskState ?? 'none';
+    } catch (error) {
+      // Identity Protection keeps no record for a user it never scored.
+      if (error instanceof GraphError && error.statusCode === 404) return 'never-scored';
+      throw graphErrorToAppError(error, { action: 'read the user risk in Entra ID Protection', permission: PERMISSIONS.riskRead });
+    }
+  }
+
+  function syncedRefusal(user: EntraUser, action: 'suspend-entra' | 'enable-entra', cause?: unknown): AppError {
+    const disabling = action === 'suspend-entra';
+    const onPrem = user.onPremisesSamAccountName ? ` (${user.onPremisesSamAccountName})` : '';
+    const alternatives = disabling ? ['disable-ad-account', 'revoke-sessions'] : ['enable-ad-account'];
+    const message = disabling
+      ? `${user.userPrincipalName} is synced from AD${onPrem}, so Entra ID cannot disable it: use disable-ad-account and revoke-sessions instead.`
+      : `${user.userPrincipalName} is synced from AD${onPrem}, so Entra ID cannot enable it: use enable-ad-account instead.`;
+    return new AppError('ACTION_NOT_APPLICABLE', message, { ...(cause === undefined ? {} : { cause }), details: { entraObjectId: user.id, syncedFromAd: true, alternatives } });
+  }
+
+  async function setEnabled(user: EntraUser, enabled: boolean, signal: AbortSignal | undefined): Promise<void> {
+    const action = enabled ? 'enable-entra' : 'suspend-entra';
+    try {
+      await withSignal(client.api(`/users/${encodeURIComponent(user.id)}`), signal).patch({ accountEnabled: enabled });
+    } catch (error) {
+      // The user may have become synced since we read it: Graph then answers this documented 400.
+      if (error instanceof GraphError && error.statusCode === 400 && /on-premises mastered/i.test(error.message)) throw syncedRefusal(user, action, error);
+      throw graphErrorToAppError(error, { action: `${enabled ? 'enable' : 'disable'} ${user.userPrincipalName} in Entra ID`, permission: PERMISSIONS.enableDisable });
+    }
+  }
+
+  async function setRisk(user: EntraUser, kind: 'confirmCompromised' | 'dismiss', signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await paced(() => withSignal(client.api(`/identityProtection/riskyUsers/${kind}`), signal).post({ userIds: [user.id] }));
+    } catch (error) {
+      throw graphErrorToAppError(error, {
+        action: kind === 'confirmCompromised' ? `confirm ${user.userPrincipalName} compromised in Entra ID Protection` : `dismiss the risk of ${user.userPrincipalName} in Entra ID Protection`,
+        permission: PERMISSIONS.riskWrite,
+      });
+    }
+  }
+
+  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const entraAction = requireEntra(action);
+    const user = await mustResolve(target, opts.signal);
+    const upn = user.userPrincipalName;
+    const facts = { system: 'entra', entraObjectId: user.id, userPrincipalName: upn, syncedFromAd: user.onPremisesSyncEnabled === true, accountEnabledBefore: user.accountEnabled };
+    const log = opts.log.child({ action, entraObjectId: user.id });
+    switch (entraAction) {
+      case 'suspend-entra':
+      case 'enable-entra': {
+        const enabling = entraAction === 'enable-entra';
+        if (user.onPremisesSyncEnabled === true) throw syncedRefusal(user, entraAction);
+        if (user.accountEnabled === enabling) {
+          return { summary: `${opts.dryRun ? 'DRY RUN: ' : ''}${upn} is already ${enabling ? 'enabled' : 'disabled'} in Entra ID; nothing to do`, details: { ...facts, changed: false, dryRun: opts.dryRun } };
+        }
+        if (opts.dryRun) return { summary: `DRY RUN: would ${enabling ? 'enable' : 'disable'} ${upn} in Entra ID`, details: { ...facts, changed: false, dryRun: true } };
+        await setEnabled(user, enabling, opts.signal);
+        log.info({ accountEnabled: enabling }, 'Entra account enabled state changed');
+        return { summary: `${enabling ? 'Enabled' : 'Disabled'} ${upn} in Entra ID`, details: { ...facts, changed: true, accountEnabledAfter: enabling } };
+      }
+      case 'revoke-sessions': {
+        if (opts.dryRun) return { summary: `DRY RUN: would revoke the sign-in sessions of ${upn} in Entra ID`, details: { ...facts, changed: false, dryRun: true } };
+        try {
+          await withSignal(client.api(`/users/${encodeURIComponent(user.id)}/revokeSignInSessions`), opts.signal).post({});
+        } catch (error) {
+          throw graphErrorToAppError(error, { action: `revoke the sign-in sessions of ${upn}`, permission: PERMISSIONS.revoke });
+        }
+        log.info('Entra sign-in sessions revoked');
+        return {
+          summary: `Revoked the sign-in sessions of ${upn} in Entra ID (apps may take a few minutes to notice)`,
+          details: { ...facts, changed: true, signInSessionsValidFromBefore: user.signInSessionsValidFromDateTime },
+        };
+      }
+      case 'mark-compromised':
+      case 'dismiss-risk': {
+        const confirming = entraAction === 'mark-compromised';
+        // Read first: the dry run must check state too, and the audit wants the state before.
+        const before = await riskState(user.id, opts.signal);
+        const riskFacts = { ...facts, riskStateBefore: before };
+        if (confirming && before === 'confirmedCompromised') {
+          return { summary: `${opts.dryRun ? 'DRY RUN: ' : ''}${upn} is already confirmed compromised in Entra ID Protection; nothing to do`, details: { ...riskFacts, changed: false, dryRun: opts.dryRun } };
+        }
+        const verb = confirming ? `mark ${upn} as compromised in Entra ID Protection` : `dismiss the user risk of ${upn} in Entra ID Protection`;
+        if (opts.dryRun) return { summary: `DRY RUN: would ${verb}`, details: { ...riskFacts, changed: false, dryRun: true } };
+        await setRisk(user, confirming ? 'confirmCompromised' : 'dismiss', opts.signal);
+        log.info({ riskStateBefore: before }, confirming ? 'Entra user confirmed compromised' : 'Entra user risk dismissed');
+        return {
+          summary: confirming ? `Marked ${upn} as compromised in Entra ID Protection (user risk high)` : `Dismissed the user risk of ${upn} in Entra ID Protection`,
+          details: { ...riskFacts, changed: true },
+        };
+      }
+    }
+  }
+
+  async function privilegedReasons(user: EntraUser, signal: AbortSignal | undefined): Promise<string[]> {
+    const groups = options.privilegedGroups ?? [];
+    const reasons: string[] = [];
+    // checkMemberGroups takes at most 20 ids per call; sequential keeps us polite to Graph.
+    for (let i = 0; i < groups.length; i += 20) {
+      const chunk = groups.slice(i, i + 20);
+      let matched: string[];
+      try {
+        const reply = (await withSignal(client.api(`/users/${encodeURIComponent(user.id)}/checkMemberGroups`), signal).post({ groupIds: chunk.map((g) => g.id) })) as { value?: string[] };
+        matched = reply.value ?? [];
+      } catch (error) {
+        throw graphErrorToAppError(error, { action: `check the group memberships of ${user.userPrincipalName}`, permission: PERMISSIONS.groups });
+      }
+      for (const group of chunk) if (matched.includes(group.id)) reasons.push(`member of the privileged Entra group ${group.name ?? group.id}`);
+    }
+    return reasons;
+  }
+
+  return {
+    supports: isEntraAction,
+
+    async inspect(action, target, opts): Promise<TargetInspection> {
+      requireEntra(action);
+      const user = await resolve(target, opts.signal);
+      if (!user) return { found: false, privileged: false, reasons: [] };
+      const reasons = await privilegedReasons(user, opts.signal);
+      return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true };
+    },
+
+    run,
+
+    async readBack(action, target, opts: ReadBackOptions): Promise<AppliedState> {
+      const entraAction = requireEntra(action);
+      const user = await resolve(target, opts.signal);
+      if (!user) return 'unknown';
+      switch (entraAction) {
+        case 'suspend-entra':
+          return user.accountEnabled === false ? 'applied' : 'not-applied';
+        case 'enable-entra':
+          return user.accountEnabled === true ? 'applied' : 'not-applied';
+        case 'revoke-sessions': {
+          if (!opts.since || !user.signInSessionsValidFromDateTime) return 'unknown';
+          // Graph keeps whole seconds: compare against the start of the second the action began.
+          const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
+          return validFrom >= Math.floor(opts.since.getTime() / 1000) * 1000 ? 'applied' : 'not-applied';
+        }
+        case 'mark-compromised': {
+          const state = await riskState(user.id, opts.signal);
+          return state === 'confirmedCompromised' ? 'applied' : 'not-applied';
+        }
+        case 'dismiss-risk': {
+          const state = await riskState(user.id, opts.signal);
+          return state === 'atRisk' || state === 'confirmedCompromised' ? 'not-applied' : 'applied';
+        }
+      }
+    },
+  };
+}
+
+function requireEntra(action: ActionName): EntraActionName {
+  if (!isEntraAction(action)) throw new AppError('INPUT_INVALID', `The Entra ID remediation does not run ${action}.`);
+  return action;
+}

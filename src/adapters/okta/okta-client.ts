@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError, isAppError } from '../../domain/errors.ts';
+import type { Logger, Secret } from '../../observability/logger.ts';
+import { oktaErrorToAppError, type OktaErrorBody } from './okta-errors.ts';
+
+/**
+ * A small Okta Users API client on fetch: look a user up, suspend / unsuspend, clear sessions.
+ * Every attempt has its own deadline; a 429 is waited out (Retry-After, else X-Rate-Limit-Reset)
+ * when the wait fits the budget, otherwise it surfaces as UPSTREAM_THROTTLED. Failures are
+ * AppErrors (see okta-errors.ts); the API token is sent only in the Authorization header.
+ */
+export type OktaUserStatus = 'STAGED' | 'PROVISIONED' | 'ACTIVE' | 'RECOVERY' | 'PASSWORD_EXPIRED' | 'LOCKED_OUT' | 'SUSPENDED' | 'DEPROVISIONED';
+
+export interface OktaUser {
+  id: string;
+  /** Okta's lifecycle status as sent (an unknown future value passes through). */
+  status: OktaUserStatus | (string & {});
+  login: string;
+  email: string | null;
+  displayName: string;
+  lastLogin: string | null;
+  statusChanged: string | null;
+}
+
+export interface OktaCallOptions {
+  signal?: AbortSignal;
+}
+
+export interface OktaClient {
+  /** By Okta id or login (the UPN); UPSTREAM_NOT_FOUND when Okta has no such user. */
+  getUser(idOrLogin: string, options?: OktaCallOptions): Promise<OktaUser>;
+  /** ACTIVE -> SUSPENDED; Okta refuses (CONFLICT) any other status. */
+  suspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
+  /** SUSPENDED -> ACTIVE; Okta refuses (CONFLICT) any other status. */
+  unsuspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
+  /** Ends every Okta session of the user, and with `oauthTokens` revokes the tokens Okta issued. */
+  clearSessions(userId: string, options: OktaCallOptions & { oauthTokens: boolean }): Promise<void>;
+}
+
+export interface CreateOktaClientOptions {
+  /** https://<org>.okta.com */
+  orgUrl: string;
+  apiToken: Secret;
+  /** Upper bound for each HTTP attempt. */
+  timeoutMs: number;
+  logger: Logger;
+  /** How many times a 429 is retried (default 2). */
+  maxRetries?: number;
+  /** A rate-limit wait longer than this is not waited out; the caller backs off (default 10). */
+  maxWaitSeconds?: number;
+  /** Injected for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
+}
+
+export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
+  const base = new URL(options.orgUrl);
+  if (base.protocol !== 'https:') throw new AppError('CONFIG_INVALID', 'The Okta org URL must start with https://.');
+  const origin = base.origin;
+  const doFetch = options.fetch ?? fetch;
+  const maxRetries = Math.max(0, options.maxRetries ?? 2);
+  const maxWaitSeconds = options.maxWaitSeconds ?? 10;
+  const log = options.logger.child({ component: 'okta-client' });
+
+  async function call(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, callOptions: OktaCallOptions = {}): Promise<unknown> {
+    for (let attempt = 0; ; attempt += 1) {
+      const started = performance.now();
+      const deadline = AbortSignal.timeout(options.timeoutMs);
+      const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, deadline]) : deadline;
+      let response: Response;
+      let text: string;
+      try {
+        response = await doFetch(`${origin}${path}`, {
+          method,
+          headers: { Authorization: `SSWS ${options.apiToken.reveal()}`, Accept: 'application/json', ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
+          ...(method === 'POST' ? { body: '{}' } : {}),
+          redirect: 'error',
+          signal,
+        });
+        text = await response.text();
+      } catch (error) {
+        throw transportError(error, action, callOptions.signal, options.timeoutMs);
+      }
+      const ms = Math.round(performance.now() - started);
+      log.debug({ method, path, status: response.status, ms, rateRemaining: response.headers.get('x-rate-limit-remaining') }, 'okta call');
+      if (response.ok) return text === '' ? undefined : parseJson(text);
+      const wait = response.status === 429 ? rateLimitWaitSeconds(response.headers) : undefined;
+      if (response.status === 429 && attempt < maxRetries && wait !== undefined && wait <= maxWaitSeconds) {
+        log.info({ method, path, attempt: attempt + 1, waitSeconds: wait }, 'Okta rate limit hit; waiting for the window to reset');
+        try {
+          await sleep(Math.ceil(wait * 1000) + 100, undefined, callOptions.signal ? { signal: callOptions.signal } : {});
+        } catch (error) {
+          throw transportError(error, action, callOptions.signal, options.timeoutMs);
+        }
+        continue;
+      }
+      const body = parseJson(text) as OktaErrorBody | undefined;
+      const mapped = oktaErrorToAppError({ status: response.status, body: body && typeof body === 'object' ? body : undefined, ...(wait === undefined ? {} : { retryAfterSeconds: Math.ceil(wait) }) }, { action });
+      log.warn({ method, path, code: mapped.code, details: mapped.details, ms }, 'okta call failed');
+      throw mapped;
+    }
+  }
+
+  const userPath = (idOrLogin: string) => {
+    if (idOrLogin.trim() === '' || idOrLogin.length > 256 || /[\u0000-\u001f]/.test(idOrLogin)) {
+      throw new AppError('INPUT_INVALID', 'The Okta user id or login is empty or malformed.');
+    }
+    return `/api/v1/users/${encodeURIComponent(idOrLogin)}`;
+  };
+
+  return {
+    async getUser(idOrLogin, callOptions) {
+      const raw = await call('GET', userPath(idOrLogin), `look up ${idOrLogin}`, callOptions);
+      return toOktaUser(raw);
+    },
+    async suspendUser(userId, callOptions) {
+      await call('POST', `${userPath(userId)}/lifecycle/suspend`, `suspend user ${userId}`, callOptions);
+    },
+    async unsuspendUser(userId, callOptions) {
+      await call('POST', `${userPath(userId)}/lifecycle/unsuspend`, `unsuspend user ${userId}`, callOptions);
+    },
+    async clearSessions(userId, callOptions) {
+      await call('DELETE', `${userPath(userId)}/sessions?oauthTokens=${callOptions.oauthTokens ? 'true' : 'false'}`, `clear the sessions of user ${userId}`, callOptions);
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function toOktaUser(raw: unknown): OktaUser {
+  const user = raw as { id?: unknown; status?: unknown; lastLogin?: unknown; statusChanged?: unknown; profile?: Record<string, unknown> } | undefined;
+  if (!user || typeof user.id !== 'string' || typeof user.status !== 'string' || !user.profile || typeof user.profile.login !== 'string') {
+    throw new AppError('UPSTREAM_ERROR', 'Okta answered a user lookup with something that is not a user.');
+  }
+  const profile = user.profile;
+  const str = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  const name = [str(profile.firstName), str(profile.lastName)].filter(Boolean).join(' ');
+  return {
+    id: user.id,
+    status: user.status,
+    login: profile.login as string,
+    email: str(profile.email),
+    displayName: str(profile.displayName) ?? (name || (profile.login as string)),
+    lastLogin: str(user.lastLogin),
+    statusChanged: str(user.statusChanged),
+  };
+}
+
+/** Retry-After when sent, else the epoch second X-Rate-Limit-Reset names, as seconds from now. */
+function rateLimitWaitSeconds(headers: Headers): number | undefined {
+  const retryAfter = headers.get('retry-after');
+  if (retryAfter !== null && /^\d+$/.test(retryAfter.trim())) return Number(retryAfter);
+  const reset = headers.get('x-rate-limit-reset');
+  if (reset === null || !/^\d+$/.test(reset.trim())) return undefined;
+  return Math.max(0, Number(reset) - Date.now() / 1000);
+}
+
+function transportError(error: unknown, action: string, callerSignal: AbortSignal | undefined, timeoutMs: number): AppError {
+  if (isAppError(error)) return error;
+  const name = (error as { name?: unknown } | null)?.name;
+  if (callerSignal?.aborted) return new AppError('TIMEOUT', `The call to Okta to ${action} was cancelled before it finished.`, { cause: error });
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new AppError('TIMEOUT', `Okta did not answer within ${timeoutMs} ms while trying to ${action}.`, { cause: error, details: { timeoutMs } });
+  }
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return new AppError('UPSTREAM_ERROR', `Could not reach Okta to ${action}.`, { cause: error, details: typeof code === 'string' ? { errno: code } : {} });
+}

@@ -1,0 +1,98 @@
+import type { ActionName } from '../../actions/action-names.ts';
+import { targetIdentity } from '../../actions/target-identity.ts';
+import { AppError, isAppError } from '../../domain/errors.ts';
+import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import type { OktaClient, OktaUser } from './okta-client.ts';
+
+/**
+ * Okta containment: suspend (and end every session and OAuth token, since a suspended user's
+ * live sessions otherwise keep working), and unsuspend. The Okta user is found by login = UPN,
+ * or by an explicit Okta id when the caller has one.
+ */
+export type OktaActionName = Extract<ActionName, 'suspend-okta' | 'unsuspend-okta'>;
+
+export function isOktaAction(action: ActionName): action is OktaActionName {
+  return action === 'suspend-okta' || action === 'unsuspend-okta';
+}
+
+export interface OktaRemediationOptions {
+  client: OktaClient;
+}
+
+export function createOktaRemediation(options: OktaRemediationOptions): Remediation {
+  const { client } = options;
+
+  function loginOf(target: ActionTarget): string {
+    const upn = targetIdentity(target).userPrincipalName;
+    if (!upn) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} has no UPN, which Okta needs as the login to find it.`);
+    return upn;
+  }
+
+  async function find(target: ActionTarget, signal: AbortSignal | undefined): Promise<OktaUser | undefined> {
+    try {
+      return await client.getUser(loginOf(target), signal ? { signal } : {});
+    } catch (error) {
+      if (isAppError(error) && error.code === 'UPSTREAM_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const oktaAction = requireOkta(action);
+    const login = loginOf(target);
+    const call = opts.signal ? { signal: opts.signal } : {};
+    const user = await find(target, opts.signal);
+    if (!user) throw new AppError('UPSTREAM_NOT_FOUND', `No such user in Okta: no user has the login ${login}.`, { details: { action, login } });
+    const facts = { system: 'okta', oktaUserId: user.id, login: user.login, statusBefore: user.status };
+    const log = opts.log.child({ action, oktaUserId: user.id });
+    const dry = opts.dryRun ? 'DRY RUN: ' : '';
+    if (oktaAction === 'suspend-okta') {
+      if (user.status === 'SUSPENDED') {
+        // Still end the sessions: a half-finished earlier run may have suspended without clearing them.
+        if (opts.dryRun) return { summary: `DRY RUN: ${login} is already suspended in Okta; would clear its sessions`, details: { ...facts, changed: false, dryRun: true } };
+        await client.clearSessions(user.id, { ...call, oauthTokens: true });
+        log.info('Okta user already suspended; sessions cleared');
+        return { summary: `${login} was already suspended in Okta; its sessions and OAuth tokens were cleared`, details: { ...facts, changed: false, sessionsCleared: true } };
+      }
+      if (user.status !== 'ACTIVE') {
+        throw new AppError('CONFLICT', `Okta cannot suspend ${login}: the user is not active (status ${user.status}).`, { details: facts });
+      }
+      if (opts.dryRun) return { summary: `DRY RUN: would suspend ${login} in Okta and clear its sessions`, details: { ...facts, changed: false, dryRun: true } };
+      await client.suspendUser(user.id, call);
+      await client.clearSessions(user.id, { ...call, oauthTokens: true });
+      log.info('Okta user suspended and sessions cleared');
+      return { summary: `Suspended ${login} in Okta and cleared its sessions and OAuth tokens`, details: { ...facts, changed: true, sessionsCleared: true } };
+    }
+    if (user.status === 'ACTIVE') return { summary: `${dry}${login} is already active in Okta; nothing to do`, details: { ...facts, changed: false, dryRun: opts.dryRun } };
+    if (user.status !== 'SUSPENDED') {
+      throw new AppError('CONFLICT', `Okta cannot unsuspend ${login}: the user is not suspended (status ${user.status}).`, { details: facts });
+    }
+    if (opts.dryRun) return { summary: `DRY RUN: would unsuspend ${login} in Okta`, details: { ...facts, changed: false, dryRun: true } };
+    await client.unsuspendUser(user.id, call);
+    log.info('Okta user unsuspended');
+    return { summary: `Unsuspended ${login} in Okta`, details: { ...facts, changed: true } };
+  }
+
+  return {
+    supports: isOktaAction,
+    async inspect(action, target, opts): Promise<TargetInspection> {
+      requireOkta(action);
+      const user = await find(target, opts.signal);
+      // Okta admin roles are not visible through the Users API: privilege comes from AD / Entra checks.
+      return { found: user !== undefined, privileged: false, reasons: [] };
+    },
+    run,
+    async readBack(action, target, opts): Promise<AppliedState> {
+      const oktaAction = requireOkta(action);
+      const user = await find(target, opts.signal);
+      if (!user) return 'unknown';
+      if (oktaAction === 'suspend-okta') return user.status === 'SUSPENDED' ? 'applied' : 'not-applied';
+      return user.status === 'SUSPENDED' ? 'not-applied' : 'applied';
+    },
+  };
+}
+
+function requireOkta(action: ActionName): OktaActionName {
+  if (!isOktaAction(action)) throw new AppError('INPUT_INVALID', `The Okta remediation does not run ${action}.`);
+  return action;
+}

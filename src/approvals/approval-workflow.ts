@@ -1,0 +1,656 @@
+import { randomUUID } from 'node:crypto';
+import { isDestructive, undoOf, type ActionName } from '../actions/action-names.ts';
+import { requiredApprovals, type ActionPolicy } from '../actions/action-policy.ts';
+import { proposeActions, type DirectoryCapabilities, type ProposedAction } from '../actions/propose-actions.ts';
+import { CARD_VERBS } from '../cards/verbs.ts';
+import type { Actor, CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
+import type { ConversationReferenceJson, Messenger, OutboundMessage, ThreadRef } from '../domain/messenger.ts';
+import type { ActionTarget, Remediation } from '../domain/remediation.ts';
+import type { Logger } from '../observability/logger.ts';
+import { generateReferenceCode } from '../store/reference-code.ts';
+import type { AlertRecord, Approval, AuditEntry, CardLocation, Store } from '../store/store.ts';
+import { renderApprovalCard, type ApprovalView } from './approval-card.ts';
+import type { PrivateMessenger, PrivateRecipient } from './approval-ports.ts';
+import { parseAlertRef, parseApprovalCommand, parseApproveButton } from './approval-request.ts';
+import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';
+import { actionLabel, names, progress, seconds, stateLine, successLine } from './approval-text.ts';
+import type { ApproverCheck } from './approver-check.ts';
+import { createExecutionCap, type ExecutionCap } from './execution-cap.ts';
+import { decideGuardRails, type GuardSettings } from './guard-rails.ts';
+
+/**
+ * The approval workflow: an analyst presses Approve on an alert card; the action runs exactly
+ * once, by the right people, and the result lands in the thread.
+ *
+ * Every must-happen-once step is a conditional write in the store (create by deterministic id,
+ * one vote per approver, pending → approved → running → succeeded/failed), so double clicks,
+ * Teams' invoke retries, concurrent approvers and several bot instances converge on one run.
+ */
+export interface ApprovalSettings extends GuardSettings {
+  ttlMinutes: number;
+  maxActionsPerHour: number;
+  dryRun: boolean;
+  tempPasswordDelivery: 'private' | 'none';
+  /** Bound on one Remediation.run (default 60 s). */
+  runTimeoutMs?: number;
+  /** Bound on Remediation.inspect while the clicker waits (default 4 s). */
+  inspectTimeoutMs?: number;
+}
+
+export interface ApprovalWorkflowDeps {
+  store: Store;
+  remediation: Remediation;
+  messenger: Messenger;
+  approvers: ApproverCheck;
+  policy: ActionPolicy;
+  capabilities: DirectoryCapabilities;
+  settings: ApprovalSettings;
+  logger: Logger;
+  /** The channel reference the alert's card was posted through (for updates and thread replies). */
+  channelFor(card: CardLocation): Promise<ConversationReferenceJson | undefined>;
+  /** 1:1 delivery of temporary passwords; without it (or with delivery 'none') nobody sees them. */
+  privateMessenger?: PrivateMessenger;
+  now?: () => Date;
+}
+
+export interface ApprovalWorkflow {
+  /** TurnHandlers.onCardAction: verbs approve, retry, deny. */
+  onCardAction(action: CardAction, turn: ChatTurn): Promise<CardActionOutcome>;
+  /** For the command handler: true when `text` was an approval command (and was answered). */
+  onCommand(text: string, turn: ChatTurn): Promise<boolean>;
+  approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string>;
+  denyByCode(code: string, reason: string | undefined, turn: ChatTurn): Promise<string>;
+  resume(turn: ChatTurn): Promise<string>;
+  listPending(): Promise<Approval[]>;
+  /** Pending approvals past their TTL → expired, cards updated. Returns how many. */
+  sweepExpired(): Promise<number>;
+  /**
+   * Approvals left `running` for longer than `staleAfterMs` (a crashed process) are read back from
+   * the directory and settled, never re-run; approvals left `approved` (not paused) are started.
+   */
+  reconcile(options?: { staleAfterMs?: number }): Promise<number>;
+  /** The alert card with approval states, for the notifier's card updates. */
+  renderCard(alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined>;
+  /** Resolves when background executions and card updates started so far are done (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+/** No vote count reaches this: rows created only to be refused or denied can never run. */
+const UNREACHABLE_APPROVALS = 1_000_000;
+const CODE_ATTEMPTS = 5;
+
+export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWorkflow {
+  const { store, remediation, messenger, approvers, policy, capabilities, settings } = deps;
+  const log = deps.logger.child({ component: 'approvals' });
+  const now = deps.now ?? (() => new Date());
+  const runTimeoutMs = settings.runTimeoutMs ?? 60_000;
+  const inspectTimeoutMs = settings.inspectTimeoutMs ?? 4_000;
+  const cap: ExecutionCap = createExecutionCap(store, settings.maxActionsPerHour);
+  const inflight = new Set<Promise<void>>();
+  /** Teams ids of people seen clicking, so a password can reach them in a 1:1 chat. */
+  const teamsIds = new Map<string, string>();
+
+  // ---- small helpers ------------------------------------------------------------------------
+
+  function background(what: string, work: () => Promise<void>): void {
+    const task = work().catch((error: unknown) => log.error({ err: error, what }, 'background approval work failed'));
+    inflight.add(task);
+    void task.finally(() => inflight.delete(task));
+  }
+
+  async function audit(entry: Omit<AuditEntry, 'at'>): Promise<void> {
+    await store.appendAudit({ at: now(), ...entry });
+  }
+
+  function auditOf(approval: Approval, correlationId: string): Pick<AuditEntry, 'approvalId' | 'alertKey' | 'target' | 'accountKey' | 'correlationId'> {
+    const target = parseActionTarget(approval.target);
+    return { approvalId: approval.id, ...(approval.alertKey ? { alertKey: approval.alertKey } : {}), target: targetLabel(target), accountKey: target.accountKey, correlationId };
+  }
+
+  function actionLog(approval: Approval, correlationId: string): Logger {
+    return log.child({ approval: approval.id, action: approval.action, target: parseActionTarget(approval.target).accountKey, correlationId });
+  }
+
+  async function requireApprover(actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string): Promise<void> {
+    let allowed = false;
+    let code: string | undefined;
+    try {
+      allowed = await approvers.isApprover(actor, { log });
+    } catch (error) {
+      // Fail closed: when Graph cannot say, the answer is no, and the clicker is told why.
+      code = isAppError(error) ? error.code : 'INTERNAL';
+      log.warn({ err: error, actor: actor.aadObjectId }, 'approver check failed');
+    }
+    if (allowed) return;
+    await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.unauthorized', outcome: 'refused', correlationId, details: { attempted: what, name: actor.name }, ...(code ? { code } : {}), ...context });
+    throw new AppError(
+      'NOT_AUTHORIZED',
+      code ? 'Your approver rights could not be checked right now, so nothing was changed. Try again in a minute.' : `You are not an approver, so you cannot ${what}. Nothing was changed.`,
+    );
+  }
+
+  async function loadAlert(ref: { alertKey?: string; code?: string }): Promise<AlertRecord> {
+    const record = (ref.alertKey ? await store.getAlertByKey(ref.alertKey) : undefined) ?? (ref.code ? await store.getAlertByCode(ref.code) : undefined);
+    if (!record) throw new AppError('NOT_FOUND', 'That alert is not known to the bot (any more).');
+    return record;
+  }
+
+  function proposalsOf(record: AlertRecord): ProposedAction[] {
+    return proposeActions(record.alert, policy, capabilities);
+  }
+
+  /** Server-side validation of a click: the action must be proposed for that account on the stored alert, or be the undo of one that succeeded. */
+  async function validateAction(record: AlertRecord, action: ActionName, target: string): Promise<number> {
+    const proposals = proposalsOf(record);
+    const proposal = proposals.find((p) => p.action === action && p.target === target);
+    if (proposal) return proposal.requiredApprovals;
+    const original = proposals.find((p) => p.target === target && undoOf(p.action) === action);
+    if (original) {
+      const done = await store.getApproval(approvalIdFor(record.key, original.action, target));
+      if (done?.state === 'succeeded') return requiredApprovals(policy, action);
+    }
+    throw new AppError('INPUT_INVALID', 'That action is not offered for this account on this alert.');
+  }
+
+  async function viewsFor(alertKey: string): Promise<ApprovalView[]> {
+    const approvals = await store.listApprovalsForAlert(alertKey);
+    const views: ApprovalView[] = [];
+    for (const approval of approvals) views.push({ approval, votes: await store.listApprovalVotes(approval.id) });
+    return views;
+  }
+
+  async function renderCard(alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {
+    const record = await store.getAlertByKey(alertKey);
+    if (!record) return undefined;
+    const paused = (await cap.pausedState()) !== undefined;
+    return renderApprovalCard({ record, proposals: proposalsOf(record), approvals: await viewsFor(alertKey), dryRun: settings.dryRun, paused, ttlMinutes: settings.ttlMinutes, ...(statusLine ? { statusLine } : {}) });
+  }
+
+  async function threadOf(record: AlertRecord): Promise<ThreadRef | undefined> {
+    if (!record.card) return undefined;
+    const channel = await deps.channelFor(record.card);
+    if (!channel) return undefined;
+    return { channel, conversationId: record.card.conversationId, threadConversationId: record.card.threadConversationId, rootActivityId: record.card.activityId };
+  }
+
+  /** Re-renders the card from the store's current state and replaces it for everyone. */
+  async function updateCard(alertKey: string, statusLine?: string): Promise<void> {
+    const record = await store.getAlertByKey(alertKey);
+    const thread = record ? await threadOf(record) : undefined;
+    if (!record || !thread) return;
+    const message = await renderCard(alertKey, statusLine);
+    if (message) await messenger.update(thread.channel, thread.conversationId, thread.rootActivityId, message);
+  }
+
+  async function replyInThread(alertKey: string | undefined, text: string): Promise<void> {
+    if (!alertKey) return;
+    const record = await store.getAlertByKey(alertKey);
+    const thread = record ? await threadOf(record) : undefined;
+    if (thread) await messenger.reply(thread, { text });
+  }
+
+  /** Card update and thread reply after the clicker has had their answer; failures only logged. */
+  function announce(alertKey: string | undefined, statusLine: string | undefined, threadText?: string): void {
+    if (!alertKey) return;
+    background('announce', async () => {
+      await updateCard(alertKey, statusLine);
+      if (threadText) await replyInThread(alertKey, threadText);
+    });
+  }
+
+  // ---- request: one approval per (alert, action, target) -------------------------------------
+
+  async function getOrCreateApproval(record: AlertRecord, action: ActionName, target: string, actor: Actor, policyApprovals: number, correlationId: string): Promise<Approval> {
+    const id = approvalIdFor(record.key, action, target);
+    const existing = await store.getApproval(id);
+    if (existing) return existing;
+    const account = findAccount(record.alert.accounts, target);
+    if (!account) throw new AppError('INPUT_INVALID', 'That account is not on this alert.');
+    const actionTarget = actionTargetOf(account, target);
+    const label = targetLabel(actionTarget);
+    if (!remediation.supports(action)) throw new AppError('INPUT_INVALID', `${actionLabel(action)} is not configured in this deployment.`);
+    const inspectLog = log.child({ approval: id, action, target, correlationId });
+    let inspection;
+    try {
+      inspection = await remediation.inspect(action, actionTarget, { log: inspectLog, signal: AbortSignal.timeout(inspectTimeoutMs) });
+    } catch (error) {
+      // Fail closed: an account whose privileges cannot be checked is not approved by one click.
+      inspectLog.warn({ err: error }, 'target inspection failed');
+      throw new AppError(isAppError(error) ? error.code : 'DIRECTORY_UNAVAILABLE', `Could not check ${label} before approving: ${isAppError(error) ? error.message : 'the directory did not answer'}. Nothing was changed.`, { cause: error });
+    }
+    const decision = decideGuardRails(action, actionTarget, inspection, policyApprovals, settings, label);
+    const required = decision.kind === 'allow' ? decision.requiredApprovals : UNREACHABLE_APPROVALS;
+    const created = await insertApproval(record, id, action, actionTarget, required, actor);
+    if (created.id !== id || created.requestedBy !== (actor.aadObjectId ?? actor.id) || created.state !== 'pending') return created;
+    await audit({ actor: created.requestedBy, action: 'approval.requested', outcome: 'info', ...auditOf(created, correlationId), details: { action, requiredApprovals: decision.kind === 'allow' ? required : undefined, privileged: inspection.privileged, reasons: inspection.reasons } });
+    if (decision.kind === 'refuse') {
+      await store.transitionApproval(id, 'pending', 'refused', { decidedBy: 'guard rails', reason: decision.reason });
+      await audit({ actor: created.requestedBy, action: 'approval.refused', outcome: 'refused', ...auditOf(created, correlationId), details: { reason: decision.reason } });
+      inspectLog.info({ reason: decision.reason }, 'approval refused by guard rails');
+    }
+    return (await store.getApproval(id)) ?? created;
+  }
+
+  /** Inserts the row; a concurrent first click inserting the same id wins instead (CONFLICT → read it). */
+  async function insertApproval(record: AlertRecord, id: string, action: ActionName, target: ActionTarget, required: number, actor: Actor): Promise<Approval> {
+    for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
+      try {
+        return await store.createApproval({
+          id,
+          alertKey: record.key,
+          action,
+          target: { ...target },
+          code: generateReferenceCode(),
+          requiredApprovals: required,
+          requestedBy: actor.aadObjectId ?? actor.id,
+          requestedAt: now(),
+          expiresAt: new Date(now().getTime() + settings.ttlMinutes * 60_000),
+        });
+      } catch (error) {
+        if (!(isAppError(error) && error.code === 'CONFLICT')) throw error;
+        const winner = await store.getApproval(id);
+        if (winner) return winner;
+        // Otherwise the random code collided with another approval's: draw again.
+      }
+    }
+    throw new AppError('CONFLICT', 'Could not allocate a reference code for this approval; try again.');
+  }
+
+  // ---- approve: vote, then pending → approved → running, each a conditional write -------------
+
+  async function vote(approval: Approval, actor: Actor, correlationId: string): Promise<Approval> {
+    const alog = actionLog(approval, correlationId);
+    if (approval.state !== 'pending') return approval;
+    if (approval.expiresAt.getTime() <= now().getTime()) {
+      await expire(approval, correlationId);
+      return (await store.getApproval(approval.id)) ?? approval;
+    }
+    const approverId = actor.aadObjectId ?? actor.id;
+    const { added, votes } = await store.addApprovalVote(approval.id, approverId, actor.name, now());
+    await audit({ actor: approverId, action: added ? 'approval.vote' : 'approval.vote-repeated', outcome: 'info', ...auditOf(approval, correlationId), details: { name: actor.name, votes: votes.length, required: approval.requiredApprovals } });
+    alog.info({ added, votes: votes.length, required: approval.requiredApprovals }, 'approval vote');
+    if (votes.length < approval.requiredApprovals) return (await store.getApproval(approval.id)) ?? approval;
+    if (await store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes) })) {
+      await audit({ actor: approverId, action: 'approval.approved', outcome: 'success', ...auditOf(approval, correlationId), details: { approvers: votes.map((v) => v.approverId) } });
+      await start(approval.id, recipientOf(votes.at(-1)!.approverId, votes.at(-1)!.approverName), correlationId);
+    }
+    return (await store.getApproval(approval.id)) ?? approval;
+  }
+
+  function recipientOf(aadObjectId: string, name: string): PrivateRecipient {
+    const teamsId = teamsIds.get(aadObjectId);
+    return { aadObjectId, name, ...(teamsId ? { teamsId } : {}) };
+  }
+
+  /**
+   * approved → running (after the hourly cap allows it), then the run itself in the background:
+   * the clicker gets "running" at once, everyone gets the result when it is there.
+   */
+  async function start(id: string, approver: PrivateRecipient | undefined, correlationId: string, from: 'approved' | 'failed' = 'approved'): Promise<void> {
+    const approval = await store.getApproval(id);
+    if (!approval || approval.state !== from) return;
+    const alog = actionLog(approval, correlationId);
+    let slot: string | undefined;
+    if (isDestructive(approval.action as ActionName)) {
+      const outcome = await cap.take(now());
+      if (outcome.kind !== 'taken') {
+        if (outcome.kind === 'cap-reached') {
+          await audit({ actor: 'system', action: 'execution.paused', outcome: 'info', ...auditOf(approval, correlationId), details: { maxActionsPerHour: settings.maxActionsPerHour } });
+          alog.warn({ maxActionsPerHour: settings.maxActionsPerHour }, 'hourly cap reached: execution paused');
+          background('cap-notice', () => replyInThread(approval.alertKey, `Execution paused: more than ${settings.maxActionsPerHour} destructive actions in an hour. ${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))} waits until an approver types resume.`));
+        }
+        if (from === 'failed') throw new AppError('CONFLICT', 'Execution is paused (hourly cap): an approver must type resume first.');
+        return;
+      }
+      slot = outcome.slot;
+    }
+    const started = await store.transitionApproval(id, from, 'running', { startedAt: now(), ...(from === 'failed' ? { errorCode: '', reason: '' } : {}) });
+    if (!started) {
+      if (slot) await cap.release(slot);
+      return;
+    }
+    background('execute', () => execute(id, approver, correlationId));
+  }
+
+  async function execute(id: string, approver: PrivateRecipient | undefined, correlationId: string): Promise<void> {
+    const approval = await store.getApproval(id);
+    if (!approval || approval.state !== 'running') return;
+    const alog = actionLog(approval, correlationId);
+    const action = approval.action as ActionName;
+    const target = parseActionTarget(approval.target);
+    await audit({ actor: 'system', action: 'action.started', outcome: 'info', ...auditOf(approval, correlationId), details: { action, dryRun: settings.dryRun, approvedBy: approval.decidedBy } });
+    const started = performance.now();
+    let threadText: string;
+    try {
+      const result = await remediation.run(action, target, { dryRun: settings.dryRun, log: alog, signal: AbortSignal.timeout(runTimeoutMs) });
+      const durationMs = Math.round(performance.now() - started);
+      const stored = { summary: result.summary, details: result.details, durationMs, dryRun: settings.dryRun, approvedBy: approval.decidedBy };
+      const won = await store.transitionApproval(id, 'running', 'succeeded', { result: stored, finishedAt: now() });
+      await audit({ actor: 'system', action: 'action.executed', outcome: 'success', ...auditOf(approval, correlationId), details: { action, durationMs, dryRun: settings.dryRun, details: result.details, settled: won } });
+      alog.info({ durationMs, dryRun: settings.dryRun, settled: won }, 'action succeeded');
+      const done = (await store.getApproval(id)) ?? approval;
+      threadText = successLine(done);
+      if (result.temporaryPassword) threadText += await deliverPassword(done, result.temporaryPassword.reveal(), approver, alog, correlationId);
+    } catch (error) {
+      const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
+      const durationMs = Math.round(performance.now() - started);
+      await store.transitionApproval(id, 'running', 'failed', { errorCode: failure.code, reason: failure.message, finishedAt: now() });
+      await audit({ actor: 'system', action: 'action.executed', outcome: 'failure', code: failure.code, ...auditOf(approval, correlationId), details: { action, durationMs, message: failure.message, ...failure.details } });
+      alog.warn({ code: failure.code, durationMs, err: isAppError(error) ? undefined : error }, 'action failed');
+      threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). Press Retry on the card to run it again.`;
+    }
+    await updateCard(approval.alertKey ?? '', threadText.split('\n')[0]);
+    await replyInThread(approval.alertKey, threadText);
+  }
+
+  /** The password goes to the approving analyst in a 1:1 chat, or to nobody; never to a channel or a log. */
+  async function deliverPassword(approval: Approval, password: string, approver: PrivateRecipient | undefined, alog: Logger, correlationId: string): Promise<string> {
+    const label = targetLabel(parseActionTarget(approval.target));
+    if (settings.tempPasswordDelivery === 'none') return ' The temporary password is not shown to anyone (TEMP_PASSWORD_DELIVERY=none).';
+    const record = approval.alertKey ? await store.getAlertByKey(approval.alertKey) : undefined;
+    const via = record?.card ? await deps.channelFor(record.card) : undefined;
+    if (!deps.privateMessenger || !approver || !via) {
+      alog.warn('temporary password not delivered: no private channel to the approver');
+      return ' The temporary password could not be sent privately; reset it again to get a new one.';
+    }
+    try {
+      await deps.privateMessenger.sendPrivate(approver, { text: `Temporary password for ${label}: ${password}\n\nThe user must change it at next logon. This message is the only copy.` }, via);
+      await audit({ actor: approver.aadObjectId, action: 'password.delivered', outcome: 'success', ...auditOf(approval, correlationId), details: { via: 'private-chat' } });
+      return ` The temporary password was sent privately to ${approver.name}.`;
+    } catch (error) {
+      alog.warn({ code: isAppError(error) ? error.code : 'INTERNAL' }, 'temporary password delivery failed');
+      await audit({ actor: approver.aadObjectId, action: 'password.delivered', outcome: 'failure', code: isAppError(error) ? error.code : 'INTERNAL', ...auditOf(approval, correlationId) });
+      return ` The temporary password could not be sent privately to ${approver.name}; reset it again to get a new one.`;
+    }
+  }
+
+  async function expire(approval: Approval, correlationId: string): Promise<boolean> {
+    const won = await store.transitionApproval(approval.id, 'pending', 'expired', { decidedBy: 'expiry' });
+    if (won) await audit({ actor: 'system', action: 'approval.expired', outcome: 'info', ...auditOf(approval, correlationId), details: { ttlMinutes: settings.ttlMinutes } });
+    return won;
+  }
+
+  // ---- use cases --------------------------------------------------------------------------------
+
+  async function approve(ref: { alertKey?: string; code?: string }, action: ActionName, target: string, actor: Actor, correlationId: string): Promise<{ approval: Approval; record: AlertRecord }> {
+    const record = await loadAlert(ref);
+    const policyApprovals = await validateAction(record, action, target);
+    await requireApprover(actor, 'approve actions', { alertKey: record.key, accountKey: target }, correlationId);
+    if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
+    const approval = await getOrCreateApproval(record, action, target, actor, policyApprovals, correlationId);
+    return { approval: await vote(approval, actor, correlationId), record };
+  }
+
+  async function retry(ref: { alertKey?: string; code?: string }, action: ActionName, target: string, actor: Actor, correlationId: string): Promise<{ approval: Approval; record: AlertRecord }> {
+    const record = await loadAlert(ref);
+    await validateAction(record, action, target);
+    await requireApprover(actor, 'retry actions', { alertKey: record.key, accountKey: target }, correlationId);
+    if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
+    const approval = await store.getApproval(approvalIdFor(record.key, action, target));
+    if (!approval) throw new AppError('NOT_FOUND', 'There is nothing to retry for this action.');
+    if (approval.state === 'failed') {
+      await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.retry', outcome: 'info', ...auditOf(approval, correlationId), details: { name: actor.name, previousError: approval.errorCode } });
+      await start(approval.id, { aadObjectId: actor.aadObjectId ?? actor.id, teamsId: actor.id, name: actor.name }, correlationId, 'failed');
+    }
+    return { approval: (await store.getApproval(approval.id)) ?? approval, record };
+  }
+
+  async function denyApproval(approval: Approval, actor: Actor, reason: string | undefined, correlationId: string): Promise<boolean> {
+    const won = await store.transitionApproval(approval.id, 'pending', 'denied', { decidedBy: actor.name, ...(reason ? { reason } : {}) });
+    if (won) await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.denied', outcome: 'denied', ...auditOf(approval, correlationId), details: { name: actor.name, reason } });
+    return won;
+  }
+
+  /** Deny on the alert: every action still open on it (pending, or offered and not yet requested). */
+  async function denyAlert(record: AlertRecord, actor: Actor, reason: string | undefined, correlationId: string): Promise<Approval[]> {
+    await requireApprover(actor, 'deny actions', { alertKey: record.key }, correlationId);
+    const denied: Approval[] = [];
+    for (const proposal of proposalsOf(record)) {
+      const account = findAccount(record.alert.accounts, proposal.target);
+      if (!account) continue;
+      const id = approvalIdFor(record.key, proposal.action, proposal.target);
+      // A row made only to record the denial can never collect enough votes to run.
+      const approval = (await store.getApproval(id)) ?? (await insertApproval(record, id, proposal.action, actionTargetOf(account, proposal.target), UNREACHABLE_APPROVALS, actor));
+      if (approval.state === 'pending' && (await denyApproval(approval, actor, reason, correlationId))) denied.push(approval);
+    }
+    return denied;
+  }
+
+  function deniedText(actor: Actor, denied: Approval[], reason: string | undefined): string {
+    const what = denied.map((a) => `${actionLabel(a.action)} for ${targetLabel(parseActionTarget(a.target))}`).join('; ');
+    return `Denied by ${actor.name}${reason ? `: ${reason}` : ''} (${what}).`;
+  }
+
+  // ---- entry points -------------------------------------------------------------------------------
+
+  /** Typed errors → what the person sees, in one place. */
+  function explain(error: unknown, clog: Logger): string {
+    if (isAppError(error)) {
+      if (['NOT_AUTHORIZED', 'INPUT_INVALID', 'NOT_FOUND', 'CONFLICT'].includes(error.code) || error.code.startsWith('DIRECTORY') || error.code.startsWith('UPSTREAM') || error.code === 'TIMEOUT') {
+        clog.info({ code: error.code }, 'card action refused');
+        return error.message;
+      }
+      clog.error({ err: error, code: error.code }, 'card action failed');
+      return `Something went wrong (${error.code}); nothing was changed.`;
+    }
+    clog.error({ err: error }, 'card action failed unexpectedly');
+    return 'Something went wrong; nothing was changed.';
+  }
+
+  async function cardOutcome(record: AlertRecord, statusLine: string | undefined): Promise<CardActionOutcome> {
+    const message = await renderCard(record.key, statusLine);
+    return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text: statusLine ?? 'Done.' };
+  }
+
+  async function onCardAction(cardAction: CardAction, turn: ChatTurn): Promise<CardActionOutcome> {
+    const correlationId = randomUUID();
+    const clog = log.child({ verb: cardAction.verb, via: cardAction.via, actor: turn.actor.aadObjectId, correlationId });
+    try {
+      if (cardAction.verb === CARD_VERBS.approve || cardAction.verb === CARD_VERBS.retry) {
+        const data = parseApproveButton(cardAction.data);
+        const run = cardAction.verb === CARD_VERBS.approve ? approve : retry;
+        const { approval, record } = await run(data, data.action, data.target, turn.actor, correlationId);
+        const votes = await store.listApprovalVotes(approval.id);
+        const line = `${actionLabel(approval.action)}: ${stateLine(approval, votes, { paused: (await cap.pausedState()) !== undefined, ttlMinutes: settings.ttlMinutes })}`;
+        // Everyone else sees the new state too (the invoke answer only reaches the clicker).
+        if (cardAction.via === 'execute') announce(record.key, line);
+        return await cardOutcome(record, line);
+      }
+      if (cardAction.verb === CARD_VERBS.deny) {
+        const ref = parseAlertRef(cardAction.data);
+        const record = await loadAlert(ref);
+        const denied = await denyAlert(record, turn.actor, ref.reason, correlationId);
+        const line = denied.length > 0 ? deniedText(turn.actor, denied, ref.reason) : 'Nothing was left to deny.';
+        announce(record.key, line, denied.length > 0 ? line : undefined);
+        return await cardOutcome(record, line);
+      }
+      return { kind: 'message', text: 'This button is not known to the bot.' };
+    } catch (error) {
+      const text = explain(error, clog);
+      if (cardAction.via === 'submit') {
+        // A Submit answer would be posted in the channel: say it privately instead, keep the card.
+        await turn.replyPrivately({ text });
+        const ref = cardAction.data;
+        const record = await store.getAlertByKey(typeof ref.alertKey === 'string' ? ref.alertKey : '').catch(() => undefined);
+        if (record) return cardOutcome(record, undefined);
+      }
+      return { kind: 'message', text };
+    }
+  }
+
+  async function approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string> {
+    const correlationId = randomUUID();
+    const byCode = await store.getApprovalByCode(code);
+    let alertKey: string;
+    let action: ActionName;
+    let target: string;
+    if (byCode?.alertKey) {
+      alertKey = byCode.alertKey;
+      action = byCode.action as ActionName;
+      target = parseActionTarget(byCode.target).accountKey;
+    } else {
+      const record = await loadAlert({ code });
+      const open = proposalsOf(record);
+      const picked = pickProposal(open, choice);
+      if (!picked) {
+        const options = open.map((p, i) => `${i + 1}. ${actionLabel(p.action)} for ${p.targetLabel}: approve ${record.code} ${i + 1}`);
+        return open.length === 0 ? 'No actions are offered on that alert.' : `Which one?\n\n${options.join('\n\n')}`;
+      }
+      alertKey = record.key;
+      action = picked.action;
+      target = picked.target;
+    }
+    const { approval, record } = await approve({ alertKey }, action, target, turn.actor, correlationId);
+    const votes = await store.listApprovalVotes(approval.id);
+    const line = `${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))}: ${stateLine(approval, votes, { paused: (await cap.pausedState()) !== undefined, ttlMinutes: settings.ttlMinutes })}`;
+    announce(record.key, line);
+    return line;
+  }
+
+  async function denyByCode(code: string, reason: string | undefined, turn: ChatTurn): Promise<string> {
+    const correlationId = randomUUID();
+    const byCode = await store.getApprovalByCode(code);
+    let denied: Approval[];
+    let alertKey: string | undefined;
+    if (byCode) {
+      alertKey = byCode.alertKey;
+      await requireApprover(turn.actor, 'deny actions', { alertKey: byCode.alertKey, approvalId: byCode.id }, correlationId);
+      denied = (await denyApproval(byCode, turn.actor, reason, correlationId)) ? [byCode] : [];
+    } else {
+      const record = await loadAlert({ code });
+      alertKey = record.key;
+      denied = await denyAlert(record, turn.actor, reason, correlationId);
+    }
+    if (denied.length === 0) return 'Nothing was left to deny.';
+    const text = deniedText(turn.actor, denied, reason);
+    announce(alertKey, text, text);
+    return text;
+  }
+
+  async function resume(turn: ChatTurn): Promise<string> {
+    const correlationId = randomUUID();
+    await requireApprover(turn.actor, 'lift the execution pause', {}, correlationId);
+    const wasPaused = await cap.resume(turn.actor.aadObjectId ?? turn.actor.id, now());
+    await audit({ actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'execution.resumed', outcome: 'info', correlationId, details: { name: turn.actor.name, wasPaused } });
+    const waiting = await store.listApprovalsInState('approved');
+    for (const approval of waiting) {
+      const votes = await store.listApprovalVotes(approval.id);
+      const last = votes.at(-1);
+      await start(approval.id, last ? recipientOf(last.approverId, last.approverName) : undefined, correlationId);
+    }
+    return wasPaused ? `Execution resumed by ${turn.actor.name}; ${waiting.length} approved action(s) started.` : 'Execution was not paused.';
+  }
+
+  async function onCommand(text: string, turn: ChatTurn): Promise<boolean> {
+    let answer: string;
+    const clog = log.child({ command: text.split(/\s+/)[0], actor: turn.actor.aadObjectId });
+    try {
+      const command = parseApprovalCommand(text);
+      if (!command) return false;
+      if (command.kind === 'approve') answer = await approveByCode(command.code, command.choice, turn);
+      else if (command.kind === 'deny') answer = await denyByCode(command.code, command.reason, turn);
+      else if (command.kind === 'resume') answer = await resume(turn);
+      else {
+        const pending = await store.listPendingApprovals();
+        answer = pending.length === 0 ? 'No approvals are waiting.' : pending.map((a) => `${a.code}: ${actionLabel(a.action)} for ${targetLabel(parseActionTarget(a.target))}`).join('\n\n');
+      }
+    } catch (error) {
+      const message = explain(error, clog);
+      await turn.replyPrivately({ text: message });
+      return true;
+    }
+    await turn.reply({ text: answer });
+    return true;
+  }
+
+  async function sweepExpired(): Promise<number> {
+    const correlationId = randomUUID();
+    const due = (await store.listPendingApprovals()).filter((a) => a.expiresAt.getTime() <= now().getTime());
+    const alerts = new Set<string>();
+    let count = 0;
+    for (const approval of due) {
+      if (await expire(approval, correlationId)) {
+        count++;
+        if (approval.alertKey) alerts.add(approval.alertKey);
+      }
+    }
+    for (const alertKey of alerts) await updateCard(alertKey, `Expired: no decision within ${settings.ttlMinutes} min`).catch((error: unknown) => log.warn({ err: error, alertKey }, 'card update after expiry failed'));
+    return count;
+  }
+
+  async function reconcile(options: { staleAfterMs?: number } = {}): Promise<number> {
+    const staleAfterMs = options.staleAfterMs ?? runTimeoutMs + 30_000;
+    const correlationId = randomUUID();
+    const cutoff = now().getTime() - staleAfterMs;
+    let settled = 0;
+    for (const approval of await store.listApprovalsInState('running')) {
+      // A live run elsewhere is bounded by runTimeoutMs; only older ones belong to a dead process.
+      if ((approval.startedAt ?? approval.updatedAt).getTime() > cutoff) continue;
+      const alog = actionLog(approval, correlationId);
+      const target = parseActionTarget(approval.target);
+      let state: 'applied' | 'not-applied' | 'unknown' = 'unknown';
+      try {
+        state = await remediation.readBack(approval.action as ActionName, target, { log: alog, signal: AbortSignal.timeout(runTimeoutMs) });
+      } catch (error) {
+        alog.warn({ err: error }, 'read-back failed during reconciliation');
+      }
+      const label = `${actionLabel(approval.action)} for ${targetLabel(target)}`;
+      const won =
+        state === 'applied'
+          ? await store.transitionApproval(approval.id, 'running', 'succeeded', { result: { summary: `${label}: in place (confirmed after a restart)`, reconciled: true, dryRun: settings.dryRun }, finishedAt: now() })
+          : await store.transitionApproval(approval.id, 'running', 'failed', {
+              errorCode: 'INTERRUPTED',
+              reason: state === 'not-applied' ? 'the bot stopped during the action and the directory shows it was not applied' : 'the bot stopped during the action and its effect could not be read back: check the account',
+              finishedAt: now(),
+            });
+      if (!won) continue;
+      settled++;
+      await audit({ actor: 'system', action: 'action.reconciled', outcome: state === 'applied' ? 'success' : 'failure', ...(state === 'applied' ? {} : { code: 'INTERRUPTED' }), ...auditOf(approval, correlationId), details: { readBack: state } });
+      alog.warn({ readBack: state }, 'reconciled an action interrupted by a restart');
+      const text =
+        state === 'applied'
+          ? `${label} was interrupted by a bot restart; the directory shows it is in place (approved by ${approval.decidedBy ?? 'unknown'}).`
+          : state === 'not-applied'
+            ? `${label} was interrupted by a bot restart and is NOT in place. Press Retry on the card to run it.`
+            : `${label} was interrupted by a bot restart and its effect could not be read back: check the account, then Retry if needed.`;
+      try {
+        await updateCard(approval.alertKey ?? '', text);
+        await replyInThread(approval.alertKey, text);
+      } catch (error) {
+        alog.warn({ err: error }, 'could not report reconciliation in the thread');
+      }
+    }
+    // Approved but never started (the process died in between): start them, unless paused.
+    if (!(await cap.pausedState())) {
+      for (const approval of await store.listApprovalsInState('approved')) {
+        if (approval.updatedAt.getTime() > cutoff) continue;
+        await start(approval.id, undefined, correlationId);
+      }
+    }
+    return settled;
+  }
+
+  return {
+    onCardAction,
+    onCommand,
+    approveByCode,
+    denyByCode,
+    resume,
+    listPending: () => store.listPendingApprovals(),
+    sweepExpired,
+    reconcile,
+    renderCard,
+    async idle() {
+      while (inflight.size > 0) await Promise.allSettled([...inflight]);
+    },
+  };
+}
+
+function pickProposal(proposals: readonly ProposedAction[], choice: string | undefined): ProposedAction | undefined {
+  if (!choice) return proposals.length === 1 ? proposals[0] : undefined;
+  const index = Number(choice);
+  if (Number.isInteger(index) && index >= 1 && index <= proposals.length) return proposals[index - 1];
+  const byName = proposals.filter((p) => p.action === choice.trim().toLowerCase());
+  return byName.length === 1 ? byName[0] : undefined;
+}

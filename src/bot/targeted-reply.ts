@@ -1,0 +1,77 @@
+import type { Activity, TurnContext } from 'botbuilder';
+import type { OutboundMessage } from '../domain/messenger.ts';
+import type { Logger } from '../observability/logger.ts';
+import { toActivity } from './chat-turn.ts';
+
+/** The bits of botbuilder's ConnectorClient this needs: its credentials sign our own request. */
+interface SigningConnector {
+  credentials?: { signRequest(resource: SignableRequest): Promise<unknown> };
+}
+interface SignableRequest {
+  url: string;
+  method: string;
+  headers: { set(name: string, value: string): void; get(name: string): string | undefined };
+}
+
+export interface TargetedSenderOptions {
+  logger: Logger;
+  /** Upper bound of the connector call before falling back to a normal reply. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Answers a targeted message (a Teams slash command) so only its sender sees the answer: the same
+ * reply botbuilder would send, POSTed to the connector with `?isTargetedActivity=true` and the
+ * sender as recipient (botbuilder 4.23 has no API for it; the Teams SDKs append that query
+ * parameter). A connector that refuses it (tenant without targeted messages, older endpoint)
+ * gets a normal reply in the conversation instead, so the asker is never left without an answer.
+ */
+export function createTargetedSender(options: TargetedSenderOptions): (context: TurnContext, message: OutboundMessage) => Promise<void> {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return async (context, message) => {
+    const inbound = context.activity;
+    const log = options.logger.child({ component: 'targeted-reply', conversation: inbound.conversation?.id });
+    try {
+      const status = await postTargeted(context, message, doFetch, timeoutMs);
+      if (status >= 200 && status < 300) return;
+      log.warn({ status }, 'connector refused the targeted reply; answering in the conversation instead');
+    } catch (error) {
+      log.warn({ err: error }, 'targeted reply failed; answering in the conversation instead');
+    }
+    await context.sendActivity(toActivity(message));
+  };
+}
+
+async function postTargeted(context: TurnContext, message: OutboundMessage, doFetch: typeof fetch, timeoutMs: number): Promise<number> {
+  const inbound = context.activity;
+  const serviceUrl = inbound.serviceUrl.endsWith('/') ? inbound.serviceUrl : `${inbound.serviceUrl}/`;
+  const conversationId = inbound.conversation.id;
+  const { isTargeted: _ignored, ...bot } = inbound.recipient as Activity['recipient'] & { isTargeted?: boolean };
+  const activity: Partial<Activity> = {
+    ...toActivity(message),
+    type: 'message',
+    channelId: inbound.channelId,
+    serviceUrl: inbound.serviceUrl,
+    conversation: inbound.conversation,
+    from: bot,
+    // The one person who sees it: the sender of the slash command.
+    recipient: { id: inbound.from.id, name: inbound.from.name, ...(inbound.from.aadObjectId ? { aadObjectId: inbound.from.aadObjectId } : {}) },
+    replyToId: inbound.id,
+  };
+  const path = `v3/conversations/${encodeURIComponent(conversationId)}/activities${inbound.id ? `/${encodeURIComponent(inbound.id)}` : ''}`;
+  const url = `${new URL(path, serviceUrl).toString()}?isTargetedActivity=true`;
+  const headers = new Map<string, string>([['content-type', 'application/json; charset=utf-8']]);
+  const connector = context.turnState.get(context.adapter.ConnectorClientKey) as SigningConnector | undefined;
+  // With authentication off there are no credentials; the connector stand-in and the Agents
+  // Playground accept unsigned calls then, as they do botbuilder's own.
+  await connector?.credentials?.signRequest({
+    url,
+    method: 'POST',
+    headers: { set: (name, value) => void headers.set(name.toLowerCase(), value), get: (name) => headers.get(name.toLowerCase()) },
+  });
+  const response = await doFetch(url, { method: 'POST', headers: Object.fromEntries(headers), body: JSON.stringify(activity), signal: AbortSignal.timeout(timeoutMs) });
+  await response.body?.cancel();
+  return response.status;
+}

@@ -1,0 +1,248 @@
+import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
+import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
+import { readableUtc } from '../cards/alert-card.ts';
+import type { Severity } from '../domain/alert.ts';
+import type { ChatTurn, CommandHandler } from '../domain/chat.ts';
+import type { Directory } from '../domain/directory.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Store } from '../store/store.ts';
+import { findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
+import { renderLookupCard, renderPickListCard, toLookupCardData, toPickListData, exactQueryOf } from './lookup-card.ts';
+import { parseCommand, type CommandName } from './parse-command.ts';
+import type { ApprovalCommands, EntraUserLookup, OktaUserLookup, StatusProbe } from './ports.ts';
+import { echo, safeText } from './safe-text.ts';
+import { withTimeout } from './with-timeout.ts';
+
+export interface CommandDeps {
+  store: Store;
+  /** Absent when no LDAP directory is configured. */
+  directory?: Directory;
+  entra?: EntraUserLookup;
+  okta?: OktaUserLookup;
+  /** The approval workflow; `approve`/`deny` say so politely while it is absent. */
+  approvals?: ApprovalCommands;
+  status?: StatusProbe;
+  /** Which systems actions can run against (decides the lookup card's buttons). */
+  capabilities: DirectoryCapabilities;
+  netbiosDomain?: string;
+  /** MIN_SEVERITY: what `subscribe` promises to post. */
+  minSeverity: Severity;
+  logger: Logger;
+  /** Deadline per source of an answer (default 1500 ms: the whole answer stays under 2 s). */
+  sourceTimeoutMs?: number;
+  /** Show Teams' typing indicator when an answer takes longer than this (default 300 ms). */
+  typingAfterMs?: number;
+  now?: () => Date;
+}
+
+const MAX_LIST = 10;
+const CODE = /^[A-Za-z0-9-]{3,40}$/;
+
+const HELP_LINES: readonly string[] = [
+  '**lookup** _who_ (or **whois**): AD, Entra ID and Okta state, recent alerts and actions for a person (sam, DOMAIN\\sam, UPN, e-mail or part of a name)',
+  '**alerts**: open MDI alerts, newest first',
+  '**pending**: actions waiting for approval, with their codes',
+  '**history** _who_: what was done about a person',
+  '**approve** _code_ / **deny** _code_ [reason]: decide a pending action',
+  '**subscribe** / **unsubscribe** (in a channel): post new MDI alerts here, or stop',
+  '**status**: alert sources, last poll, store and directory',
+  '**help**: this list',
+];
+
+export function helpText(): string {
+  return ['Here is what I can do. Type the command (after @mentioning me in a channel), or pick it from the / menu:', ...HELP_LINES.map((line) => `- ${line}`)].join('\n\n');
+}
+
+/**
+ * The bot's text commands. Answers that concern a person go privately to the asker where Teams
+ * can (a `/lookup` slash command is a targeted message); `subscribe` answers in the thread so the
+ * channel sees what it signed up for. A failure becomes one sentence; details go to the log.
+ */
+export function createCommandHandler(deps: CommandDeps): CommandHandler {
+  const sourceTimeoutMs = deps.sourceTimeoutMs ?? 1500;
+  const typingAfterMs = deps.typingAfterMs ?? 300;
+  const now = deps.now ?? (() => new Date());
+  const lookupDeps: LookupDeps = {
+    directory: deps.directory,
+    entra: deps.entra,
+    okta: deps.okta,
+    store: deps.store,
+    netbiosDomain: deps.netbiosDomain,
+    capabilities: deps.capabilities,
+    sourceTimeoutMs,
+  };
+
+  const handlers: Record<CommandName, (args: string, turn: ChatTurn) => Promise<void>> = {
+    help: async (_args, turn) => turn.replyPrivately({ text: helpText() }),
+    lookup: (args, turn) => lookup(args, turn),
+    alerts: (_args, turn) => alerts(turn),
+    pending: (_args, turn) => pending(turn),
+    history: (args, turn) => history(args, turn),
+    approve: (args, turn) => decide('approve', args, turn),
+    deny: (args, turn) => decide('deny', args, turn),
+    subscribe: (_args, turn) => subscribe(turn),
+    unsubscribe: (_args, turn) => unsubscribe(turn),
+    status: (_args, turn) => status(turn),
+  };
+
+  async function lookup(args: string, turn: ChatTurn): Promise<void> {
+    const result = await lookupPerson(args, lookupDeps);
+    if (result.kind === 'invalid') return turn.replyPrivately({ text: result.message });
+    if (result.kind === 'none') {
+      return turn.replyPrivately({ text: [`No user matches ${echo(args)}.`, ...result.notes.map((note) => safeText(note, 200))].join(' ') });
+    }
+    if (result.kind === 'many') {
+      const card = renderPickListCard(toPickListData(args, result.candidates, result.more, result.notes, deps.netbiosDomain));
+      return turn.replyPrivately({ card, summary: `Several people match ${echo(args)}` });
+    }
+    const data = toLookupCardData(result.person, { capabilities: deps.capabilities, oktaConfigured: deps.okta !== undefined, netbiosDomain: deps.netbiosDomain });
+    return turn.replyPrivately({ card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
+  }
+
+  async function alerts(turn: ChatTurn): Promise<void> {
+    const open = await deps.store.listOpenAlerts(MAX_LIST);
+    if (open.length === 0) return turn.replyPrivately({ text: 'No open MDI alerts.' });
+    const lines = open.map((record) => {
+      const who = record.alert.accounts[0];
+      const account = who ? (who.domain && who.samAccountName ? `${who.domain}\\${who.samAccountName}` : (who.userPrincipalName ?? who.displayName ?? '')) : '';
+      return `- **${capitalize(record.severity)}** ${safeText(record.alert.title, 120)}${account ? ` · ${safeText(account, 80)}` : ''} · Ref ${safeText(record.code, 20)} · ${readableUtc(record.changedAt.toISOString())}`;
+    });
+    return turn.replyPrivately({ text: [`Open MDI alerts, newest first (${open.length}${open.length === MAX_LIST ? '+' : ''}):`, ...lines].join('\n\n') });
+  }
+
+  async function pending(turn: ChatTurn): Promise<void> {
+    const waiting = await deps.store.listPendingApprovals();
+    if (waiting.length === 0) return turn.replyPrivately({ text: 'Nothing is waiting for approval.' });
+    const lines = waiting.slice(0, MAX_LIST).map((approval) => {
+      const target = targetLabel(approval.target);
+      return `- **${safeText(approval.code, 20)}** ${labelOf(approval.action)}${target ? ` · ${safeText(target, 80)}` : ''} · expires ${readableUtc(approval.expiresAt.toISOString())}`;
+    });
+    const more = waiting.length > MAX_LIST ? [`…and ${waiting.length - MAX_LIST} more.`] : [];
+    return turn.replyPrivately({ text: ['Waiting for approval (`approve <code>` or `deny <code> [reason]`):', ...lines, ...more].join('\n\n') });
+  }
+
+  async function history(args: string, turn: ChatTurn): Promise<void> {
+    const text = args.trim();
+    if (!text) return turn.replyPrivately({ text: 'Tell me who: `history jdoe`.' });
+    if (text.length > MAX_LOOKUP_LENGTH) return turn.replyPrivately({ text: `That is longer than ${MAX_LOOKUP_LENGTH} characters, too long to be a name.` });
+    const found = await findCandidates(text, lookupDeps);
+    if (found.candidates.length > 1) {
+      const options = found.candidates.slice(0, 5).map((candidate) => `\`history ${safeText(exactQueryOf(candidate, deps.netbiosDomain), 80)}\``);
+      return turn.replyPrivately({ text: `Several people match ${echo(text)}: ${options.join(', ')}${found.candidates.length > 5 ? ', …' : ''}` });
+    }
+    // Nobody in the directories: the typed text may still be a key the audit knows (a leaver).
+    const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [text.toLowerCase()];
+    const entries = await auditFor(deps.store, keys, 15);
+    const notes = found.notes.map((note) => safeText(note, 200));
+    if (entries.length === 0) return turn.replyPrivately({ text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
+    const lines = entries.map((entry) => {
+      const action = typeof entry.details?.action === 'string' ? ` ${labelOf(entry.details.action)}` : '';
+      const by = entry.actor ? ` by ${safeText(entry.actor, 60)}` : '';
+      return `- ${readableUtc(entry.at.toISOString())} · ${safeText(entry.action, 60)}${safeText(action, 60)} · ${entry.outcome}${by}`;
+    });
+    return turn.replyPrivately({ text: [`History for ${echo(text)}, newest first:`, ...lines, ...notes].join('\n\n') });
+  }
+
+  async function decide(verb: 'approve' | 'deny', args: string, turn: ChatTurn): Promise<void> {
+    const [code = '', ...rest] = args.split(' ');
+    if (!CODE.test(code)) return turn.replyPrivately({ text: `Usage: \`${verb} <code>\`${verb === 'deny' ? ' [reason]' : ''}; \`pending\` lists the codes.` });
+    if (!deps.approvals) return turn.replyPrivately({ text: 'Approvals are not enabled on this bot yet.' });
+    const reason = rest.join(' ').trim().slice(0, 500) || undefined;
+    const result = verb === 'approve' ? await deps.approvals.approveByCode(code, turn.actor) : await deps.approvals.denyByCode(code, turn.actor, reason);
+    return turn.replyPrivately({ text: result.message });
+  }
+
+  function subscriptionId(turn: ChatTurn): string {
+    return `teams:${turn.conversation.id.split(';messageid=')[0]}`;
+  }
+
+  async function subscribe(turn: ChatTurn): Promise<void> {
+    if (turn.conversation.kind !== 'channel') {
+      return turn.reply({ text: 'Subscribe in the team channel that should receive the alerts: type `@Incident Bot subscribe` there.' });
+    }
+    const id = subscriptionId(turn);
+    await deps.store.saveSubscription({ id, conversationReference: turn.channelReference, createdBy: turn.actor.aadObjectId ?? turn.actor.id, createdAt: now() });
+    await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.created', target: id, outcome: 'info' });
+    return turn.reply({
+      text: `Subscribed. New MDI alerts of severity ≥ ${deps.minSeverity} will be posted in this channel, one thread per alert (alerts about the same account share a thread). \`unsubscribe\` stops it.`,
+    });
+  }
+
+  async function unsubscribe(turn: ChatTurn): Promise<void> {
+    if (turn.conversation.kind !== 'channel') return turn.reply({ text: 'Unsubscribe in the channel that receives the alerts.' });
+    const id = subscriptionId(turn);
+    const removed = await deps.store.removeSubscription(id);
+    if (removed) await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.removed', target: id, outcome: 'info' });
+    return turn.reply({ text: removed ? 'Unsubscribed. No new MDI alerts will be posted in this channel.' : 'This channel was not subscribed.' });
+  }
+
+  async function status(turn: ChatTurn): Promise<void> {
+    const directory = deps.directory;
+    const probe = deps.status;
+    const [storeOutcome, directoryOutcome, sourcesOutcome, pausedOutcome, subscriptionsOutcome] = await Promise.all([
+      withTimeout(() => deps.store.ping(), sourceTimeoutMs, describeError),
+      withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, describeError),
+      withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, describeError),
+      withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, describeError),
+      withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, describeError),
+    ]);
+    const health = (outcome: { kind: string; message?: string }, off = 'not configured') =>
+      outcome.kind === 'ok' ? 'reachable' : outcome.kind === 'off' ? off : outcome.kind === 'timeout' ? 'did not answer in time' : `failing: ${safeText(outcome.message ?? '', 160)}`;
+    const lines = [`- **Store**: ${health(storeOutcome)}`, `- **Directory (LDAP)**: ${health(directoryOutcome)}`];
+    if (sourcesOutcome.kind === 'ok') {
+      if (sourcesOutcome.value.length === 0) lines.push('- **Alert sources**: none enabled');
+      for (const source of sourcesOutcome.value) {
+        const last = source.lastPollAt ? `last poll ${readableUtc(source.lastPollAt.toISOString())}` : 'not polled yet';
+        const error = source.lastError ? ` · ${safeText(source.lastError, 160)}` : '';
+        lines.push(`- **Alert source ${safeText(source.name, 30)}**: ${source.health} · ${last}${error}`);
+      }
+    } else {
+      lines.push(`- **Alert sources**: ${health(sourcesOutcome, 'unknown')}`);
+    }
+    if (subscriptionsOutcome.kind === 'ok') lines.push(`- **Channels subscribed**: ${subscriptionsOutcome.value.length}`);
+    if (pausedOutcome.kind === 'ok') lines.push(`- **Actions**: ${pausedOutcome.value ? 'paused' : 'active'}`);
+    lines.push(`- **Minimum severity posted**: ${deps.minSeverity}`);
+    return turn.replyPrivately({ text: ['Status:', ...lines].join('\n\n') });
+  }
+
+  return async (text, turn) => {
+    const parsed = parseCommand(text);
+    const log = deps.logger.child({ command: parsed.kind === 'command' ? parsed.name : parsed.kind, conversationKind: turn.conversation.kind, targeted: turn.targeted });
+    if (parsed.kind === 'empty') return turn.replyPrivately({ text: helpText() });
+    if (parsed.kind === 'unknown') {
+      return turn.replyPrivately({ text: `I don't know ${echo(parsed.word)}. Try \`lookup <who>\`, \`alerts\`, \`pending\`, \`history <who>\`, \`subscribe\`, \`status\` or \`help\`.` });
+    }
+    // Teams shows "typing…" only if we are slow: a quick answer needs no indicator.
+    const typing = setTimeout(() => {
+      turn.typing().catch((error: unknown) => log.debug({ err: error }, 'typing indicator failed'));
+    }, typingAfterMs);
+    const started = Date.now();
+    try {
+      await handlers[parsed.name](parsed.args, turn);
+      log.info({ ms: Date.now() - started }, 'command answered');
+    } catch (error) {
+      log.error({ err: error, ms: Date.now() - started }, 'command failed');
+      await turn.replyPrivately({ text: `Sorry, \`${parsed.name}\` failed: ${describeError(error)}` });
+    } finally {
+      clearTimeout(typing);
+    }
+  };
+}
+
+function labelOf(action: string): string {
+  return action in ACTION_CATALOG ? ACTION_CATALOG[action as ActionName].label : safeText(action, 40);
+}
+
+function capitalize(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/** A readable name for an approval's target record (whatever fields the workflow stored). */
+function targetLabel(target: Record<string, unknown>): string {
+  for (const field of ['label', 'targetLabel', 'displayName', 'samAccountName', 'userPrincipalName', 'accountKey']) {
+    const value = target[field];
+    if (typeof value === 'string' && value) return value;
+  }
+  const first = Object.values(target).find((value) => typeof value === 'string');
+  return typeof first === 'string' ? first : '';
+}

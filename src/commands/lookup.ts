@@ -1,0 +1,214 @@
+import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
+import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
+import type { AlertAccount } from '../domain/alert.ts';
+import type { Directory, DirectoryUser } from '../domain/directory.ts';
+import { isAppError } from '../domain/errors.ts';
+import { accountKeysOf } from '../store/account-keys.ts';
+import type { AlertRecord, Approval, AuditRecord, Store } from '../store/store.ts';
+import type { EntraRisk, EntraUser, EntraUserLookup, OktaUserLookup, OktaUserSummary } from './ports.ts';
+import { withTimeout, type SourceOutcome } from './with-timeout.ts';
+
+export interface LookupDeps {
+  directory?: Directory;
+  entra?: EntraUserLookup;
+  okta?: OktaUserLookup;
+  store: Store;
+  /** NetBIOS name of the AD domain (CORP), to build DOMAIN\sam keys. */
+  netbiosDomain?: string;
+  /** Which systems the bot can act on: decides which buttons the card offers. */
+  capabilities: DirectoryCapabilities;
+  /** Deadline of each source; the answer goes out with what came back by then. */
+  sourceTimeoutMs: number;
+}
+
+/** One person a query may mean: their AD account, their Entra account, or both. */
+export interface Candidate {
+  ad?: DirectoryUser;
+  entra?: EntraUser;
+}
+
+export interface PersonReport extends Candidate {
+  entraRisk: SourceOutcome<EntraRisk | undefined>;
+  okta: SourceOutcome<OktaUserSummary | undefined>;
+  alerts: AlertRecord[];
+  audit: AuditRecord[];
+  pending: Approval[];
+  /** Normalized key carried in button data (same form as the alert card's `target`). */
+  target: string | undefined;
+  /** One line per source that did not answer. */
+  notes: string[];
+}
+
+export type LookupResult =
+  | { kind: 'invalid'; message: string }
+  | { kind: 'none'; notes: string[] }
+  | { kind: 'many'; candidates: Candidate[]; more: boolean; notes: string[] }
+  | { kind: 'one'; person: PersonReport };
+
+/** Longest input taken as a name; the LDAP adapter refuses longer too (same limit). */
+export const MAX_LOOKUP_LENGTH = 256;
+/** A pick list longer than this is not a pick list: ask for a more precise name instead. */
+export const MAX_CANDIDATES = 8;
+const MAX_ALERTS = 5;
+const MAX_AUDIT = 8;
+
+/** A source failure as the chat shows it: the AppError's sentence, never a stack or vendor text. */
+export function describeError(error: unknown): string {
+  return isAppError(error) ? error.message : 'it failed unexpectedly (see the bot logs)';
+}
+
+function sourceNote(name: string, outcome: SourceOutcome<unknown>): string | undefined {
+  if (outcome.kind === 'timeout') return `${name} did not answer in time.`;
+  if (outcome.kind === 'failed') return `${name} did not answer: ${outcome.message}`;
+  return undefined;
+}
+
+/**
+ * lookup <who>: asks AD and Entra ID at once (each with its own deadline), merges what they say
+ * about the same person (an Entra user synced from AD carries the AD SID), and for one person
+ * gathers Okta, Identity Protection, the alerts and the audit in a second parallel round.
+ */
+export async function lookupPerson(query: string, deps: LookupDeps): Promise<LookupResult> {
+  const text = query.trim();
+  if (!text) return { kind: 'invalid', message: 'Tell me who: `lookup jdoe`, `lookup CORP\\jdoe`, `lookup jdoe@corp.example`, or part of a name.' };
+  if (text.length > MAX_LOOKUP_LENGTH) return { kind: 'invalid', message: `That is longer than ${MAX_LOOKUP_LENGTH} characters, too long to be a name.` };
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) return { kind: 'invalid', message: 'That contains control characters, which no name has.' };
+
+  const found = await findCandidates(text, deps);
+  const { candidates, notes } = found;
+  if (candidates.length === 0) return { kind: 'none', notes };
+  if (candidates.length > 1) {
+    return { kind: 'many', candidates: candidates.slice(0, MAX_CANDIDATES), more: candidates.length > MAX_CANDIDATES, notes };
+  }
+  const person = await describePerson(candidates[0] as Candidate, deps, found.entraAnswered);
+  return { kind: 'one', person: { ...person, notes: [...notes, ...person.notes] } };
+}
+
+/** Who `text` may mean, from AD and Entra ID asked at once; `notes` name sources that did not answer. */
+export async function findCandidates(text: string, deps: LookupDeps): Promise<{ candidates: Candidate[]; notes: string[]; entraAnswered: boolean }> {
+  const timeout = deps.sourceTimeoutMs;
+  const directory = deps.directory;
+  const entra = deps.entra;
+  const [adOutcome, entraOutcome] = await Promise.all([
+    withTimeout(directory && (() => directory.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
+    withTimeout(entra && (() => entra.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
+  ]);
+  const notes = [sourceNote('Active Directory', adOutcome), sourceNote('Entra ID', entraOutcome)].filter((n): n is string => n !== undefined);
+  const candidates = mergeCandidates(adOutcome.kind === 'ok' ? adOutcome.value : [], entraOutcome.kind === 'ok' ? entraOutcome.value : []);
+  return { candidates, notes, entraAnswered: entraOutcome.kind === 'ok' };
+}
+
+/** Every key the store may index this person under (alert keys and the prefixed audit keys). */
+export function personKeys(candidate: Candidate, netbiosDomain: string | undefined): string[] {
+  const account = accountOf(candidate, netbiosDomain);
+  return [...new Set([...accountKeysOf(account), ...domainAccountKeys(account)])];
+}
+
+/** One entry per person: an Entra user whose on-premises SID or sam is an AD match joins it. */
+export function mergeCandidates(adUsers: DirectoryUser[], entraUsers: EntraUser[]): Candidate[] {
+  const candidates: Candidate[] = adUsers.map((ad) => ({ ad }));
+  for (const user of entraUsers) {
+    const twin = candidates.find(
+      (candidate) =>
+        candidate.ad &&
+        !candidate.entra &&
+        ((user.onPremisesSecurityIdentifier && user.onPremisesSecurityIdentifier.toUpperCase() === candidate.ad.sid.toUpperCase()) ||
+          (!user.onPremisesSecurityIdentifier && user.onPremisesSamAccountName && user.onPremisesSamAccountName.toLowerCase() === candidate.ad.samAccountName.toLowerCase())),
+    );
+    if (twin) twin.entra = user;
+    else if (!candidates.some((candidate) => candidate.entra?.id === user.id)) candidates.push({ entra: user });
+  }
+  return candidates;
+}
+
+/** The person as account keys: what alerts, audit and approvals are indexed under. */
+export function accountOf(candidate: Candidate, netbiosDomain: string | undefined): AlertAccount {
+  const { ad, entra } = candidate;
+  return {
+    samAccountName: ad?.samAccountName ?? entra?.onPremisesSamAccountName ?? undefined,
+    domain: netbiosDomain ?? entra?.onPremisesDomainName?.split('.')[0]?.toUpperCase() ?? undefined,
+    userPrincipalName: ad?.userPrincipalName ?? entra?.userPrincipalName ?? undefined,
+    displayName: ad?.displayName ?? entra?.displayName ?? undefined,
+    sid: ad?.sid ?? entra?.onPremisesSecurityIdentifier ?? undefined,
+    entraObjectId: entra?.id,
+    adObjectGuid: ad?.objectGuid,
+    roles: [],
+  };
+}
+
+async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswered: boolean): Promise<PersonReport> {
+  const timeout = deps.sourceTimeoutMs;
+  const notes: string[] = [];
+  let { ad, entra } = candidate;
+  // The AD match may have a synced Entra twin the text search did not find (e.g. found by sam).
+  if (ad && !entra && deps.entra && entraAnswered) {
+    const lookup = deps.entra;
+    const sid = ad.sid;
+    const twin = await withTimeout(() => lookup.findBySid(sid), timeout, describeError);
+    if (twin.kind === 'ok') entra = twin.value;
+    const note = sourceNote('Entra ID', twin);
+    if (note) notes.push(note);
+  }
+  const account = accountOf({ ad, entra }, deps.netbiosDomain);
+  const storeKeys = accountKeysOf(account);
+  // Audit entries written by the approval workflow use the prefixed form (sid:…, sam:…).
+  const auditKeys = [...new Set([...storeKeys, ...domainAccountKeys(account)])];
+  const oktaLogin = ad?.userPrincipalName ?? entra?.userPrincipalName ?? ad?.mail ?? entra?.mail ?? undefined;
+  const okta = deps.okta;
+  const entraLookup = deps.entra;
+  const entraId = entra?.id;
+  const store = deps.store;
+
+  const [entraRisk, oktaOutcome, alerts, audit, pending] = await Promise.all([
+    withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, describeError),
+    withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, describeError),
+    withTimeout(() => alertsFor(store, storeKeys), timeout, describeError),
+    withTimeout(() => auditFor(store, auditKeys), timeout, describeError),
+    withTimeout(() => pendingFor(store, auditKeys), timeout, describeError),
+  ]);
+  for (const [name, outcome] of [
+    ['Identity Protection', entraRisk],
+    ['Okta', oktaOutcome],
+    ['The alert store', alerts],
+    ['The audit log', audit],
+    ['The approval store', pending],
+  ] as const) {
+    const note = sourceNote(name, outcome);
+    if (note) notes.push(note);
+  }
+  return {
+    ad,
+    entra,
+    entraRisk,
+    okta: oktaOutcome,
+    alerts: alerts.kind === 'ok' ? alerts.value : [],
+    audit: audit.kind === 'ok' ? audit.value : [],
+    pending: pending.kind === 'ok' ? pending.value : [],
+    target: primaryAccountKey(account),
+    notes,
+  };
+}
+
+async function alertsFor(store: Store, keys: string[]): Promise<AlertRecord[]> {
+  const lists = await Promise.all(keys.map((key) => store.listAlertsForAccount(key, MAX_ALERTS)));
+  const byKey = new Map<string, AlertRecord>();
+  for (const record of lists.flat()) byKey.set(record.key, record);
+  return [...byKey.values()].sort((a, b) => b.changedAt.getTime() - a.changedAt.getTime()).slice(0, MAX_ALERTS);
+}
+
+/** Newest first, one entry once even when it is indexed under several of the person's keys. */
+export async function auditFor(store: Store, keys: string[], limit = MAX_AUDIT): Promise<AuditRecord[]> {
+  const lists = await Promise.all(keys.map((accountKey) => store.listAudit({ accountKey, limit })));
+  const bySeq = new Map<number, AuditRecord>();
+  for (const record of lists.flat()) bySeq.set(record.seq, record);
+  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, limit);
+}
+
+async function pendingFor(store: Store, keys: string[]): Promise<Approval[]> {
+  const wanted = new Set(keys.map((key) => key.toLowerCase()));
+  const pending = await store.listPendingApprovals();
+  return pending.filter((approval) => Object.values(approval.target).some((value) => typeof value === 'string' && wanted.has(value.toLowerCase())));
+}
+
+export { type DirectoryCapabilities };

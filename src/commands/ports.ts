@@ -1,0 +1,83 @@
+import type { Actor } from '../domain/chat.ts';
+
+/**
+ * What the commands need from systems owned by other parts of the bot. Each is a small port so
+ * main.ts can hand over the real thing and tests a fake; none of them knows about Teams.
+ */
+
+/** An Entra ID user as the lookup shows it (a subset of Graph's user). */
+export interface EntraUser {
+  id: string;
+  displayName: string | null;
+  userPrincipalName: string | null;
+  mail: string | null;
+  accountEnabled: boolean | null;
+  /** true: mastered in AD and synced (disable it in AD); null/false: cloud-only. */
+  onPremisesSyncEnabled: boolean | null;
+  onPremisesSamAccountName: string | null;
+  onPremisesSecurityIdentifier: string | null;
+  onPremisesDomainName: string | null;
+}
+
+export interface EntraRisk {
+  riskLevel: string;
+  riskState: string;
+  riskLastUpdatedDateTime: string | null;
+}
+
+/** Read-only Entra ID lookups (Microsoft Graph). Failures are AppErrors with a sentence. */
+export interface EntraUserLookup {
+  /** Users matching what an analyst typed (UPN, mail, sam, DOMAIN\sam, SID, object id, name prefix). At most `limit`. */
+  findUsers(query: string, limit: number): Promise<EntraUser[]>;
+  /** The Entra user synced from the AD account with this SID, if any. */
+  findBySid(sid: string): Promise<EntraUser | undefined>;
+  /** Identity Protection state; undefined when the user was never scored. */
+  getRisk(userId: string): Promise<EntraRisk | undefined>;
+}
+
+export interface OktaUserSummary {
+  id: string;
+  /** ACTIVE, SUSPENDED, LOCKED_OUT, DEPROVISIONED... */
+  status: string;
+  login: string;
+  lastLogin: string | null;
+}
+
+/** Read-only Okta lookup by login (usually the UPN) or e-mail; undefined when unknown. */
+export interface OktaUserLookup {
+  findUser(loginOrEmail: string): Promise<OktaUserSummary | undefined>;
+}
+
+/** What the approval workflow answers to a typed decision, as one sentence for the chat. */
+export interface ApprovalCommandResult {
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * The approval workflow as typed commands see it (`approve K7M2QX`, `deny K7M2QX reason`).
+ * The workflow authorises the actor itself (identity from the activity, authority from the store).
+ */
+export interface ApprovalCommands {
+  approveByCode(code: string, actor: Actor): Promise<ApprovalCommandResult>;
+  denyByCode(code: string, actor: Actor, reason: string | undefined): Promise<ApprovalCommandResult>;
+}
+
+export type SourceHealth = 'ok' | 'failing' | 'disabled' | 'unknown';
+
+export interface AlertSourceStatus {
+  /** graph, sentinel... */
+  name: string;
+  health: SourceHealth;
+  lastPollAt?: Date;
+  lastSuccessAt?: Date;
+  /** One sentence, no secrets. */
+  lastError?: string;
+}
+
+/** Alert-source health from the notifier (last poll, last error). */
+export interface StatusProbe {
+  alertSources(): Promise<AlertSourceStatus[]>;
+  /** Actions paused (kill switch) or not; undefined when the bot has no such switch. */
+  paused?(): Promise<boolean>;
+}

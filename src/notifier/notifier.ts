@@ -1,0 +1,229 @@
+import type { ActionPolicy } from '../actions/action-policy.ts';
+import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
+import type { Config } from '../config/config.ts';
+import type { AlertSource } from '../domain/alert-source.ts';
+import { isAppError } from '../domain/errors.ts';
+import type { ConversationReferenceJson, Messenger } from '../domain/messenger.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Store } from '../store/store.ts';
+import { createAlertMessageRenderer, type RenderAlertMessage } from './alert-message.ts';
+import { backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { collectAlerts, type CollectReport } from './collect-alerts.ts';
+import { deliverAlerts, retryAfterOf, type DeliverReport } from './deliver-alerts.ts';
+import { resolveDestinations } from './destinations.ts';
+import { updateCards, type UpdateReport } from './update-cards.ts';
+
+/** Name of the store lease that makes one instance the poller. */
+export const POLLER_LEASE = 'alert-poller';
+
+export type NotifierConfig = Pick<Config, 'pollIntervalSeconds' | 'minSeverity' | 'threadWindowMinutes' | 'dryRun'>;
+
+export interface NotifierTuning {
+  /** Poller lease lifetime; renewed every round and between batches. Default max(3 polls, 2 min). */
+  leaseTtlMs: number;
+  /** Age after which another instance's posting/update claim is considered dead. Default 10 min. */
+  claimStaleMs: number;
+  /** Bound on one source call (all its pages). Default 60 s. */
+  fetchTimeoutMs: number;
+  /** Delay before retrying a failed round. Default 5 s doubling to 5 min. */
+  retry: BackoffPolicy;
+  /** Alerts claimed per batch. Default 50. */
+  batchSize: number;
+  /** Account groups posted in parallel. Default 8 (Teams' pacing is the real limit). */
+  concurrency: number;
+}
+
+export interface NotifierClock {
+  now(): Date;
+}
+
+export interface NotifierDeps {
+  store: Store;
+  sources: readonly AlertSource[];
+  messenger: Messenger;
+  policy: ActionPolicy;
+  capabilities: DirectoryCapabilities;
+  config: NotifierConfig;
+  /** The configured channel (TEAMS_CHANNEL_ID + TEAMS_SERVICE_URL); else subscriptions are used. */
+  channel?: ConversationReferenceJson;
+  logger: Logger;
+  /** Unique per process: lease holder and claim owner. */
+  instanceId: string;
+  clock?: NotifierClock;
+  /** Card rendering; default: the alert card with the policy's proposed actions. */
+  render?: RenderAlertMessage;
+  tuning?: Partial<NotifierTuning>;
+}
+
+export type PollResult = CollectReport | { source: string; error: string };
+
+export interface RoundReport {
+  /** This instance held the poller lease for the round. */
+  leader: boolean;
+  polls: PollResult[];
+  delivery?: DeliverReport;
+  updates?: UpdateReport;
+  /** Something failed: the next round comes after a backoff instead of the poll interval. */
+  failed: boolean;
+  retryAfterMs?: number;
+}
+
+export interface Notifier {
+  /** Starts polling every POLL_INTERVAL_SECONDS (first round at once). */
+  start(): void;
+  /** Graceful: no new round; the round in flight finishes its current batch; the lease is released. */
+  stop(): Promise<void>;
+  /** One round now (waits for a round in flight first). For tests and diagnostics. */
+  runOnce(): Promise<RoundReport>;
+}
+
+export function createNotifier(deps: NotifierDeps): Notifier {
+  const { store, sources, messenger, config, instanceId } = deps;
+  const clock = deps.clock ?? { now: () => new Date() };
+  const now = () => clock.now();
+  const intervalMs = config.pollIntervalSeconds * 1000;
+  const tuning: NotifierTuning = {
+    leaseTtlMs: Math.max(3 * intervalMs, 120_000),
+    claimStaleMs: 10 * 60_000,
+    fetchTimeoutMs: 60_000,
+    retry: { baseMs: 5_000, maxMs: 5 * 60_000 },
+    batchSize: 50,
+    concurrency: 8,
+    ...deps.tuning,
+  };
+  const log = deps.logger.child({ component: 'notifier', instance: instanceId });
+  const render =
+    deps.render ??
+    createAlertMessageRenderer({ policy: deps.policy, capabilities: deps.capabilities, footer: config.dryRun ? 'DRY RUN: approved actions are simulated, nothing is changed' : undefined });
+
+  let leader = false;
+  let stopping = false;
+  let waitingForChannel = false;
+  let loop: Promise<void> | undefined;
+  let wake = new AbortController();
+  let chain: Promise<unknown> = Promise.resolve();
+
+  async function holdLease(): Promise<boolean> {
+    if (stopping) return false;
+    const held = await store.renewLease(POLLER_LEASE, instanceId, tuning.leaseTtlMs, now());
+    if (!held && leader) log.warn('lost the poller lease mid-round (taken over after expiry): stopping this round');
+    leader = held;
+    return held;
+  }
+
+  async function round(): Promise<RoundReport> {
+    const report: RoundReport = { leader: false, polls: [], failed: false };
+    const acquired = await store.tryAcquireLease(POLLER_LEASE, instanceId, tuning.leaseTtlMs, now());
+    if (acquired && !leader) log.info({ ttlMs: tuning.leaseTtlMs }, 'took the poller lease: this instance polls and posts');
+    if (!acquired && leader) log.warn('poller lease held by another instance: standing by');
+    leader = acquired;
+    if (!acquired) return report;
+    report.leader = true;
+
+    const fail = (retryAfterMs: number | undefined) => {
+      report.failed = true;
+      report.retryAfterMs = Math.max(report.retryAfterMs ?? 0, retryAfterMs ?? 0) || undefined;
+    };
+
+    // Each source on its own: one failing (Sentinel down) does not hold back the other.
+    for (const source of sources) {
+      try {
+        report.polls.push(await collectAlerts({ store, source, minSeverity: config.minSeverity, logger: log, now, signal: AbortSignal.timeout(tuning.fetchTimeoutMs) }));
+      } catch (error) {
+        fail(retryAfterOf(error));
+        const errorCode = isAppError(error) ? error.code : 'INTERNAL';
+        report.polls.push({ source: source.name, error: errorCode });
+        log.warn({ err: error, source: source.name, errorCode }, 'polling the alert source failed; retrying with backoff');
+      }
+      if (!(await holdLease())) return report;
+    }
+
+    // Posting and updates run even after a failed poll: what is already stored still goes out.
+    try {
+      const destinations = await resolveDestinations(store, deps.channel);
+      const common = { store, messenger, render, destinations, holder: instanceId, claimStaleMs: tuning.claimStaleMs, logger: log, now, shouldContinue: holdLease };
+      report.delivery = await deliverAlerts({
+        ...common,
+        minSeverity: config.minSeverity,
+        threadWindowMs: config.threadWindowMinutes * 60_000,
+        batchSize: tuning.batchSize,
+        concurrency: tuning.concurrency,
+      });
+      if (report.delivery.waitingForChannel !== waitingForChannel) {
+        waitingForChannel = report.delivery.waitingForChannel;
+        if (waitingForChannel) log.warn('no Teams channel yet (type "@bot subscribe" in one, or set TEAMS_CHANNEL_ID): alerts are recorded and wait');
+        else log.info('a Teams channel is available: posting waiting alerts');
+      }
+      if (report.delivery.failed > 0) fail(report.delivery.retryAfterMs);
+      report.updates = await updateCards(common);
+      if (report.updates.failed > 0) fail(report.updates.retryAfterMs);
+    } catch (error) {
+      // The store itself failing: claims left behind go stale and are taken over later.
+      fail(retryAfterOf(error));
+      log.error({ err: error, errorCode: isAppError(error) ? error.code : 'INTERNAL' }, 'delivering alert cards failed; retrying with backoff');
+    }
+    return report;
+  }
+
+  function runOnce(): Promise<RoundReport> {
+    const next = chain.then(round);
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      let delay = intervalMs;
+      try {
+        const report = await runOnce();
+        failures = report.failed ? failures + 1 : 0;
+        if (report.failed) delay = backoffDelay(failures, tuning.retry, report.retryAfterMs);
+      } catch (error) {
+        // Only the lease query itself can get here (the store is down): keep the loop alive.
+        failures++;
+        delay = backoffDelay(failures, tuning.retry);
+        log.error({ err: error, errorCode: isAppError(error) ? error.code : 'INTERNAL' }, 'notifier round failed; retrying with backoff');
+      }
+      if (failures > 0) log.info({ delayMs: delay, failures }, 'next notifier round after backoff');
+      await sleep(delay, wake.signal);
+    }
+  }
+
+  return {
+    start() {
+      if (loop) return;
+      stopping = false;
+      wake = new AbortController();
+      log.info({ pollIntervalSeconds: config.pollIntervalSeconds, sources: sources.map((s) => s.name) }, 'notifier started');
+      loop = run();
+    },
+    async stop() {
+      stopping = true;
+      wake.abort();
+      await loop;
+      await chain;
+      loop = undefined;
+      if (leader) {
+        // Hand over at once instead of making the next poller wait for the lease to expire.
+        await store.releaseLease(POLLER_LEASE, instanceId).catch((error: unknown) => log.warn({ err: error }, 'could not release the poller lease'));
+        leader = false;
+      }
+      log.info('notifier stopped');
+    },
+    runOnce,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mdiAlert, type AccountInput } from './servers/graph-alert-factory.ts';
+import { TEAMS_RATE_LIMITS } from './servers/bot-connector-server.ts';
+import { putAlert } from './servers/tenant.ts';
+import { startNotifierHarness, type NotifierHarness } from './support/notifier-harness.ts';
+
+// An alert storm: 2,000 MDI alerts read from the local Graph (real adapter, 10 pages) and posted
+// through the Teams messenger to a connector that enforces Teams' rate limits AND answers 429 with
+// Retry-After to one request in ten. Every alert must arrive exactly once.
+
+const ALERTS = 2000;
+const ACCOUNTS = 1800; // 200 accounts get a second alert: posted as a reply in the first one's thread
+
+let h: NotifierHarness;
+
+beforeAll(async () => {
+  h = await startNotifierHarness({ graphPageSize: 200 });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function person(i: number): AccountInput {
+  return { accountName: `storm${i}`, domainName: 'CORP', userSid: `S-1-5-21-7000-8000-9000-${10_000 + i}`, userPrincipalName: `storm${i}@corp.example.test`, displayName: `Storm ${i}`, roles: ['compromised'] };
+}
+
+describe('notifier storm', () => {
+  it('posts 2,000 alerts exactly once through 429s with Retry-After and Teams rate limits', { timeout: 150_000 }, async () => {
+    const start = Date.now() - 60 * 60_000;
+    for (let i = 0; i < ALERTS; i++) {
+      const at = new Date(start + i * 1000);
+      putAlert(h.demo.tenant, mdiAlert({ accounts: [person(i % ACCOUNTS)], createdDateTime: at, lastUpdateDateTime: at, device: null }));
+    }
+    h.connector.rateLimits = TEAMS_RATE_LIMITS;
+    h.connector.faults.push({ status: 429, retryAfterSeconds: 1, share: 0.1 });
+    const store = await h.store();
+    const notifier = h.notifier(store, { tuning: { leaseTtlMs: 120_000 } });
+    const started = Date.now();
+    const round = await notifier.runOnce();
+    const seconds = (Date.now() - started) / 1000;
+    await notifier.stop();
+
+    expect(round.polls[0]).toMatchObject({ seen: ALERTS, created: ALERTS });
+    expect(round.delivery).toMatchObject({ threads: ACCOUNTS, replies: ALERTS - ACCOUNTS, failed: 0 });
+    const cards = h.connector.cardsPosted();
+    expect(cards).toHaveLength(ALERTS);
+    const codes = cards.map((r) => /"title":"Ref","value":"([A-Z0-9]+)"/.exec(JSON.stringify(r.activity))?.[1]);
+    expect(new Set(codes).size).toBe(ALERTS);
+    expect(h.connector.sent.filter((r) => r.kind === 'create')).toHaveLength(ACCOUNTS);
+    const injected = h.connector.rejected.filter((r) => r.reason === 'fault').length;
+    const limited = h.connector.rejected.filter((r) => r.reason === 'rate-limit').length;
+    expect(injected).toBeGreaterThan(150);
+    await store.close();
+    console.log(
+      `[storm] ${ALERTS} alerts (${ACCOUNTS} threads, ${ALERTS - ACCOUNTS} replies) in ${seconds.toFixed(1)} s = ${(ALERTS / seconds).toFixed(1)} cards/s; ` +
+        `${injected} injected 429s, ${limited} rate-limit 429s, poll + post in one round`,
+    );
+  });
+});
