@@ -45,7 +45,9 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
     if (id.sid) refs.push(['sid', { sid: id.sid }]);
     if (id.samAccountName && (id.domain === undefined || id.domain === domain)) refs.push(['samAccountName', { samAccountName: id.samAccountName }]);
     if (id.userPrincipalName) refs.push(['userPrincipalName', { userPrincipalName: id.userPrincipalName }]);
-    if (refs.length === 0) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} carries no SID, sAMAccountName or UPN to find it in Active Directory.`);
+    if (!id.sid && !id.samAccountName && !id.userPrincipalName) {
+      throw new AppError('INPUT_INVALID', `The account ${target.accountKey} carries no SID, sAMAccountName or UPN to find it in Active Directory.`);
+    }
     for (const [matchedBy, ref] of refs) {
       try {
         const user = await directory.getUser(ref);

@@ -14,7 +14,7 @@ import { renderApprovalCard, type ApprovalView } from './approval-card.ts';
 import type { PrivateMessenger, PrivateRecipient } from './approval-ports.ts';
 import { parseAlertRef, parseApprovalCommand, parseApproveButton } from './approval-request.ts';
 import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';
-import { actionLabel, names, progress, seconds, stateLine, successLine } from './approval-text.ts';
+import { actionLabel, names, seconds, stateLine, successLine } from './approval-text.ts';
 import type { ApproverCheck } from './approver-check.ts';
 import { createExecutionCap, type ExecutionCap } from './execution-cap.ts';
 import { decideGuardRails, type GuardSettings } from './guard-rails.ts';
@@ -221,8 +221,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     }
     const decision = decideGuardRails(action, actionTarget, inspection, policyApprovals, settings, label);
     const required = decision.kind === 'allow' ? decision.requiredApprovals : UNREACHABLE_APPROVALS;
-    const created = await insertApproval(record, id, action, actionTarget, required, actor);
-    if (created.id !== id || created.requestedBy !== (actor.aadObjectId ?? actor.id) || created.state !== 'pending') return created;
+    const { approval: created, inserted } = await insertApproval(record, id, action, actionTarget, required, actor);
+    if (!inserted) return created;
     await audit({ actor: created.requestedBy, action: 'approval.requested', outcome: 'info', ...auditOf(created, correlationId), details: { action, requiredApprovals: decision.kind === 'allow' ? required : undefined, privileged: inspection.privileged, reasons: inspection.reasons } });
     if (decision.kind === 'refuse') {
       await store.transitionApproval(id, 'pending', 'refused', { decidedBy: 'guard rails', reason: decision.reason });
@@ -233,10 +233,10 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   }
 
   /** Inserts the row; a concurrent first click inserting the same id wins instead (CONFLICT → read it). */
-  async function insertApproval(record: AlertRecord, id: string, action: ActionName, target: ActionTarget, required: number, actor: Actor): Promise<Approval> {
+  async function insertApproval(record: AlertRecord, id: string, action: ActionName, target: ActionTarget, required: number, actor: Actor): Promise<{ approval: Approval; inserted: boolean }> {
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
       try {
-        return await store.createApproval({
+        const approval = await store.createApproval({
           id,
           alertKey: record.key,
           action,
@@ -247,10 +247,11 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
           requestedAt: now(),
           expiresAt: new Date(now().getTime() + settings.ttlMinutes * 60_000),
         });
+        return { approval, inserted: true };
       } catch (error) {
         if (!(isAppError(error) && error.code === 'CONFLICT')) throw error;
         const winner = await store.getApproval(id);
-        if (winner) return winner;
+        if (winner) return { approval: winner, inserted: false };
         // Otherwise the random code collided with another approval's: draw again.
       }
     }
@@ -273,7 +274,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     if (votes.length < approval.requiredApprovals) return (await store.getApproval(approval.id)) ?? approval;
     if (await store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes) })) {
       await audit({ actor: approverId, action: 'approval.approved', outcome: 'success', ...auditOf(approval, correlationId), details: { approvers: votes.map((v) => v.approverId) } });
-      await start(approval.id, recipientOf(votes.at(-1)!.approverId, votes.at(-1)!.approverName), correlationId);
+      // The person whose vote completed the approval is "the approving analyst" who gets a password.
+      await start(approval.id, { aadObjectId: approverId, teamsId: actor.id, name: actor.name }, correlationId);
     }
     return (await store.getApproval(approval.id)) ?? approval;
   }
@@ -411,7 +413,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       if (!account) continue;
       const id = approvalIdFor(record.key, proposal.action, proposal.target);
       // A row made only to record the denial can never collect enough votes to run.
-      const approval = (await store.getApproval(id)) ?? (await insertApproval(record, id, proposal.action, actionTargetOf(account, proposal.target), UNREACHABLE_APPROVALS, actor));
+      const approval = (await store.getApproval(id)) ?? (await insertApproval(record, id, proposal.action, actionTargetOf(account, proposal.target), UNREACHABLE_APPROVALS, actor)).approval;
       if (approval.state === 'pending' && (await denyApproval(approval, actor, reason, correlationId))) denied.push(approval);
     }
     return denied;

@@ -43,7 +43,7 @@ const HELP_LINES: readonly string[] = [
   '**alerts**: open MDI alerts, newest first',
   '**pending**: actions waiting for approval, with their codes',
   '**history** _who_: what was done about a person',
-  '**approve** _code_ / **deny** _code_ [reason]: decide a pending action',
+  '**approve** _code_ / **deny** _code_ [reason]: decide a pending action; **resume** restarts paused actions',
   '**subscribe** / **unsubscribe** (in a channel): post new MDI alerts here, or stop',
   '**status**: alert sources, last poll, store and directory',
   '**help**: this list',
@@ -83,6 +83,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     subscribe: (_args, turn) => subscribe(turn),
     unsubscribe: (_args, turn) => unsubscribe(turn),
     status: (_args, turn) => status(turn),
+    resume: (_args, turn) => resume(turn),
   };
 
   async function lookup(args: string, turn: ChatTurn): Promise<void> {
@@ -137,8 +138,8 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     if (entries.length === 0) return turn.replyPrivately({ text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
     const lines = entries.map((entry) => {
       const action = typeof entry.details?.action === 'string' ? ` ${labelOf(entry.details.action)}` : '';
-      const by = entry.actor ? ` by ${safeText(entry.actor, 60)}` : '';
-      return `- ${readableUtc(entry.at.toISOString())} · ${safeText(entry.action, 60)}${safeText(action, 60)} · ${entry.outcome}${by}`;
+      const by = entry.actor ? ` by ${entry.actor}` : '';
+      return `- ${safeText(`${readableUtc(entry.at.toISOString())} · ${entry.action}${action} · ${entry.outcome}${by}`, 200)}`;
     });
     return turn.replyPrivately({ text: [`History for ${echo(text)}, newest first:`, ...lines, ...notes].join('\n\n') });
   }
@@ -147,9 +148,14 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     const [code = '', ...rest] = args.split(' ');
     if (!CODE.test(code)) return turn.replyPrivately({ text: `Usage: \`${verb} <code>\`${verb === 'deny' ? ' [reason]' : ''}; \`pending\` lists the codes.` });
     if (!deps.approvals) return turn.replyPrivately({ text: 'Approvals are not enabled on this bot yet.' });
-    const reason = rest.join(' ').trim().slice(0, 500) || undefined;
-    const result = verb === 'approve' ? await deps.approvals.approveByCode(code, turn.actor) : await deps.approvals.denyByCode(code, turn.actor, reason);
-    return turn.replyPrivately({ text: result.message });
+    const more = rest.join(' ').trim().slice(0, 500) || undefined;
+    const message = verb === 'approve' ? await deps.approvals.approveByCode(code, more, turn) : await deps.approvals.denyByCode(code, more, turn);
+    return turn.replyPrivately({ text: message });
+  }
+
+  async function resume(turn: ChatTurn): Promise<void> {
+    if (!deps.approvals?.resume) return turn.replyPrivately({ text: 'Nothing to resume: actions are not paused on this bot.' });
+    return turn.replyPrivately({ text: await deps.approvals.resume(turn) });
   }
 
   function subscriptionId(turn: ChatTurn): string {

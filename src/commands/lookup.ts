@@ -19,6 +19,11 @@ export interface LookupDeps {
   capabilities: DirectoryCapabilities;
   /** Deadline of each source; the answer goes out with what came back by then. */
   sourceTimeoutMs: number;
+  /**
+   * Deadline of the whole lookup (both rounds: find, then describe). Default 1600 ms, so the card
+   * is posted within Teams' patience and our 2-second promise even when a source hangs.
+   */
+  budgetMs?: number;
 }
 
 /** One person a query may mean: their AD account, their Entra account, or both. */
@@ -75,13 +80,15 @@ export async function lookupPerson(query: string, deps: LookupDeps): Promise<Loo
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(text)) return { kind: 'invalid', message: 'That contains control characters, which no name has.' };
 
-  const found = await findCandidates(text, deps);
+  const deadline = Date.now() + (deps.budgetMs ?? 1600);
+  // The first round may use most of the budget; the second gets what is left (at least a little).
+  const found = await findCandidates(text, { ...deps, sourceTimeoutMs: Math.min(deps.sourceTimeoutMs, deadline - Date.now() - 300) });
   const { candidates, notes } = found;
   if (candidates.length === 0) return { kind: 'none', notes };
   if (candidates.length > 1) {
     return { kind: 'many', candidates: candidates.slice(0, MAX_CANDIDATES), more: candidates.length > MAX_CANDIDATES, notes };
   }
-  const person = await describePerson(candidates[0] as Candidate, deps, found.entraAnswered);
+  const person = await describePerson(candidates[0] as Candidate, { ...deps, sourceTimeoutMs: Math.max(150, Math.min(deps.sourceTimeoutMs, deadline - Date.now())) }, found.entraAnswered);
   return { kind: 'one', person: { ...person, notes: [...notes, ...person.notes] } };
 }
 

@@ -1,4 +1,4 @@
-import type { Actor } from '../domain/chat.ts';
+import type { ChatTurn } from '../domain/chat.ts';
 
 /**
  * What the commands need from systems owned by other parts of the bot. Each is a small port so
@@ -48,19 +48,15 @@ export interface OktaUserLookup {
   findUser(loginOrEmail: string): Promise<OktaUserSummary | undefined>;
 }
 
-/** What the approval workflow answers to a typed decision, as one sentence for the chat. */
-export interface ApprovalCommandResult {
-  ok: boolean;
-  message: string;
-}
-
 /**
- * The approval workflow as typed commands see it (`approve K7M2QX`, `deny K7M2QX reason`).
- * The workflow authorises the actor itself (identity from the activity, authority from the store).
+ * The approval workflow as typed commands see it (`approve K7M2QX`, `deny K7M2QX reason`,
+ * `resume`); src/approvals' ApprovalWorkflow satisfies it as is. The workflow authorises the
+ * actor itself (identity from the turn, authority from the store) and answers with one sentence.
  */
 export interface ApprovalCommands {
-  approveByCode(code: string, actor: Actor): Promise<ApprovalCommandResult>;
-  denyByCode(code: string, actor: Actor, reason: string | undefined): Promise<ApprovalCommandResult>;
+  approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string>;
+  denyByCode(code: string, reason: string | undefined, turn: ChatTurn): Promise<string>;
+  resume?(turn: ChatTurn): Promise<string>;
 }
 
 export type SourceHealth = 'ok' | 'failing' | 'disabled' | 'unknown';

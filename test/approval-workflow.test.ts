@@ -1,0 +1,270 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../src/domain/errors.ts';
+import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, cardButtons, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from './support/approval-harness.ts';
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function setup(options: Parameters<typeof createHarness>[0] = {}): Promise<Harness> {
+  harness = await createHarness(options);
+  return harness;
+}
+
+describe('approval workflow (SQLite)', () => {
+  it('an unauthorised clicker is told privately, audited, and nothing changes', async () => {
+    const h = await setup();
+    const outcome = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(MALLORY));
+    expect(outcome).toEqual({ kind: 'message', text: expect.stringContaining('not an approver') });
+    await h.workflow.idle();
+    expect(await h.store.listApprovalsForAlert('alert-1')).toEqual([]);
+    expect(h.remediation.runs).toEqual([]);
+    expect(h.messenger.updates).toEqual([]);
+    const audit = await h.store.listAudit({ alertKey: 'alert-1', limit: 10 });
+    expect(audit.map((a) => [a.action, a.outcome, a.actor])).toEqual([['approval.unauthorized', 'refused', MALLORY.aadObjectId]]);
+  });
+
+  it('an Action.Submit refusal is said privately, never posted as a channel message', async () => {
+    const h = await setup();
+    const turn = turnOf(MALLORY);
+    const outcome = await h.workflow.onCardAction({ ...approveClick('disable-ad-account'), via: 'submit' }, turn);
+    expect(outcome.kind).toBe('card');
+    expect(turn.privateReplies.map((m) => m.text)).toEqual([expect.stringContaining('not an approver')]);
+    expect(turn.replies).toEqual([]);
+  });
+
+  it('refuses an action or target the stored alert does not propose (card data is untrusted)', async () => {
+    const h = await setup();
+    const other = await h.workflow.onCardAction(approveClick('disable-ad-account', 'sid:s-1-5-21-9-9-9-500'), turnOf(ALICE));
+    expect(other).toEqual({ kind: 'message', text: 'That action is not offered for this account on this alert.' });
+    const undoFirst = await h.workflow.onCardAction(approveClick('enable-ad-account'), turnOf(ALICE));
+    expect(undoFirst.kind).toBe('message');
+    const junk = await h.workflow.onCardAction({ verb: 'approve', data: { action: 'rm -rf', target: 1 }, via: 'execute' }, turnOf(ALICE));
+    expect(junk.kind).toBe('message');
+    expect(h.remediation.runs).toEqual([]);
+  });
+
+  it('one approval runs the action once, answers "running" at once, then updates the card and replies in the thread', async () => {
+    const h = await setup();
+    h.remediation.delayMs = 200;
+    const started = performance.now();
+    const outcome = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(outcome.kind).toBe('card');
+    const card = outcome.kind === 'card' ? outcome.card : {};
+    expect(cardText(card)).toContain('Approved by Alice — running');
+    expect(cardButtons(card).some((b) => b.data.action === 'disable-ad-account')).toBe(false);
+
+    await h.workflow.idle();
+    expect(h.remediation.runs.map((r) => r.action)).toEqual(['disable-ad-account']);
+    const reply = h.messenger.replies.at(-1)?.text ?? '';
+    expect(reply).toMatch(/^Disabled CORP\\jdoe in AD — approved by Alice, 0\.\d s$/);
+    const finalCard = h.messenger.updates.at(-1)?.message.card;
+    expect(h.messenger.updates.at(-1)?.activityId).toBe('root-alert-1');
+    expect(cardText(finalCard)).toContain('Disabled CORP\\jdoe in AD — approved by Alice');
+    // Undo after success, where one exists.
+    expect(cardButtons(finalCard).filter((b) => b.title.startsWith('Undo'))).toEqual([expect.objectContaining({ verb: 'approve', data: expect.objectContaining({ action: 'enable-ad-account' }) })]);
+    const approval = (await h.store.listApprovalsForAlert('alert-1'))[0];
+    expect(approval?.state).toBe('succeeded');
+    const audit = (await h.store.listAudit({ approvalId: approval?.id, limit: 20 })).map((a) => a.action).reverse();
+    expect(audit).toEqual(['approval.requested', 'approval.vote', 'approval.approved', 'action.started', 'action.executed']);
+
+    // Double click and a late invoke retry see the current state and run nothing.
+    const again = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(again.kind).toBe('card');
+    expect(h.remediation.runs).toHaveLength(1);
+
+    // The undo runs through the same path.
+    await h.workflow.onCardAction(approveClick('enable-ad-account'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.remediation.runs.map((r) => r.action)).toEqual(['disable-ad-account', 'enable-ad-account']);
+  });
+
+  it('four-eyes: reset-password needs two distinct people; the same person twice does not count; the password goes only to the approver privately', async () => {
+    const h = await setup();
+    const first = await h.workflow.onCardAction(approveClick('reset-password'), turnOf(ALICE));
+    expect(cardText(first.kind === 'card' ? first.card : {})).toContain('1 of 2: Alice');
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toEqual([]);
+    expect(await h.store.listApprovalVotes((await h.store.listPendingApprovals())[0]!.id)).toHaveLength(1);
+
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.remediation.runs.map((r) => r.action)).toEqual(['reset-password']);
+    expect(h.privateMessages).toEqual([{ to: { aadObjectId: BOB.aadObjectId, teamsId: BOB.id, name: 'Bob' }, message: { text: expect.stringContaining(TEMP_PASSWORD) } }]);
+    const everywhere = JSON.stringify([h.messenger.replies, h.messenger.updates]) + h.log.text() + JSON.stringify(await h.store.listAudit({ alertKey: 'alert-1', limit: 100 }));
+    expect(everywhere).not.toContain(TEMP_PASSWORD);
+    expect(h.messenger.replies.at(-1)?.text).toMatch(/approved by (Alice, Bob|Bob, Alice)/);
+    expect(h.messenger.replies.at(-1)?.text).toContain('sent privately to Bob');
+  });
+
+  it('TEMP_PASSWORD_DELIVERY=none shows the password to nobody', async () => {
+    const h = await setup({ settings: { tempPasswordDelivery: 'none' } });
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(ALICE));
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.privateMessages).toEqual([]);
+    expect(h.messenger.replies.at(-1)?.text).toContain('not shown to anyone');
+  });
+
+  it('20 concurrent approves of one action execute it exactly once', async () => {
+    const h = await setup();
+    const outcomes = await Promise.all(APPROVERS.map((actor) => h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(actor))));
+    await h.workflow.idle();
+    expect(outcomes.every((o) => o.kind === 'card')).toBe(true);
+    expect(h.remediation.runs).toHaveLength(1);
+    expect(await h.store.listApprovalsForAlert('alert-1')).toHaveLength(1);
+  });
+
+  it('a failure shows the reason and a Retry button; Retry runs it again', async () => {
+    const h = await setup();
+    h.remediation.failNext = new AppError('DIRECTORY_RIGHTS', 'The bot account lacks the right to change CORP\\jdoe in AD.', { details: { ldapCode: 50 } });
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(h.messenger.replies.at(-1)?.text).toContain('failed: The bot account lacks the right');
+    const card = h.messenger.updates.at(-1)?.message.card;
+    const retry = cardButtons(card).find((b) => b.verb === 'retry');
+    expect(retry?.data).toMatchObject({ action: 'disable-ad-account', target: JDOE_TARGET });
+    const failed = (await h.store.listApprovalsForAlert('alert-1'))[0];
+    expect(failed).toMatchObject({ state: 'failed', errorCode: 'DIRECTORY_RIGHTS' });
+    const audit = await h.store.listAudit({ approvalId: failed?.id, limit: 5 });
+    expect(audit[0]).toMatchObject({ action: 'action.executed', outcome: 'failure', code: 'DIRECTORY_RIGHTS' });
+
+    // Unauthorised retry changes nothing.
+    await h.workflow.onCardAction({ verb: 'retry', data: retry!.data, via: 'execute' }, turnOf(MALLORY));
+    expect(h.remediation.runs).toHaveLength(1);
+    await h.workflow.onCardAction({ verb: 'retry', data: retry!.data, via: 'execute' }, turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toHaveLength(2);
+    expect((await h.store.listApprovalsForAlert('alert-1'))[0]?.state).toBe('succeeded');
+  });
+
+  it('deny records who and why, removes the buttons and replies in the thread', async () => {
+    const h = await setup();
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(ALICE));
+    const turn = turnOf(BOB);
+    expect(await h.workflow.onCommand(`deny ${h.record.code} false positive, travel`, turn)).toBe(true);
+    await h.workflow.idle();
+    expect(turn.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
+    expect(h.messenger.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
+    const card = h.messenger.updates.at(-1)?.message.card;
+    expect(cardButtons(card)).toEqual([]);
+    const approvals = await h.store.listApprovalsForAlert('alert-1');
+    expect(approvals.every((a) => a.state === 'denied')).toBe(true);
+    // Nothing can approve a denied action afterwards.
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(BOB));
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toEqual([]);
+  });
+
+  it('pending approvals expire after the TTL; the card says so and its buttons for it are gone', async () => {
+    const h = await setup({ settings: { ttlMinutes: 60 } });
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(ALICE));
+    h.clock.now = new Date(h.clock.now.getTime() + 61 * 60_000);
+    expect(await h.workflow.sweepExpired()).toBe(1);
+    const card = h.messenger.updates.at(-1)?.message.card;
+    expect(cardText(card)).toContain('Expired: no decision within 60 min');
+    expect(cardButtons(card).some((b) => b.data.action === 'reset-password')).toBe(false);
+    await h.workflow.onCardAction(approveClick('reset-password'), turnOf(BOB));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toEqual([]);
+  });
+
+  it('protected accounts need the stricter count; with protectedApprovals=refuse they are refused; service accounts always', async () => {
+    let h = await setup({ settings: { protectedAccounts: ['jdoe'] } });
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toEqual([]);
+    expect((await h.store.listPendingApprovals())[0]?.requiredApprovals).toBe(2);
+    await h.close();
+
+    h = await setup({ settings: { protectedApprovals: 'refuse' } });
+    h.remediation.inspection = { found: true, privileged: true, reasons: ['member of Domain Admins'] };
+    const outcome = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(cardText(outcome.kind === 'card' ? outcome.card : {})).toContain('Refused: CORP\\jdoe is a protected account (member of Domain Admins)');
+    expect(h.remediation.runs).toEqual([]);
+    await h.close();
+
+    h = await setup();
+    await seedAlert(h.store, identityTheftAlert('alert-svc', 'svc-incidentbot', 'S-1-5-21-1111-2222-3333-1200'));
+    const svc = await h.workflow.onCardAction(approveClick('disable-ad-account', 'sid:s-1-5-21-1111-2222-3333-1200', 'alert-svc'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(cardText(svc.kind === 'card' ? svc.card : {})).toContain("the bot's own service accounts");
+    expect(h.remediation.runs).toEqual([]);
+  });
+
+  it('the hourly cap pauses execution until an approver types resume', async () => {
+    const h = await setup({ settings: { maxActionsPerHour: 1 } });
+    await seedAlert(h.store, identityTheftAlert('alert-2', 'asmith', 'S-1-5-21-1111-2222-3333-1105'));
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    const second = await h.workflow.onCardAction(approveClick('disable-ad-account', 'sid:s-1-5-21-1111-2222-3333-1105', 'alert-2'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(h.remediation.runs).toHaveLength(1);
+    expect(cardText(second.kind === 'card' ? second.card : {})).toContain('execution is paused');
+    expect(h.messenger.replies.some((r) => r.text?.startsWith('Execution paused: more than 1 destructive actions'))).toBe(true);
+
+    const mallory = turnOf(MALLORY);
+    await h.workflow.onCommand('resume', mallory);
+    expect(mallory.privateReplies[0]?.text).toContain('not an approver');
+    const bob = turnOf(BOB);
+    await h.workflow.onCommand('resume', bob);
+    await h.workflow.idle();
+    expect(bob.replies[0]?.text).toContain('Execution resumed by Bob; 1 approved action(s) started.');
+    expect(h.remediation.runs).toHaveLength(2);
+  });
+
+  it('DRY_RUN goes through every step, says so on every card, and passes dryRun to the port', async () => {
+    const h = await setup({ settings: { dryRun: true } });
+    const outcome = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    expect(cardText(outcome.kind === 'card' ? outcome.card : {})).toContain('DRY RUN');
+    await h.workflow.idle();
+    expect(h.remediation.runs[0]?.dryRun).toBe(true);
+    expect(cardText(h.messenger.updates.at(-1)?.message.card)).toContain('DRY RUN');
+    expect(h.messenger.replies.at(-1)?.text).toMatch(/^DRY RUN \(nothing changed\): Disabled/);
+  });
+
+  it('an action left running by a crash is read back and reported, never re-run', async () => {
+    const h = await setup();
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    // Simulate a process that died after approved → running.
+    await seedAlert(h.store, identityTheftAlert('alert-3', 'kcrash', 'S-1-5-21-1111-2222-3333-1106'));
+    const target = 'sid:s-1-5-21-1111-2222-3333-1106';
+    h.remediation.runs.length = 0;
+    h.remediation.delayMs = 1_500; // the "crashed" run is still in flight while the new process reconciles
+    await h.workflow.onCardAction(approveClick('disable-ad-account', target, 'alert-3'), turnOf(ALICE));
+    const running = (await h.store.listApprovalsInState('running'))[0]!;
+    expect(running).toBeDefined();
+    // A fresh process (new workflow) on the same store, later than the run's timeout.
+    const later = await createHarness({ store: h.store, seed: false });
+    later.clock.now = new Date(Date.now() + 10 * 60_000);
+    later.remediation.applied = 'not-applied';
+    expect(await later.workflow.reconcile()).toBe(1);
+    expect(later.remediation.runs).toEqual([]);
+    expect((await h.store.getApproval(running.id))?.state).toBe('failed');
+    expect(later.messenger.replies.at(-1)?.text).toContain('interrupted by a bot restart and is NOT in place');
+    expect(cardButtons(later.messenger.updates.at(-1)?.message.card).some((b) => b.verb === 'retry')).toBe(true);
+    // The "crashed" run finishing late cannot overwrite the settled state.
+    await h.workflow.idle();
+    expect((await h.store.getApproval(running.id))?.state).toBe('failed');
+  });
+
+  it('typed approve by alert code asks which action when several are offered, then approves', async () => {
+    const h = await setup();
+    const turn = turnOf(ALICE);
+    await h.workflow.onCommand(`approve ${h.record.code.toLowerCase()}`, turn);
+    expect(turn.replies[0]?.text).toContain('Which one?');
+    await h.workflow.onCommand(`approve ${h.record.code} disable-ad-account`, turn);
+    await h.workflow.idle();
+    expect(turn.replies[1]?.text).toContain('Disable AD account for CORP\\jdoe: Approved by Alice — running');
+    expect(h.remediation.runs).toHaveLength(1);
+    expect(await h.workflow.onCommand('hello', turn)).toBe(false);
+  });
+});

@@ -1,0 +1,234 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { Client, InvalidCredentialsError } from 'ldapts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdRemediation } from '../src/actions/ad-remediation.ts';
+import { createRemediationRouter } from '../src/actions/remediation-router.ts';
+import { createLdapDirectory, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
+import { AppError } from '../src/domain/errors.ts';
+import type { ActionTarget, Remediation } from '../src/domain/remediation.ts';
+import { Secret } from '../src/observability/logger.ts';
+import { captureLogger } from './support/log-capture.ts';
+import { requireSamba, sambaCa, sambaEnv, staffDn, type SambaEnv } from './support/samba.ts';
+
+/**
+ * AD containment through the Directory port and the LDAP adapter against the real Samba AD DC,
+ * read back as the domain administrator (an independent view). Uses fixture users test06..test10.
+ */
+
+const capture = captureLogger();
+
+function remediationFor(env: SambaEnv, overrides: Partial<LdapDirectoryOptions> = {}): Remediation {
+  const directory = createLdapDirectory({
+    url: env.ldapUrl,
+    bindDn: env.serviceBindDn,
+    bindPassword: new Secret(env.servicePassword),
+    baseDn: env.baseDn,
+    caPem: sambaCa(env),
+    netbiosDomain: env.domain,
+    timeoutMs: 5_000,
+    logger: capture.logger,
+    ...overrides,
+  });
+  // Through the router, as the workflow will call it: its log line is part of what is checked.
+  return createRemediationRouter({ activeDirectory: createAdRemediation({ directory, netbiosDomain: env.domain }) });
+}
+
+const opts = () => ({ dryRun: false, log: capture.logger });
+const sam = (name: string): ActionTarget => ({ accountKey: `sam:corp\\${name}` });
+
+async function appError(promise: Promise<unknown>): Promise<AppError> {
+  const outcome = await promise.then(
+    () => new Error('expected the call to fail'),
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(AppError);
+  return outcome as AppError;
+}
+
+async function asAdmin<T>(env: SambaEnv, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
+  try {
+    await client.bind(env.adminDn, env.adminPassword);
+    return await work(client);
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+async function readAttrs(env: SambaEnv, dn: string): Promise<{ userAccountControl: string; pwdLastSet: string; objectSid: Buffer }> {
+  return asAdmin(env, async (client) => {
+    const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['userAccountControl', 'pwdLastSet', 'objectSid'], explicitBufferAttributes: ['objectSid'] });
+    return searchEntries[0] as unknown as { userAccountControl: string; pwdLastSet: string; objectSid: Buffer };
+  });
+}
+
+/** S-1-5-21-... from the binary objectSid, so the test does not reuse the adapter's decoder. */
+function sidString(buf: Buffer): string {
+  const count = buf.readUInt8(1);
+  const authority = buf.readUIntBE(2, 6);
+  const subs = Array.from({ length: count }, (_, i) => buf.readUInt32LE(8 + i * 4));
+  return `S-${buf.readUInt8(0)}-${authority}-${subs.join('-')}`;
+}
+
+async function bindReason(env: SambaEnv, dn: string, password: string): Promise<string> {
+  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
+  try {
+    await client.bind(dn, password);
+    return 'ok';
+  } catch (error) {
+    if (error instanceof InvalidCredentialsError) return /data (\w+)/.exec(error.message)?.[1] ?? 'invalid';
+    throw error;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+afterAll(() => {
+  // The bind account's password never reaches a log line either (generated ones: see the reset test).
+  const env = sambaEnv();
+  if (env) expect(capture.text()).not.toContain(env.servicePassword);
+});
+
+describe('AD remediation against Samba AD: actions and undo', () => {
+  it('disables test06 found by SID, reads it back, and enables it again', async (ctx) => {
+    const env = requireSamba(ctx);
+    const dn = staffDn(env, 'Test User06');
+    const sid = sidString((await readAttrs(env, dn)).objectSid);
+    const target: ActionTarget = { accountKey: `sid:${sid.toLowerCase()}`, samAccountName: 'wrong-name-ignored-when-sid-matches' };
+    const remediation = remediationFor(env);
+
+    const result = await remediation.run('disable-ad-account', target, opts());
+    expect(result.summary).toBe('Disabled CORP\\test06 in AD');
+    expect(result.details).toMatchObject({ system: 'activeDirectory', dn, sid, matchedBy: 'sid', userAccountControlBefore: 512, userAccountControlAfter: 514, changed: true });
+    expect((await readAttrs(env, dn)).userAccountControl).toBe('514');
+    expect(await remediation.readBack('disable-ad-account', target, opts())).toBe('applied');
+    expect(await remediation.readBack('enable-ad-account', target, opts())).toBe('not-applied');
+    // A second click is harmless.
+    expect((await remediation.run('disable-ad-account', target, opts())).summary).toBe('CORP\\test06 is already disabled in AD; nothing to do');
+
+    const undo = await remediation.run('enable-ad-account', sam('test06'), opts());
+    expect(undo.summary).toBe('Enabled CORP\\test06 in AD');
+    expect((await readAttrs(env, dn)).userAccountControl).toBe('512');
+    expect(await remediation.readBack('disable-ad-account', target, opts())).toBe('not-applied');
+  });
+
+  it('falls back from an unknown SID to DOMAIN\\sam, and finds by UPN; never by sam of another domain', async (ctx) => {
+    const env = requireSamba(ctx);
+    const remediation = remediationFor(env);
+    const bySam = await remediation.inspect('disable-ad-account', { accountKey: 'sid:s-1-5-21-1-2-3-999999', samAccountName: 'test07', domain: 'corp' }, opts());
+    expect(bySam).toEqual({ found: true, privileged: false, reasons: [] });
+    const byUpn = await remediation.run('disable-ad-account', { accountKey: 'upn:test07@corp.example.test' }, { ...opts(), dryRun: true });
+    expect(byUpn.details).toMatchObject({ matchedBy: 'userPrincipalName', samAccountName: 'test07' });
+    expect(await remediation.inspect('disable-ad-account', { accountKey: 'sam:otherdom\\test07' }, opts())).toMatchObject({ found: false });
+  });
+
+  it('resets the password of test08: must change at next logon, password only in the Secret, never logged', async (ctx) => {
+    const env = requireSamba(ctx);
+    const dn = staffDn(env, 'Test User08');
+    const remediation = remediationFor(env);
+    expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('not-applied');
+    const result = await remediation.run('reset-password', sam('test08'), opts());
+    expect(result.summary).toBe('Reset the password of CORP\\test08 in AD; it must be changed at next logon');
+    expect(result.temporaryPassword).toBeInstanceOf(Secret);
+    const password = result.temporaryPassword?.reveal() ?? '';
+    expect(password.length).toBeGreaterThanOrEqual(14);
+    expect((await readAttrs(env, dn)).pwdLastSet).toBe('0');
+    // The new password is the one AD now holds: binding with it answers "must change" (773).
+    expect(await bindReason(env, dn, password)).toBe('773');
+    expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('applied');
+    expect(JSON.stringify(result)).not.toContain(password);
+    expect(JSON.stringify(result.details)).not.toContain(password);
+    expect(capture.lines().some((line) => line.msg === 'action finished' && line.action === 'reset-password')).toBe(true);
+    expect(capture.text()).not.toContain(password);
+  });
+
+  it('dry run finds and checks the account but changes nothing', async (ctx) => {
+    const env = requireSamba(ctx);
+    const dn = staffDn(env, 'Test User09');
+    const before = await readAttrs(env, dn);
+    const remediation = remediationFor(env);
+    const disable = await remediation.run('disable-ad-account', sam('test09'), { ...opts(), dryRun: true });
+    expect(disable.summary).toBe('DRY RUN: would disable CORP\\test09 in AD');
+    expect(disable.details).toMatchObject({ dryRun: true, changed: false, dn });
+    const reset = await remediation.run('reset-password', sam('test09'), { ...opts(), dryRun: true });
+    expect(reset.summary).toBe('DRY RUN: would reset the password of CORP\\test09 in AD (must change at next logon)');
+    expect(reset.temporaryPassword).toBeUndefined();
+    const after = await readAttrs(env, dn);
+    expect([after.userAccountControl, after.pwdLastSet]).toEqual([before.userAccountControl, before.pwdLastSet]);
+    expect(after.userAccountControl).toBe('512');
+    // A dry run still reads: a missing account fails the same way as for real.
+    expect((await appError(remediation.run('disable-ad-account', sam('nobody99'), { ...opts(), dryRun: true }))).code).toBe('DIRECTORY_NO_SUCH_OBJECT');
+  });
+
+  it('inspect reports privileged accounts with reasons', async (ctx) => {
+    const env = requireSamba(ctx);
+    const remediation = remediationFor(env);
+    const admin = await remediation.inspect('disable-ad-account', sam('padmin'), opts());
+    expect(admin.found).toBe(true);
+    expect(admin.privileged).toBe(true);
+    expect(admin.reasons).toEqual(expect.arrayContaining(['adminCount=1 (protected by AdminSDHolder)', 'member of Domain Admins']));
+    const nested = await remediation.inspect('reset-password', sam('nnested'), opts());
+    expect(nested).toMatchObject({ found: true, privileged: true });
+    expect(nested.reasons).toContain('member of Domain Admins');
+    expect(nested.reasons.some((r) => r.startsWith('adminCount'))).toBe(false);
+  });
+});
+
+describe('AD remediation against Samba AD: errors in words', () => {
+  it('password policy: a weak generated password is refused (test10 unchanged)', async (ctx) => {
+    const env = requireSamba(ctx);
+    const dn = staffDn(env, 'Test User10');
+    const before = await readAttrs(env, dn);
+    const error = await appError(remediationFor(env, { generatePassword: () => 'abc' }).run('reset-password', sam('test10'), opts()));
+    expect(error.code).toBe('DIRECTORY_POLICY');
+    expect(error.message).toBe('Could not reset the password of CORP\\test10 in AD: the new password was refused by the domain password policy.');
+    expect(error.details).toMatchObject({ ldapCode: 19 });
+    expect((await readAttrs(env, dn)).pwdLastSet).toBe(before.pwdLastSet);
+  });
+
+  it('insufficient rights: outsider lives outside the delegated OU', async (ctx) => {
+    const env = requireSamba(ctx);
+    const error = await appError(remediationFor(env).run('disable-ad-account', sam('outsider'), opts()));
+    expect(error.code).toBe('DIRECTORY_RIGHTS');
+    expect(error.message).toBe("Could not disable CORP\\outsider in AD: the bot's directory account is not allowed to change this account.");
+    const readBack = await remediationFor(env).readBack('disable-ad-account', sam('outsider'), opts());
+    expect(readBack).toBe('not-applied');
+  });
+
+  it('no such object', async (ctx) => {
+    const env = requireSamba(ctx);
+    const error = await appError(remediationFor(env).run('disable-ad-account', { accountKey: 'sam:corp\\nobody99', userPrincipalName: 'nobody99@corp.example.test' }, opts()));
+    expect(error.code).toBe('DIRECTORY_NO_SUCH_OBJECT');
+    expect(error.message).toBe('No account in Active Directory matches CORP\\nobody99.');
+  });
+
+  it('TLS required: a plain ldap:// bind is refused', async (ctx) => {
+    const env = requireSamba(ctx);
+    const error = await appError(remediationFor(env, { url: env.ldapPlainUrl, plainTransport: 'plain' }).run('disable-ad-account', sam('test06'), opts()));
+    expect(error.code).toBe('DIRECTORY_TLS_REQUIRED');
+    expect(error.message).toBe('Could not find CORP\\test06 in Active Directory: the directory requires an encrypted connection (LDAPS or StartTLS).');
+  });
+
+  describe('a directory that never answers', () => {
+    let silent: Server;
+    const sockets: Socket[] = [];
+    beforeAll(async () => {
+      silent = createServer((socket) => void sockets.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+
+    it('times out within the configured deadline', async (ctx) => {
+      const env = requireSamba(ctx);
+      const port = (silent.address() as { port: number }).port;
+      const started = Date.now();
+      const error = await appError(remediationFor(env, { url: `ldaps://127.0.0.1:${port}`, timeoutMs: 400 }).run('disable-ad-account', sam('test06'), opts()));
+      expect(error.code).toBe('TIMEOUT');
+      expect(error.message).toContain('the directory did not answer within 400 ms');
+      expect(Date.now() - started).toBeLessThan(2_000);
+    });
+  });
+});
