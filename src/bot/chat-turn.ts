@@ -1,17 +1,8 @@
-import { ActivityTypes, CardFactory, MessageFactory, TurnContext, type Activity } from 'botbuilder';
+import { ActivityTypes, TurnContext, type Activity } from 'botbuilder';
+import { toActivity } from './teams-messenger.ts';
+import { channelReferenceFromActivity } from './conversation-reference.ts';
 import type { ChatTurn, ConversationKind } from '../domain/chat.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
-
-/** Builds the botbuilder activity for an outbound message (card as an Adaptive Card attachment). */
-export function toActivity(message: OutboundMessage): Partial<Activity> {
-  if (message.card) {
-    const activity = MessageFactory.attachment(CardFactory.adaptiveCard(message.card));
-    if (message.text) activity.text = message.text;
-    if (message.summary) activity.summary = message.summary;
-    return activity;
-  }
-  return MessageFactory.text(message.text ?? '');
-}
 
 function conversationKind(activity: Activity): ConversationKind {
   const type = activity.conversation?.conversationType;
@@ -20,11 +11,10 @@ function conversationKind(activity: Activity): ConversationKind {
   return 'personal';
 }
 
-/** The channel's own reference: a thread id `19:…;messageid=…` trimmed to the channel id. */
+/** For a channel: the channel's own reference (never one thread); for a chat: the chat's. */
 function channelReferenceOf(activity: Activity): Record<string, unknown> {
-  const reference = TurnContext.getConversationReference(activity) as unknown as Record<string, unknown> & { conversation: { id: string } };
-  const conversationId = reference.conversation.id.split(';messageid=')[0] ?? reference.conversation.id;
-  return { ...reference, activityId: undefined, conversation: { ...reference.conversation, id: conversationId } };
+  if (conversationKind(activity) === 'channel') return channelReferenceFromActivity(activity);
+  return JSON.parse(JSON.stringify(TurnContext.getConversationReference(activity))) as Record<string, unknown>;
 }
 
 export interface ChatTurnOptions {

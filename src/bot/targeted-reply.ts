@@ -1,7 +1,7 @@
 import type { Activity, TurnContext } from 'botbuilder';
 import type { OutboundMessage } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import { toActivity } from './chat-turn.ts';
+import { toActivity } from './teams-messenger.ts';
 
 /** The bits of botbuilder's ConnectorClient this needs: its credentials sign our own request. */
 interface SigningConnector {

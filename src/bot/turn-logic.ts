@@ -2,7 +2,8 @@ import { ActivityTypes, TurnContext, type Activity, type InvokeResponse } from '
 import type { Logger } from '../observability/logger.ts';
 import type { TurnLogic } from './bot-adapter.ts';
 import type { CardAction, CardActionHandler, CardActionOutcome, CommandHandler } from '../domain/chat.ts';
-import { toActivity, toChatTurn, type ChatTurnOptions } from './chat-turn.ts';
+import { toChatTurn, type ChatTurnOptions } from './chat-turn.ts';
+import { toActivity } from './teams-messenger.ts';
 
 /** What the bot does with an inbound activity; the use cases behind it know nothing of botbuilder. */
 export interface TurnHandlers {
