@@ -43,6 +43,9 @@ export interface Config {
   maxActionsPerHour: number;
   dryRun: boolean;
   protectedAccounts: string[];
+  /** Approvals needed on protected/privileged accounts, or 'refuse'. */
+  protectedAccountApprovals: number | 'refuse';
+  serviceAccounts: string[];
   actionPolicyFile?: string;
   tempPasswordDelivery: TempPasswordDelivery;
   outboundTimeoutMs: number;
@@ -156,6 +159,8 @@ export function loadConfig(env: Env): Config {
     maxActionsPerHour: r.int('MAX_ACTIONS_PER_HOUR', 20, 1, 10_000),
     dryRun: r.bool('DRY_RUN', false),
     protectedAccounts: r.list('PROTECTED_ACCOUNTS', []),
+    protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
+    serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
     outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
@@ -207,6 +212,14 @@ function readOkta(r: Reader, problems: string[]): Config['okta'] {
   if (orgUrl && !apiToken) problems.push('OKTA_API_TOKEN: required when OKTA_ORG_URL is set');
   if (apiToken && !orgUrl) problems.push('OKTA_ORG_URL: required when OKTA_API_TOKEN is set');
   return orgUrl && apiToken ? { orgUrl: stripSlash(orgUrl), apiToken } : undefined;
+}
+
+function readProtectedApprovals(value: string | undefined, problems: string[]): number | 'refuse' {
+  if (value === undefined) return 2;
+  if (value.toLowerCase() === 'refuse') return 'refuse';
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 10) return Number(value);
+  problems.push(`PROTECTED_ACCOUNT_APPROVALS: must be a number from 1 to 10 or "refuse", got "${value}"`);
+  return 2;
 }
 
 function stripSlash(url: string): string {

@@ -54,6 +54,8 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'MAX_ACTIONS_PER_HOUR', meaning: 'Destructive actions per hour before execution pauses until an approver lifts the pause.', default: '20', example: '10' },
   { name: 'DRY_RUN', meaning: 'Go through every step except the change itself, and say so on every card.', default: 'false', example: 'true' },
   { name: 'PROTECTED_ACCOUNTS', meaning: 'Comma list of accounts (sAMAccountName, UPN or SID) that need the stricter policy.', example: 'administrator,breakglass@corp.example.com' },
+  { name: 'PROTECTED_ACCOUNT_APPROVALS', meaning: 'Approvals needed for actions on protected or privileged accounts (adminCount=1, built-in admin groups, `PROTECTED_ACCOUNTS`), or `refuse` to never act on them.', default: '2', example: 'refuse' },
+  { name: 'SERVICE_ACCOUNTS', meaning: "Comma list of the bot's own service accounts (sAMAccountName, UPN or DN) it must never act on; the LDAP bind account is always included.", example: 'svc-incidentbot,svc-incidentbot@corp.example.com' },
   { name: 'ACTION_POLICY_FILE', meaning: 'JSON file overriding the default action policy (which actions to propose, approvals needed).', example: './policy/actions.json' },
   { name: 'TEMP_PASSWORD_DELIVERY', meaning: '`private`: the generated password goes to the approver in a 1:1 chat; `none`: it is shown to nobody.', default: 'private', example: 'none' },
   { name: 'OUTBOUND_TIMEOUT_MS', meaning: 'Timeout of every outbound HTTP call (Graph, Log Analytics, Okta, Bot Framework).', default: '15000', example: '10000' },
