@@ -293,6 +293,19 @@ describe('notifier: new alerts become cards, each exactly once', () => {
     expect(creates()).toHaveLength(1);
   });
 
+  it('stops gracefully and hands the poller lease over at once', async () => {
+    graphAlert(1);
+    const store = await freshStore();
+    const first = notifier(store, { instanceId: 'first' });
+    first.start();
+    await waitFor(() => creates().length === 1, 10_000);
+    await first.stop();
+    // Without the release the second instance would wait for the 2-minute lease to expire.
+    const second = await notifier(store, { instanceId: 'second' }).runOnce();
+    expect(second.leader).toBe(true);
+    expect(creates()).toHaveLength(1);
+  });
+
   it('hands a post that Teams refused back to the outbox and posts it next round', async () => {
     graphAlert(1);
     graphAlert(2);

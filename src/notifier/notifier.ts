@@ -103,8 +103,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   let wake = new AbortController();
   let chain: Promise<unknown> = Promise.resolve();
 
+  /** Renews the lease; false when it was lost (another instance took over after expiry). */
   async function holdLease(): Promise<boolean> {
-    if (stopping) return false;
     const held = await store.renewLease(POLLER_LEASE, instanceId, tuning.leaseTtlMs, now());
     if (!held && leader) log.warn('lost the poller lease mid-round (taken over after expiry): stopping this round');
     leader = held;
@@ -141,7 +141,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     // Posting and updates run even after a failed poll: what is already stored still goes out.
     try {
       const destinations = await resolveDestinations(store, deps.channel);
-      const common = { store, messenger, render, destinations, holder: instanceId, claimStaleMs: tuning.claimStaleMs, logger: log, now, shouldContinue: holdLease };
+      // Between batches: stop on a lost lease, and on shutdown (the batch in flight is finished).
+      const shouldContinue = async () => !stopping && (await holdLease());
+      const common = { store, messenger, render, destinations, holder: instanceId, claimStaleMs: tuning.claimStaleMs, logger: log, now, shouldContinue };
       report.delivery = await deliverAlerts({
         ...common,
         minSeverity: config.minSeverity,

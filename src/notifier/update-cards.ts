@@ -36,8 +36,9 @@ const SNAPSHOT_ACTIONS: ReadonlySet<string> = new Set(['alert.posted', 'alert.up
  * Brings posted cards up to date with their alert: re-renders the card in place (updateActivity),
  * and says in the card's thread what changed, so the people following the thread notice. The
  * previous state comes from the audit entry of the last post or update; that entry is written
- * before the update is marked done, so a retry after a crash finds nothing new to announce and
- * does not repeat the line.
+ * right after the line and before the update is marked done, so a retry after a crash past that
+ * point finds nothing new to announce (only a crash between the line and the audit write repeats
+ * the line: Teams offers no idempotent post).
  */
 export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> {
   const { store, messenger, holder } = deps;
