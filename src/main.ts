@@ -1,17 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
 import { createTurnLogic } from './bot/turn-logic.ts';
+import { createTeamsMessenger } from './bot/teams-messenger.ts';
+import { createOutboundPacer } from './bot/outbound-pacer.ts';
+import { createTargetedSender } from './bot/targeted-reply.ts';
+import { channelReferenceFromSettings } from './bot/conversation-reference.ts';
 import { createHttpServer } from './http/server.ts';
-import { openStore } from './store/index.ts';
+import { openStore, type Store } from './store/index.ts';
+import type { AlertSource } from './domain/alert-source.ts';
+import type { Directory } from './domain/directory.ts';
+import type { Remediation } from './domain/remediation.ts';
+import type { ActionSystem } from './actions/action-names.ts';
+import { loadActionPolicy } from './actions/action-policy.ts';
+import type { DirectoryCapabilities } from './actions/propose-actions.ts';
+import { createRemediationRouter } from './actions/remediation-router.ts';
+import { createAdRemediation } from './actions/ad-remediation.ts';
+import { createAzureCredential } from './adapters/azure/azure-credential.ts';
+import { createGraphClient, type GraphClient } from './adapters/graph/graph-client.ts';
+import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';
+import { createGraphIdentityActions } from './adapters/graph/graph-identity-actions.ts';
+import { createGraphUserLookup } from './adapters/graph/graph-user-lookup.ts';
+import { createGraphApproverCheck } from './adapters/graph/graph-approver-check.ts';
+import { createSentinelAlertSource } from './adapters/loganalytics/sentinel-alert-source.ts';
+import { createLdapDirectory } from './adapters/ldap/ldap-directory.ts';
+import { createOktaClient, type OktaClient } from './adapters/okta/okta-client.ts';
+import { createOktaRemediation } from './adapters/okta/okta-remediation.ts';
+import { createNotifier } from './notifier/notifier.ts';
+import { resolveDestinations } from './notifier/destinations.ts';
+import { sourceStatuses } from './notifier/poll-status.ts';
+import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
+import { createUserListApproverCheck } from './approvals/approver-check.ts';
+import { createCommandHandler } from './commands/command-handler.ts';
+import { createOktaUserLookup } from './commands/okta-lookup.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
 export interface RunningBot {
   url: string;
   port: number;
   stop(): Promise<void>;
+}
+
+/** Graph lookups answer a person in front of a phone: no retries, short deadline. */
+const LOOKUP_TIMEOUT_MS = 1_500;
+/** How often expired approvals are swept and stuck executions reconciled. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+interface Integrations {
+  sources: AlertSource[];
+  directory?: Directory;
+  remediation: Remediation;
+  capabilities: DirectoryCapabilities;
+  graph?: GraphClient;
+  graphLookup?: GraphClient;
+  okta?: OktaClient;
+}
+
+/** The vendor adapters the configuration enables; nothing is built for what is not configured. */
+function buildIntegrations(config: Config, logger: Logger): Integrations {
+  const timeoutMs = config.outboundTimeoutMs;
+  const credential = config.azure ? createAzureCredential(config.azure, { timeoutMs }) : undefined;
+  const graph = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger }) : undefined;
+  const graphLookup = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs: LOOKUP_TIMEOUT_MS, logger, maxRetries: 0 }) : undefined;
+
+  const sources: AlertSource[] = [];
+  if (graph && config.alertSources.includes('graph')) sources.push(createGraphAlertSource({ client: graph, logger }));
+  if (credential && config.sentinel && config.alertSources.includes('sentinel')) {
+    sources.push(
+      createSentinelAlertSource({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs }),
+    );
+  }
+
+  const directory = config.ldap
+    ? createLdapDirectory({
+        url: config.ldap.url,
+        bindDn: config.ldap.bindDn,
+        bindPassword: config.ldap.bindPassword,
+        baseDn: config.ldap.baseDn,
+        caPem: config.ldap.caFile ? readFileSync(config.ldap.caFile, 'utf8') : undefined,
+        netbiosDomain: config.ldap.netbiosDomain,
+        timeoutMs: config.ldap.timeoutMs,
+        logger,
+      })
+    : undefined;
+  const okta = config.okta ? createOktaClient({ orgUrl: config.okta.orgUrl, apiToken: config.okta.apiToken, timeoutMs, logger }) : undefined;
+
+  const systems: Partial<Record<ActionSystem, Remediation>> = {};
+  if (directory && config.ldap) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain: config.ldap.netbiosDomain });
+  if (graph) systems.entra = createGraphIdentityActions({ client: graph });
+  if (okta) systems.okta = createOktaRemediation({ client: okta });
+  return {
+    sources,
+    directory,
+    remediation: createRemediationRouter(systems),
+    capabilities: { activeDirectory: Boolean(directory), entra: Boolean(graph), okta: Boolean(okta) },
+    graph,
+    graphLookup,
+    okta,
+  };
 }
 
 /**
@@ -25,9 +116,87 @@ export async function startIncidentBot(config: Config, logger: Logger): Promise<
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
   }
-  const store = await openStore({ databaseUrl: config.databaseUrl.reveal(), logger });
+  if (config.dryRun) logger.warn('DRY_RUN=true: approved actions go through every step except the change itself');
+  const policy = loadActionPolicy({ file: config.actionPolicyFile });
+  const store: Store = await openStore({ databaseUrl: config.databaseUrl.reveal(), logger });
+  const integrations = buildIntegrations(config, logger);
+  const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+
   const adapter = createBotAdapter({ config, logger });
-  const logic = createTurnLogic({}, logger);
+  // Proactive turns need a non-empty app id even with authentication off.
+  const botAppId = config.bot.appId || 'incident-bot-local';
+  // One pacer per app and tenant: Teams' global limit is per app, whatever posts.
+  const pacer = createOutboundPacer({ maxInFlightPerKey: 1 });
+  const messenger = createTeamsMessenger({ adapter, botAppId, logger, timeoutMs: config.outboundTimeoutMs, pacer });
+  const configuredChannel = config.teamsChannel
+    ? channelReferenceFromSettings({ channelId: config.teamsChannel.channelId, serviceUrl: config.teamsChannel.serviceUrl, tenantId: config.teamsChannel.tenantId, botAppId })
+    : undefined;
+
+  const approvers =
+    integrations.graph && config.approvers.groupIds.length > 0
+      ? createGraphApproverCheck({ client: integrations.graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds })
+      : createUserListApproverCheck(config.approvers.userIds);
+  const approvals = createApprovalWorkflow({
+    store,
+    remediation: integrations.remediation,
+    messenger,
+    privateMessenger: messenger,
+    approvers,
+    policy,
+    capabilities: integrations.capabilities,
+    logger,
+    settings: {
+      ttlMinutes: config.approvalTtlMinutes,
+      maxActionsPerHour: config.maxActionsPerHour,
+      dryRun: config.dryRun,
+      tempPasswordDelivery: config.tempPasswordDelivery,
+      protectedAccounts: config.protectedAccounts,
+      protectedApprovals: config.protectedAccountApprovals,
+      serviceAccounts: config.serviceAccounts,
+      cardFooter: config.cardFooter,
+    },
+    channelFor: async (card) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId),
+  });
+
+  const notifier = createNotifier({
+    store,
+    sources: integrations.sources,
+    messenger,
+    policy,
+    capabilities: integrations.capabilities,
+    config,
+    channel: configuredChannel,
+    logger,
+    instanceId,
+    render: async (record) => (await approvals.renderCard(record.key)) ?? { text: record.alert.title },
+  });
+
+  const onCommand = createCommandHandler({
+    store,
+    directory: integrations.directory,
+    entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
+    okta: integrations.okta ? createOktaUserLookup(integrations.okta, { timeoutMs: LOOKUP_TIMEOUT_MS }) : undefined,
+    approvals,
+    status: {
+      alertSources: () => sourceStatuses(store, integrations.sources.map((s) => s.name)),
+    },
+    capabilities: integrations.capabilities,
+    netbiosDomain: config.ldap?.netbiosDomain,
+    minSeverity: config.minSeverity,
+    logger,
+  });
+  const logic = createTurnLogic(
+    {
+      onCommand: async (text, turn) => {
+        if (await approvals.onCommand(text, turn)) return;
+        await onCommand(text, turn);
+      },
+      onCardAction: approvals.onCardAction,
+      chat: { sendTargeted: createTargetedSender({ logger }) },
+    },
+    logger,
+  );
+
   const http = createHttpServer({
     logger,
     handleMessages: (req) => handleBotRequest(adapter, req, logic, logger),
@@ -37,12 +206,30 @@ export async function startIncidentBot(config: Config, logger: Logger): Promise<
     },
   });
   const { port, url } = await http.listen(config.port, config.host);
-  logger.info({ url, store: store.dialect, alertSources: config.alertSources, dryRun: config.dryRun }, 'incident-bot listening');
+
+  // Executions a crashed instance left running are read back and reported, never re-run blindly.
+  await approvals.reconcile().catch((error: unknown) => logger.error({ err: error }, 'reconciling unfinished actions failed; retried by the sweeper'));
+  const sweeper = setInterval(() => {
+    void (async () => {
+      await approvals.sweepExpired();
+      await approvals.reconcile();
+    })().catch((error: unknown) => logger.error({ err: error }, 'approval sweep failed; next one in a minute'));
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  notifier.start();
+
+  logger.info(
+    { url, store: store.dialect, instance: instanceId, alertSources: integrations.sources.map((s) => s.name), capabilities: integrations.capabilities, dryRun: config.dryRun },
+    'incident-bot listening',
+  );
   return {
     url,
     port,
     async stop() {
+      clearInterval(sweeper);
       await http.close();
+      await notifier.stop();
+      await approvals.idle();
       await store.close();
       logger.info('incident-bot stopped');
     },

@@ -27,6 +27,8 @@ export interface ApprovalCardInput {
   ttlMinutes: number;
   /** Latest event, under the title. */
   statusLine?: string;
+  /** Deployment-wide line at the bottom of every card (CARD_FOOTER), e.g. "lab: simulated directory". */
+  footer?: string;
 }
 
 const MAX_FACT = 300;
@@ -35,7 +37,7 @@ export function renderApprovalCard(input: ApprovalCardInput): OutboundMessage {
   const { record, approvals } = input;
   const byId = new Map(approvals.map((view) => [view.approval.id, view]));
   const viewOf = (action: string, target: string) => (isActionName(action) ? byId.get(approvalIdFor(record.key, action, target)) : undefined);
-  const footer = [input.dryRun ? 'DRY RUN: actions go through every check but change nothing' : '', input.paused ? 'Execution paused (hourly cap): an approver types resume' : '']
+  const footer = [input.dryRun ? 'DRY RUN: actions go through every check but change nothing' : '', input.paused ? 'Execution paused (hourly cap): an approver types resume' : '', input.footer ?? '']
     .filter(Boolean)
     .join(' · ');
   const data = toAlertCardData(record.alert, {

@@ -32,6 +32,8 @@ export interface ApprovalSettings extends GuardSettings {
   maxActionsPerHour: number;
   dryRun: boolean;
   tempPasswordDelivery: 'private' | 'none';
+  /** CARD_FOOTER: shown on every card. */
+  cardFooter?: string;
   /** Bound on one Remediation.run (default 60 s). */
   runTimeoutMs?: number;
   /** Bound on Remediation.inspect while the clicker waits (default 4 s). */
@@ -164,7 +166,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const record = await store.getAlertByKey(alertKey);
     if (!record) return undefined;
     const paused = (await cap.pausedState()) !== undefined;
-    return renderApprovalCard({ record, proposals: proposalsOf(record), approvals: await viewsFor(alertKey), dryRun: settings.dryRun, paused, ttlMinutes: settings.ttlMinutes, ...(statusLine ? { statusLine } : {}) });
+    return renderApprovalCard({ record, proposals: proposalsOf(record), approvals: await viewsFor(alertKey), dryRun: settings.dryRun, paused, ttlMinutes: settings.ttlMinutes, ...(statusLine ? { statusLine } : {}), ...(settings.cardFooter ? { footer: settings.cardFooter } : {}) });
   }
 
   async function threadOf(record: AlertRecord): Promise<ThreadRef | undefined> {

@@ -1,3 +1,4 @@
+import type { PrivateMessenger } from '../approvals/approval-ports.ts';
 import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
 import type { ConversationReferenceJson, Messenger, OutboundMessage, PostedActivity, ThreadRef } from '../domain/messenger.ts';
@@ -46,7 +47,7 @@ export interface TeamsMessengerDeps {
   random?: () => number;
 }
 
-type Operation = 'startThread' | 'reply' | 'update';
+type Operation = 'startThread' | 'reply' | 'update' | 'sendPrivate';
 
 /** What failed in one attempt, reduced to what the retry decision and the final error need. */
 type Failure =
@@ -72,6 +73,7 @@ interface PipelineLike {
 interface ConnectorClientLike {
   conversations: {
     createConversation(parameters: Record<string, unknown>, options?: { abortSignal?: AbortSignal; timeout?: number }): Promise<{ id?: string; activityId?: string }>;
+    sendToConversation(conversationId: string, activity: Partial<Activity>, options?: { abortSignal?: AbortSignal; timeout?: number }): Promise<{ id?: string }>;
   };
 }
 
@@ -80,7 +82,7 @@ interface AttemptControl {
   signal: AbortSignal | undefined;
 }
 
-export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger {
+export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & PrivateMessenger {
   const { adapter, logger, timeoutMs } = deps;
   if (!deps.botAppId) throw new AppError('CONFIG_INVALID', 'The Teams messenger needs a bot app id (any non-empty string when authentication is off).');
   if (!(timeoutMs > 0)) throw new AppError('CONFIG_INVALID', 'The Teams messenger needs a positive timeoutMs.');
@@ -226,6 +228,27 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger {
       const response = await call('reply', reference, thread.threadConversationId, false, (context) => context.sendActivity(activity));
       if (!response?.id) throw new AppError('UPSTREAM_ERROR', 'Teams accepted the reply but returned no message id.', { details: { operation: 'reply', conversationId: thread.threadConversationId } });
       return { conversationId: thread.threadConversationId, activityId: response.id };
+    },
+
+    async sendPrivate(recipient, message, via) {
+      // A 1:1 chat with one person, created through the tenant of the channel the approval came
+      // from: the only place a temporary password may go. Never retried once it may have landed.
+      const reference = parseConversationReference(via);
+      const tenantId = reference.conversation.tenantId;
+      const member = recipient.teamsId ? { id: recipient.teamsId, name: recipient.name } : { id: recipient.aadObjectId, aadObjectId: recipient.aadObjectId, name: recipient.name };
+      const parameters: Record<string, unknown> = {
+        isGroup: false,
+        members: [member],
+        channelData: tenantId ? { tenant: { id: tenantId } } : {},
+        ...(reference.bot ? { bot: reference.bot } : {}),
+        ...(tenantId ? { tenantId } : {}),
+      };
+      const activity = toActivity(message);
+      await call('sendPrivate', referenceFor(reference, reference.conversation.id), `private:${recipient.aadObjectId}`, false, async (_context, connector, control) => {
+        const chat = await connector.conversations.createConversation(parameters, { abortSignal: control.signal, timeout: timeoutMs });
+        if (!chat.id) throw new AppError('UPSTREAM_ERROR', 'Teams did not open a 1:1 chat with the approver.', { details: { operation: 'sendPrivate' } });
+        await connector.conversations.sendToConversation(chat.id, activity, { abortSignal: control.signal, timeout: timeoutMs });
+      });
     },
 
     async update(channel, conversationId, activityId, message) {

@@ -31,7 +31,7 @@ export interface Config {
   logsEndpoint: string;
   alertSources: AlertSourceKind[];
   sentinel?: { workspaceId: string; alertFilter?: string };
-  ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number };
+  ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
   okta?: { orgUrl: string; apiToken: Secret };
   databaseUrl: Secret;
   approvers: { groupIds: string[]; userIds: string[] };
@@ -47,6 +47,7 @@ export interface Config {
   protectedAccountApprovals: number | 'refuse';
   serviceAccounts: string[];
   actionPolicyFile?: string;
+  cardFooter?: string;
   tempPasswordDelivery: TempPasswordDelivery;
   outboundTimeoutMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -162,6 +163,7 @@ export function loadConfig(env: Env): Config {
     protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
     serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
+    cardFooter: r.text('CARD_FOOTER'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
     outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: r.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
@@ -194,6 +196,8 @@ function readLdap(r: Reader, problems: string[]): Config['ldap'] {
   const baseDn = r.text('LDAP_BASE_DN');
   const caFile = r.text('LDAP_CA_FILE');
   const timeoutMs = r.int('LDAP_TIMEOUT_MS', 10_000, 100, 300_000);
+  const netbios = r.text('LDAP_NETBIOS_DOMAIN');
+  if (netbios !== undefined && !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(netbios)) problems.push(`LDAP_NETBIOS_DOMAIN: must be a NetBIOS name of 1 to 15 letters, digits or dashes, got "${netbios}"`);
   if (!url) {
     if (bindDn || bindPassword || baseDn) problems.push('LDAP_URL: required when other LDAP_ keys are set');
     return undefined;
@@ -203,7 +207,8 @@ function readLdap(r: Reader, problems: string[]): Config['ldap'] {
   if (!bindPassword) problems.push('LDAP_BIND_PASSWORD: required when LDAP_URL is set');
   if (!baseDn) problems.push('LDAP_BASE_DN: required when LDAP_URL is set');
   if (!bindDn || !bindPassword || !baseDn) return undefined;
-  return { url, bindDn, bindPassword, baseDn, caFile, timeoutMs };
+  const netbiosDomain = (netbios ?? /DC=([^,]+)/i.exec(baseDn)?.[1] ?? '').toUpperCase();
+  return { url, bindDn, bindPassword, baseDn, caFile, timeoutMs, netbiosDomain };
 }
 
 function readOkta(r: Reader, problems: string[]): Config['okta'] {

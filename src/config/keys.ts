@@ -38,6 +38,7 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'LDAP_BIND_PASSWORD', meaning: 'Password of that account.', example: '(from env/.env.<name>.user)', secret: true },
   { name: 'LDAP_BASE_DN', meaning: 'Search base for users.', example: 'DC=corp,DC=example,DC=com' },
   { name: 'LDAP_CA_FILE', meaning: "PEM file of the CA that signed the DC's certificate (if not publicly trusted).", example: '/etc/incident-bot/corp-ca.pem' },
+  { name: 'LDAP_NETBIOS_DOMAIN', meaning: 'NetBIOS name of the AD domain (as in `CORP\\jdoe`).', default: 'first `DC=` of `LDAP_BASE_DN`, upper-cased', example: 'CORP' },
   { name: 'LDAP_TIMEOUT_MS', meaning: 'Timeout of every LDAP connect and operation.', default: '10000', example: '5000' },
   { name: 'OKTA_ORG_URL', meaning: 'Okta org URL; enables the Okta actions.', example: 'https://corp.okta.com' },
   { name: 'OKTA_API_TOKEN', meaning: 'Okta API token (SSWS) of a user with the Help Desk or Org Admin role.', example: '(from env/.env.<name>.user)', secret: true },
@@ -58,6 +59,7 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'SERVICE_ACCOUNTS', meaning: "Comma list of the bot's own service accounts (sAMAccountName, UPN or DN) it must never act on; the LDAP bind account is always included.", example: 'svc-incidentbot,svc-incidentbot@corp.example.com' },
   { name: 'ACTION_POLICY_FILE', meaning: 'JSON file overriding the default action policy (which actions to propose, approvals needed).', example: './policy/actions.json' },
   { name: 'TEMP_PASSWORD_DELIVERY', meaning: '`private`: the generated password goes to the approver in a 1:1 chat; `none`: it is shown to nobody.', default: 'private', example: 'none' },
+  { name: 'CARD_FOOTER', meaning: 'A short line shown at the bottom of every alert card (e.g. which environment this is).', example: 'lab: simulated directory' },
   { name: 'OUTBOUND_TIMEOUT_MS', meaning: 'Timeout of every outbound HTTP call (Graph, Log Analytics, Okta, Bot Framework).', default: '15000', example: '10000' },
   { name: 'LOG_LEVEL', meaning: '`trace`, `debug`, `info`, `warn`, `error`.', default: 'info', example: 'debug' },
 ];

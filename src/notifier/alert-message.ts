@@ -9,7 +9,7 @@ import type { AlertRecord } from '../store/store.ts';
  * (the approval workflow) can render the same card with its own status line instead of the
  * notifier overwriting it on an alert update.
  */
-export type RenderAlertMessage = (record: AlertRecord) => OutboundMessage;
+export type RenderAlertMessage = (record: AlertRecord) => OutboundMessage | Promise<OutboundMessage>;
 
 export interface AlertMessageOptions {
   policy: ActionPolicy;

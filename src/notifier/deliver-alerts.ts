@@ -87,7 +87,7 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
       log.info({ severity: record.severity }, 'claimed alert is below MIN_SEVERITY: recorded as filtered');
       return;
     }
-    const message = deps.render(record);
+    const message = await deps.render(record);
     const thread = await recentThread(record);
     let card: CardLocation;
     try {

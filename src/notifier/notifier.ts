@@ -5,6 +5,7 @@ import type { AlertSource } from '../domain/alert-source.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { ConversationReferenceJson, Messenger } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
+import { recordPoll } from './poll-status.ts';
 import type { Store } from '../store/store.ts';
 import { createAlertMessageRenderer, type RenderAlertMessage } from './alert-message.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
@@ -129,10 +130,14 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     for (const source of sources) {
       try {
         report.polls.push(await collectAlerts({ store, source, minSeverity: config.minSeverity, logger: log, now, signal: AbortSignal.timeout(tuning.fetchTimeoutMs) }));
+        await recordPoll(store, source.name, now());
       } catch (error) {
         fail(retryAfterOf(error));
         const errorCode = isAppError(error) ? error.code : 'INTERNAL';
         report.polls.push({ source: source.name, error: errorCode });
+        await recordPoll(store, source.name, now(), isAppError(error) ? error.message : 'The source could not be polled (internal error; see the logs).').catch((statusError: unknown) =>
+          log.warn({ err: statusError }, 'could not record the poll status'),
+        );
         log.warn({ err: error, source: source.name, errorCode }, 'polling the alert source failed; retrying with backoff');
       }
       if (!(await holdLease())) return report;

@@ -71,7 +71,7 @@ export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> 
     const before = await lastSnapshot(record.key);
     const changes = before ? describeChanges(before, after) : [`now ${record.alert.severity} severity, status ${record.alert.status}`];
     try {
-      await messenger.update(channel, card.threadConversationId, card.activityId, deps.render(record));
+      await messenger.update(channel, card.threadConversationId, card.activityId, await deps.render(record));
       if (changes.length > 0) {
         const thread = {
           channel,

@@ -1,0 +1,217 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLogger, type Logger } from '../src/observability/logger.ts';
+import { ensureTestCa } from '../test/support/test-ca.ts';
+import { startPlayground, type RunningPlayground } from '../test/support/playground.ts';
+import { ATTACK_PLAN, runAttack, type RunningAttack } from './attack-script.ts';
+import { startBotProcess, type BotProcess } from './bot-process.ts';
+import { startLabCloud, type LabCloud } from './lab-cloud.ts';
+import { startLabDirectory, type LabDirectory } from './lab-directory.ts';
+import { buildLabTenant, type LabTenant } from './lab-tenant.ts';
+import { LAB_TEAMS_IDS, playgroundYaml } from './playground-config.ts';
+
+/**
+ * `npm run lab`: the whole product on one machine, offline. A simulated Entra tenant with MDI
+ * alerts (local Graph, Sentinel, Okta and token servers), a real Samba AD DC when possible,
+ * incident-bot itself, and Microsoft's Teams emulator (Agents Playground) with a SOC channel
+ * the bot posts to; then a scripted identity attack. The e2e test starts the same lab.
+ */
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+export interface LabOptions {
+  /** Working folder (recreated parts: samba/, playground/, lab.db, bot.log). Default ./.lab */
+  dir?: string;
+  playgroundPort?: number;
+  botPort?: number;
+  /** Attack time factor: 1 = the plan's pace (minutes), 0.1 = ten times faster. */
+  pace?: number;
+  /** false: no scripted attack (the caller raises alerts itself). */
+  attack?: boolean;
+  directory?: 'auto' | 'simulated';
+  /** Also raise each alert in the Sentinel workspace (the bot then polls both sources). */
+  sentinel?: boolean;
+  pollIntervalSeconds?: number;
+  /** Progress lines for a human. */
+  say?: (line: string) => void;
+  logger?: Logger;
+}
+
+export interface Lab {
+  playgroundUrl: string;
+  playground: RunningPlayground;
+  bot: BotProcess;
+  cloud: LabCloud;
+  directory: LabDirectory;
+  tenant: LabTenant;
+  /** undefined when started with attack: false. */
+  attack: RunningAttack | undefined;
+  socChannelId: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const say = options.say ?? (() => undefined);
+  const logger = options.logger ?? createLogger({ level: 'warn' });
+  const dir = resolve(options.dir ?? join(ROOT, '.lab'));
+  const playgroundPort = options.playgroundPort ?? 56150;
+  const botPort = options.botPort ?? 3978;
+  mkdirSync(dir, { recursive: true });
+  // Stoppers of what is running, newest first; stop() and a failed start both unwind them.
+  const stoppers: Array<{ what: string; stop: () => Promise<void> | void }> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const { what, stop: stopOne } of stoppers.splice(0)) {
+        try {
+          await stopOne();
+        } catch (error) {
+          logger.warn({ err: error, what }, 'lab: could not stop cleanly');
+        }
+      }
+    })();
+    return stopping;
+  };
+
+  try {
+    const ca = ensureTestCa();
+
+    const directory = await startLabDirectory({ dir: join(dir, 'samba'), logger, prefer: options.directory === 'simulated' ? 'simulated' : 'samba', say });
+    stoppers.unshift({ what: 'directory', stop: directory.stop });
+    say(directory.kind === 'samba' ? `directory: Samba AD DC on ${directory.env.ldapUrl} (${directory.users.length} people)` : `directory: simulated (${directory.reason})`);
+
+    const tenant = buildLabTenant(directory.users);
+    const cloud = await startLabCloud(tenant.tenant);
+    stoppers.unshift({ what: 'local cloud', stop: cloud.stop });
+    say(`simulated tenant: ${tenant.tenant.users.size} users, ${tenant.tenant.groups.size} groups; Graph ${cloud.graph.url}, Sentinel ${cloud.logAnalytics.url}, Okta ${cloud.okta.url}`);
+
+    const playgroundUrl = `http://localhost:${playgroundPort}`;
+    for (const file of ['lab.db', 'lab.db-wal', 'lab.db-shm']) rmSync(join(dir, file), { force: true });
+    const botEnv: Record<string, string> = {
+      NODE_EXTRA_CA_CERTS: ca.caFile,
+      BOT_AUTH: 'off',
+      DATABASE_URL: `sqlite:${join(dir, 'lab.db')}`,
+      ALERT_SOURCES: options.sentinel === false ? 'graph' : 'graph,sentinel',
+      POLL_INTERVAL_SECONDS: String(options.pollIntervalSeconds ?? 5),
+      APPROVER_USER_IDS: tenant.analyst.id,
+      APPROVER_GROUP_IDS: tenant.groups.socApprovers.id,
+      TEAMS_CHANNEL_ID: LAB_TEAMS_IDS.socChannel,
+      // The playground serves its mock Bot Framework connector under /_connector.
+      TEAMS_SERVICE_URL: `http://127.0.0.1:${playgroundPort}/_connector`,
+      TEAMS_TENANT_ID: tenant.tenant.tenantId,
+      // Shown on every card so nobody mistakes the lab for production (see the lead's wiring).
+      LAB_CARD_FOOTER: directory.label,
+      LOG_LEVEL: process.env.LAB_LOG_LEVEL ?? 'info',
+      ...cloud.botEnv,
+      ...directory.botEnv,
+    };
+    const bot = await startBotProcess({ env: botEnv, port: botPort, logFile: join(dir, 'bot.log') });
+    stoppers.unshift({ what: 'incident-bot', stop: bot.stop });
+    say(`incident-bot on ${bot.url} (log: ${bot.logFile})`);
+
+    const others = [tenant.bySam.get('jdoe'), tenant.bySam.get('zmuller'), tenant.cloudOnly[0], tenant.bySam.get('test01'), tenant.bySam.get('padmin')];
+    const playground = await startPlayground({
+      botEndpoint: `${bot.url}/api/messages`,
+      port: playgroundPort,
+      workDir: join(dir, 'playground'),
+      configYaml: playgroundYaml({ tenantId: tenant.tenant.tenantId, currentUser: tenant.analyst, others: others.filter((u) => u !== undefined) }),
+    });
+    stoppers.unshift({ what: 'playground', stop: playground.stop });
+    say(`Agents Playground on ${playgroundUrl} (log: ${playground.logFile})`);
+
+    let attack: RunningAttack | undefined;
+    if (options.attack !== false) {
+      const started = Date.now();
+      attack = runAttack({
+        tenant: tenant.tenant,
+        victim: tenant.victim,
+        reconUser: tenant.reconUser,
+        logAnalytics: options.sentinel === false ? undefined : cloud.logAnalytics,
+        pace: options.pace ?? 1,
+        onAlert: ({ alert }) => {
+          const seconds = String(Math.round((Date.now() - started) / 1000)).padStart(3);
+          say(`[+${seconds}s] MDI alert raised: ${String(alert.title)} (${String(alert.severity)})`);
+        },
+      });
+      stoppers.unshift({ what: 'attack', stop: () => attack?.stop() });
+    }
+
+    return { playgroundUrl, playground, bot, cloud, directory, tenant, attack, socChannelId: LAB_TEAMS_IDS.socChannel, dir, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function banner(lab: Lab): string {
+  const victim = lab.tenant.victim;
+  const sam = victim.onPremisesSamAccountName ?? victim.userPrincipalName;
+  const plan = ATTACK_PLAN.map((s) => `     +${String(s.at).padStart(3)}s  ${s.what}`).join('\n');
+  return `
+  incident-bot lab is running — open ${lab.playgroundUrl}
+  (you are ${lab.tenant.analyst.displayName}, an approver; directory: ${lab.directory.label})
+
+  The attack on Example Corp raises MDI alerts while you watch:
+${plan}
+
+  Try:
+   1. "Security Team - SOC": each alert arrives as a card in its own thread.
+   2. On the pass-the-hash card press Approve on "Disable AD account":
+      CORP\\${sam} is disabled in the directory and the result lands in the thread.
+   3. Personal chat with Incident Bot: "lookup ${sam}", "alerts", "pending", "help".
+
+  Ctrl-C stops everything the lab started.
+`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const say = (line: string) => process.stdout.write(`lab: ${line}\n`);
+  let lab: Lab | undefined;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping everything the lab started...`);
+    // Still starting: main() stops what was started once startLab returns (or startLab
+    // unwinds it itself when a child it waits for dies of the same Ctrl-C).
+    if (!lab) return;
+    lab.stop().then(
+      () => {
+        say('stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`lab: stop failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  lab = await startLab({
+    say,
+    playgroundPort: process.env.LAB_PLAYGROUND_PORT ? Number(process.env.LAB_PLAYGROUND_PORT) : undefined,
+    botPort: process.env.LAB_BOT_PORT ? Number(process.env.LAB_BOT_PORT) : undefined,
+    directory: process.env.LAB_DIRECTORY === 'simulated' ? 'simulated' : 'auto',
+  });
+  if (stopping) {
+    await lab.stop();
+    say('stopped.');
+    process.exit(0);
+  }
+  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.stdout.write(banner(lab));
+}
+
+if (import.meta.main) {
+  if (!existsSync(join(ROOT, 'node_modules'))) {
+    process.stderr.write('lab: run `npm install` first\n');
+    process.exit(1);
+  }
+  main().catch((error: unknown) => {
+    process.stderr.write(`lab: could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
