@@ -21,7 +21,7 @@ export interface BotProcess {
 }
 
 export async function startBotProcess(options: { env: Record<string, string>; port: number; logFile: string; readyTimeoutMs?: number }): Promise<BotProcess> {
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const log = createWriteStream(options.logFile, { flags: 'w' });
   // Only what the bot needs from our environment: the lab's settings must not be overridden
   // by whatever incident-bot configuration the developer has exported in this shell.
   const inherited = Object.fromEntries(['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The layout rules that keep a vendor change to one folder: botbuilder (archived; successor the
+// Microsoft 365 Agents SDK) only in src/bot/, each vendor SDK only in its adapter folder.
+const root = resolve(import.meta.dirname, '..');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') ? [relative(root, path)] : [];
+  });
+}
+
+const importsOf = (file: string): string[] =>
+  [...readFileSync(resolve(root, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+
+const confined: [RegExp, string][] = [
+  [/^botbuilder(-core)?$|^botframework-/, 'src/bot/'],
+  [/^ldapts/, 'src/adapters/ldap/'],
+  [/^@microsoft\/microsoft-graph-client/, 'src/adapters/graph/'],
+  [/^@azure\/monitor-query-logs/, 'src/adapters/loganalytics/'],
+  [/^@azure\/identity/, 'src/adapters/azure/'],
+  [/^(pg|kysely)$/, 'src/store/'],
+  [/^restify$/, 'src/http/'],
+];
+
+describe('architecture', () => {
+  const files = sourceFiles(resolve(root, 'src'));
+
+  it('finds the source files it checks', () => {
+    expect(files.length).toBeGreaterThan(40);
+    expect(files).toContain('src/bot/bot-adapter.ts');
+  });
+
+  it.each(confined)('imports %s only inside %s', (pattern, folder) => {
+    const strays = files.filter((file) => !file.startsWith(folder) && importsOf(file).some((spec) => pattern.test(spec)));
+    expect(strays).toEqual([]);
+  });
+
+  it('keeps the domain free of vendor SDKs and of the bot layer', () => {
+    const domain = files.filter((file) => file.startsWith('src/domain/'));
+    const offending = domain.filter((file) => importsOf(file).some((spec) => !spec.startsWith('.') && !spec.startsWith('node:')));
+    expect(offending).toEqual([]);
+  });
+});
