@@ -47,6 +47,8 @@ export interface RunAttackOptions {
 }
 
 export interface RunningAttack {
+  /** When the attack started (ms since epoch). */
+  startedAt: number;
   raised: RaisedAlert[];
   /** Resolves when every step was raised (or the attack was stopped). */
   done: Promise<void>;
@@ -107,6 +109,7 @@ export function runAttack(options: RunAttackOptions): RunningAttack {
   const pace = options.pace ?? 1;
   const plan = options.plan ?? ATTACK_PLAN;
   const raised: RaisedAlert[] = [];
+  const startedAt = Date.now();
   const timers: NodeJS.Timeout[] = [];
   let finish: () => void = () => undefined;
   const done = new Promise<void>((r) => {
@@ -127,6 +130,7 @@ export function runAttack(options: RunAttackOptions): RunningAttack {
     );
   }
   return {
+    startedAt,
     raised,
     done,
     stop() {

@@ -26,7 +26,7 @@ export interface LabOptions {
   botPort?: number;
   /** Attack time factor: 1 = the plan's pace (minutes), 0.1 = ten times faster. */
   pace?: number;
-  /** false: no scripted attack (the caller raises alerts itself). */
+  /** false: the attack waits for lab.startAttack() (or never runs). */
   attack?: boolean;
   directory?: 'auto' | 'simulated';
   /** Also raise each alert in the Sentinel workspace (the bot then polls both sources). */
@@ -44,8 +44,13 @@ export interface Lab {
   cloud: LabCloud;
   directory: LabDirectory;
   tenant: LabTenant;
-  /** undefined when started with attack: false. */
+  /** undefined until the attack starts (at once, or by startAttack() with attack: false). */
   attack: RunningAttack | undefined;
+  /**
+   * Starts the scripted attack (once). For callers that must be ready first: the playground's
+   * web UI shows only what it receives while connected, so a test opens it before alerts flow.
+   */
+  startAttack(): RunningAttack;
   socChannelId: string;
   dir: string;
   stop(): Promise<void>;
@@ -64,8 +69,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const stop = () => {
     stopping ??= (async () => {
       for (const { what, stop: stopOne } of stoppers.splice(0)) {
+        const began = Date.now();
         try {
           await stopOne();
+          if (Date.now() - began > 3000) say(`stopping ${what} took ${((Date.now() - began) / 1000).toFixed(1)} s`);
         } catch (error) {
           logger.warn({ err: error, what }, 'lab: could not stop cleanly');
         }
@@ -100,8 +107,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       // The playground serves its mock Bot Framework connector under /_connector.
       TEAMS_SERVICE_URL: `http://127.0.0.1:${playgroundPort}/_connector`,
       TEAMS_TENANT_ID: tenant.tenant.tenantId,
-      // Shown on every card so nobody mistakes the lab for production (see the lead's wiring).
-      LAB_CARD_FOOTER: directory.label,
+      // Small print on every card: nobody mistakes the lab for production, and everyone can
+      // tell a real Samba DC from the simulated directory.
+      CARD_FOOTER: directory.label,
       LOG_LEVEL: process.env.LAB_LOG_LEVEL ?? 'info',
       ...cloud.botEnv,
       ...directory.botEnv,
@@ -120,10 +128,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     stoppers.unshift({ what: 'playground', stop: playground.stop });
     say(`Agents Playground on ${playgroundUrl} (log: ${playground.logFile})`);
 
-    let attack: RunningAttack | undefined;
-    if (options.attack !== false) {
+    const lab: Lab = { playgroundUrl, playground, bot, cloud, directory, tenant, attack: undefined, startAttack, socChannelId: LAB_TEAMS_IDS.socChannel, dir, stop };
+    function startAttack(): RunningAttack {
+      if (lab.attack) return lab.attack;
       const started = Date.now();
-      attack = runAttack({
+      const attack = runAttack({
         tenant: tenant.tenant,
         victim: tenant.victim,
         reconUser: tenant.reconUser,
@@ -134,10 +143,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           say(`[+${seconds}s] MDI alert raised: ${String(alert.title)} (${String(alert.severity)})`);
         },
       });
-      stoppers.unshift({ what: 'attack', stop: () => attack?.stop() });
+      stoppers.unshift({ what: 'attack', stop: () => attack.stop() });
+      lab.attack = attack;
+      return attack;
     }
-
-    return { playgroundUrl, playground, bot, cloud, directory, tenant, attack, socChannelId: LAB_TEAMS_IDS.socChannel, dir, stop };
+    if (options.attack !== false) startAttack();
+    return lab;
   } catch (error) {
     await stop();
     throw error;
@@ -157,7 +168,7 @@ ${plan}
 
   Try:
    1. "Security Team - SOC": each alert arrives as a card in its own thread.
-   2. On the pass-the-hash card press Approve on "Disable AD account":
+   2. On a card about CORP\\${sam} press "Disable AD account" (Approve):
       CORP\\${sam} is disabled in the directory and the result lands in the thread.
    3. Personal chat with Incident Bot: "lookup ${sam}", "alerts", "pending", "help".
 

@@ -17,7 +17,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SELF="$ROOT/scripts/samba-ad.sh"
 TEMPLATE="${SAMBA_TEMPLATE_DIR:-$ROOT/.tools/samba-template}"
-RUNS="$ROOT/.tools/samba-runs"
+# One registry per machine, not per checkout: two clones testing at once must see each other's
+# servers (a per-checkout registry once let one clone stop the other's samba as "unregistered").
+RUNS="${SAMBA_RUNS_DIR:-/tmp/incident-bot-samba-runs}"
 REALM=CORP.EXAMPLE.TEST
 DOMAIN=CORP
 # Samba's python bindings live in the system python, whatever python3 comes first on PATH.

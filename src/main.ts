@@ -36,6 +36,7 @@ import { resolveDestinations } from './notifier/destinations.ts';
 import { sourceStatuses } from './notifier/poll-status.ts';
 import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from './approvals/approver-check.ts';
+import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import { createOktaUserLookup } from './commands/okta-lookup.ts';
 
@@ -43,7 +44,15 @@ import { createOktaUserLookup } from './commands/okta-lookup.ts';
 export interface RunningBot {
   url: string;
   port: number;
+  /** Runs the approval sweep now (expiry, then reconciliation) instead of waiting for the timer. */
+  sweepNow(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** What a test or the lab may substitute; production passes nothing. */
+export interface StartOptions {
+  /** Clock of the approval workflow (expiry, leases, audit times). */
+  now?: () => Date;
 }
 
 /** Graph lookups answer a person in front of a phone: no retries, short deadline. */
@@ -109,7 +118,7 @@ function buildIntegrations(config: Config, logger: Logger): Integrations {
  * The composition root: every adapter and use case is built here, once, from the validated
  * configuration, and handed to what needs it. Nothing else constructs dependencies.
  */
-export async function startIncidentBot(config: Config, logger: Logger): Promise<RunningBot> {
+export async function startIncidentBot(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBot> {
   if (config.botAuth === 'off') {
     logger.warn({ host: config.host }, 'BOT_AUTH=off: /api/messages accepts unauthenticated requests; bound to loopback only');
   }
@@ -154,7 +163,20 @@ export async function startIncidentBot(config: Config, logger: Logger): Promise<
       protectedApprovals: config.protectedAccountApprovals,
       serviceAccounts: config.serviceAccounts,
       cardFooter: config.cardFooter,
+      runLeaseMs: config.approvalRunLeaseSeconds * 1000,
     },
+    instanceId,
+    resolvePerson:
+      integrations.directory || integrations.graphLookup
+        ? createPersonResolver({
+            directory: integrations.directory,
+            entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
+            store,
+            netbiosDomain: config.ldap?.netbiosDomain,
+            timeoutMs: LOOKUP_TIMEOUT_MS * 2,
+          })
+        : undefined,
+    ...(options.now ? { now: options.now } : {}),
     channelFor: async (card) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId),
   });
 
@@ -209,13 +231,20 @@ export async function startIncidentBot(config: Config, logger: Logger): Promise<
 
   // Executions a crashed instance left running are read back and reported, never re-run blindly.
   await approvals.reconcile().catch((error: unknown) => logger.error({ err: error }, 'reconciling unfinished actions failed; retried by the sweeper'));
+  const sweep = async () => {
+    await approvals.sweepExpired();
+    await approvals.reconcile();
+  };
   const sweeper = setInterval(() => {
-    void (async () => {
-      await approvals.sweepExpired();
-      await approvals.reconcile();
-    })().catch((error: unknown) => logger.error({ err: error }, 'approval sweep failed; next one in a minute'));
+    void sweep().catch((error: unknown) => logger.error({ err: error }, 'approval sweep failed; next one in a minute'));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  // A run killed just before this start still holds its lease for up to its lifetime: look again
+  // once it has lapsed rather than a whole sweep interval later.
+  const recheck = setTimeout(() => {
+    void approvals.reconcile().catch((error: unknown) => logger.error({ err: error }, 'reconciling unfinished actions failed; retried by the sweeper'));
+  }, config.approvalRunLeaseSeconds * 1000 + 500);
+  recheck.unref();
   notifier.start();
 
   logger.info(
@@ -225,8 +254,10 @@ export async function startIncidentBot(config: Config, logger: Logger): Promise<
   return {
     url,
     port,
+    sweepNow: sweep,
     async stop() {
       clearInterval(sweeper);
+      clearTimeout(recheck);
       await http.close();
       await notifier.stop();
       await approvals.idle();

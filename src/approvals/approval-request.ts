@@ -34,8 +34,10 @@ export function parseApproveButton(data: Record<string, unknown>): ApproveButton
   const target = text(data, 'target');
   const alertKey = text(data, 'alertKey');
   const code = text(data, 'code');
-  if (!isActionName(action) || !target || !(alertKey || code)) {
-    throw new AppError('INPUT_INVALID', 'This button does not say which action, account and alert it is for.');
+  // Without alertKey/code the button is a person-level request (a lookup card): the workflow
+  // resolves the target server-side and never trusts it beyond using it as a lookup key.
+  if (!isActionName(action) || !target) {
+    throw new AppError('INPUT_INVALID', 'This button does not say which action and account it is for.');
   }
   return { action, target, ...(alertKey ? { alertKey } : {}), ...(code ? { code } : {}) };
 }

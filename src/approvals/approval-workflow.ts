@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { isDestructive, undoOf, type ActionName } from '../actions/action-names.ts';
+import { ACTION_CATALOG, isDestructive, undoOf, type ActionName } from '../actions/action-names.ts';
 import { requiredApprovals, type ActionPolicy } from '../actions/action-policy.ts';
 import { proposeActions, type DirectoryCapabilities, type ProposedAction } from '../actions/propose-actions.ts';
 import { CARD_VERBS } from '../cards/verbs.ts';
 import type { Actor, CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
+import { primaryAccountKey } from '../domain/account-key.ts';
+import type { AlertAccount } from '../domain/alert.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ConversationReferenceJson, Messenger, OutboundMessage, ThreadRef } from '../domain/messenger.ts';
 import type { ActionTarget, Remediation } from '../domain/remediation.ts';
@@ -38,6 +40,11 @@ export interface ApprovalSettings extends GuardSettings {
   runTimeoutMs?: number;
   /** Bound on Remediation.inspect while the clicker waits (default 4 s). */
   inspectTimeoutMs?: number;
+  /**
+   * Lifetime of the store lease a running execution holds and renews (default 15 s). A `running`
+   * approval whose lease has lapsed belongs to a dead process and is reconciled.
+   */
+  runLeaseMs?: number;
 }
 
 export interface ApprovalWorkflowDeps {
@@ -53,6 +60,13 @@ export interface ApprovalWorkflowDeps {
   channelFor(card: CardLocation): Promise<ConversationReferenceJson | undefined>;
   /** 1:1 delivery of temporary passwords; without it (or with delivery 'none') nobody sees them. */
   privateMessenger?: PrivateMessenger;
+  /**
+   * Person-level requests (lookup cards carry no alert): finds the person a card's target key
+   * names in the directory / Entra ID, server-side. Without it such buttons are refused.
+   */
+  resolvePerson?: (targetKey: string) => Promise<AlertAccount | undefined>;
+  /** Lease holder name of this process (default: random). */
+  instanceId?: string;
   now?: () => Date;
 }
 
@@ -88,6 +102,11 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   const now = deps.now ?? (() => new Date());
   const runTimeoutMs = settings.runTimeoutMs ?? 60_000;
   const inspectTimeoutMs = settings.inspectTimeoutMs ?? 4_000;
+  const runLeaseMs = settings.runLeaseMs ?? 15_000;
+  const instanceId = deps.instanceId ?? `approvals-${randomUUID()}`;
+  /** Executions running in this process (their leases are renewed here). */
+  const runningHere = new Set<string>();
+  const runLease = (id: string) => `approval-run:${id}`;
   const cap: ExecutionCap = createExecutionCap(store, settings.maxActionsPerHour);
   const inflight = new Set<Promise<void>>();
   /** Teams ids of people seen clicking, so a password can reach them in a 1:1 chat. */
@@ -182,7 +201,9 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const thread = record ? await threadOf(record) : undefined;
     if (!record || !thread) return;
     const message = await renderCard(alertKey, statusLine);
-    if (message) await messenger.update(thread.channel, thread.conversationId, thread.rootActivityId, message);
+    // Addressed like the notifier does (and like botbuilder inside an invoke from the thread): the
+    // thread's conversation id, and the card's own activity id (a reply card is not the root).
+    if (message && record.card) await messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
   }
 
   async function replyInThread(alertKey: string | undefined, text: string): Promise<void> {
@@ -190,6 +211,22 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const record = await store.getAlertByKey(alertKey);
     const thread = record ? await threadOf(record) : undefined;
     if (thread) await messenger.reply(thread, { text });
+  }
+
+  /** Where a person-level request (a lookup card) is answered: the clicker's conversation. */
+  function replyDestination(approval: Approval): ThreadRef | undefined {
+    const to = approval.target.replyTo;
+    if (!to || typeof to !== 'object') return undefined;
+    const { reference, conversationId, activityId } = to as Record<string, unknown>;
+    if (!reference || typeof reference !== 'object' || typeof conversationId !== 'string' || typeof activityId !== 'string') return undefined;
+    return { channel: reference as ConversationReferenceJson, threadConversationId: conversationId, conversationId: conversationId.split(';messageid=')[0] ?? conversationId, rootActivityId: activityId };
+  }
+
+  /** The alert's thread, or for a person-level request the lookup card's conversation. */
+  async function replyFor(approval: Approval, text: string): Promise<void> {
+    if (approval.alertKey) return replyInThread(approval.alertKey, text);
+    const destination = replyDestination(approval);
+    if (destination) await messenger.reply(destination, { text });
   }
 
   /** Card update and thread reply after the clicker has had their answer; failures only logged. */
@@ -209,7 +246,12 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     if (existing) return existing;
     const account = findAccount(record.alert.accounts, target);
     if (!account) throw new AppError('INPUT_INVALID', 'That account is not on this alert.');
-    const actionTarget = actionTargetOf(account, target);
+    return createChecked(id, record.key, action, actionTargetOf(account, target), actor, policyApprovals, correlationId);
+  }
+
+  /** Inspects the target, applies the guard rails and inserts the approval (refused when they say so). */
+  async function createChecked(id: string, alertKey: string | undefined, action: ActionName, actionTarget: ActionTarget, actor: Actor, policyApprovals: number, correlationId: string, extra: Record<string, unknown> = {}): Promise<Approval> {
+    const target = actionTarget.accountKey;
     const label = targetLabel(actionTarget);
     if (!remediation.supports(action)) throw new AppError('INPUT_INVALID', `${actionLabel(action)} is not configured in this deployment.`);
     const inspectLog = log.child({ approval: id, action, target, correlationId });
@@ -223,7 +265,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     }
     const decision = decideGuardRails(action, actionTarget, inspection, policyApprovals, settings, label);
     const required = decision.kind === 'allow' ? decision.requiredApprovals : UNREACHABLE_APPROVALS;
-    const { approval: created, inserted } = await insertApproval(record, id, action, actionTarget, required, actor);
+    const { approval: created, inserted } = await insertApproval(alertKey, id, action, actionTarget, required, actor, extra);
     if (!inserted) return created;
     await audit({ actor: created.requestedBy, action: 'approval.requested', outcome: 'info', ...auditOf(created, correlationId), details: { action, requiredApprovals: decision.kind === 'allow' ? required : undefined, privileged: inspection.privileged, reasons: inspection.reasons } });
     if (decision.kind === 'refuse') {
@@ -235,14 +277,14 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   }
 
   /** Inserts the row; a concurrent first click inserting the same id wins instead (CONFLICT → read it). */
-  async function insertApproval(record: AlertRecord, id: string, action: ActionName, target: ActionTarget, required: number, actor: Actor): Promise<{ approval: Approval; inserted: boolean }> {
+  async function insertApproval(alertKey: string | undefined, id: string, action: ActionName, target: ActionTarget, required: number, actor: Actor, extra: Record<string, unknown> = {}): Promise<{ approval: Approval; inserted: boolean }> {
     for (let attempt = 0; attempt < CODE_ATTEMPTS; attempt++) {
       try {
         const approval = await store.createApproval({
           id,
-          alertKey: record.key,
+          ...(alertKey ? { alertKey } : {}),
           action,
-          target: { ...target },
+          target: { ...target, ...extra },
           code: generateReferenceCode(),
           requiredApprovals: required,
           requestedBy: actor.aadObjectId ?? actor.id,
@@ -302,19 +344,35 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
         if (outcome.kind === 'cap-reached') {
           await audit({ actor: 'system', action: 'execution.paused', outcome: 'info', ...auditOf(approval, correlationId), details: { maxActionsPerHour: settings.maxActionsPerHour } });
           alog.warn({ maxActionsPerHour: settings.maxActionsPerHour }, 'hourly cap reached: execution paused');
-          background('cap-notice', () => replyInThread(approval.alertKey, `Execution paused: more than ${settings.maxActionsPerHour} destructive actions in an hour. ${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))} waits until an approver types resume.`));
+          background('cap-notice', () => replyFor(approval, `Execution paused: more than ${settings.maxActionsPerHour} destructive actions in an hour. ${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))} waits until an approver types resume.`));
         }
         if (from === 'failed') throw new AppError('CONFLICT', 'Execution is paused (hourly cap): an approver must type resume first.');
         return;
       }
       slot = outcome.slot;
     }
-    const started = await store.transitionApproval(id, from, 'running', { startedAt: now(), ...(from === 'failed' ? { errorCode: '', reason: '' } : {}) });
+    // The run lease is taken BEFORE the row says running: a running row always has (had) a
+    // holder, so the reconciler may treat a lapsed lease as a dead process, never as a run starting.
+    const leased = await store.tryAcquireLease(runLease(id), instanceId, runLeaseMs, now());
+    const started = leased && (await store.transitionApproval(id, from, 'running', { startedAt: now(), ...(from === 'failed' ? { errorCode: '', reason: '' } : {}) }));
     if (!started) {
+      if (leased) await store.releaseLease(runLease(id), instanceId);
       if (slot) await cap.release(slot);
       return;
     }
-    background('execute', () => execute(id, approver, correlationId));
+    runningHere.add(id);
+    background('execute', async () => {
+      const renew = setInterval(() => {
+        void store.renewLease(runLease(id), instanceId, runLeaseMs, now()).catch((error: unknown) => log.warn({ err: error, approval: id }, 'could not renew the run lease'));
+      }, Math.max(250, Math.floor(runLeaseMs / 3)));
+      try {
+        await execute(id, approver, correlationId);
+      } finally {
+        clearInterval(renew);
+        runningHere.delete(id);
+        await store.releaseLease(runLease(id), instanceId).catch(() => undefined);
+      }
+    });
   }
 
   async function execute(id: string, approver: PrivateRecipient | undefined, correlationId: string): Promise<void> {
@@ -342,10 +400,11 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       await store.transitionApproval(id, 'running', 'failed', { errorCode: failure.code, reason: failure.message, finishedAt: now() });
       await audit({ actor: 'system', action: 'action.executed', outcome: 'failure', code: failure.code, ...auditOf(approval, correlationId), details: { action, durationMs, message: failure.message, ...failure.details } });
       alog.warn({ code: failure.code, durationMs, err: isAppError(error) ? undefined : error }, 'action failed');
-      threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). Press Retry on the card to run it again.`;
+      const again = approval.alertKey ? 'Press Retry on the card to run it again.' : 'Look the person up again to retry.';
+      threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
     }
-    await updateCard(approval.alertKey ?? '', threadText.split('\n')[0]);
-    await replyInThread(approval.alertKey, threadText);
+    if (approval.alertKey) await updateCard(approval.alertKey, threadText.split('\n')[0]);
+    await replyFor(approval, threadText);
   }
 
   /** The password goes to the approving analyst in a 1:1 chat, or to nobody; never to a channel or a log. */
@@ -353,7 +412,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const label = targetLabel(parseActionTarget(approval.target));
     if (settings.tempPasswordDelivery === 'none') return ' The temporary password is not shown to anyone (TEMP_PASSWORD_DELIVERY=none).';
     const record = approval.alertKey ? await store.getAlertByKey(approval.alertKey) : undefined;
-    const via = record?.card ? await deps.channelFor(record.card) : undefined;
+    const via = record?.card ? await deps.channelFor(record.card) : replyDestination(approval)?.channel;
     if (!deps.privateMessenger || !approver || !via) {
       alog.warn('temporary password not delivered: no private channel to the approver');
       return ' The temporary password could not be sent privately; reset it again to get a new one.';
@@ -415,7 +474,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       if (!account) continue;
       const id = approvalIdFor(record.key, proposal.action, proposal.target);
       // A row made only to record the denial can never collect enough votes to run.
-      const approval = (await store.getApproval(id)) ?? (await insertApproval(record, id, proposal.action, actionTargetOf(account, proposal.target), UNREACHABLE_APPROVALS, actor)).approval;
+      const approval = (await store.getApproval(id)) ?? (await insertApproval(record.key, id, proposal.action, actionTargetOf(account, proposal.target), UNREACHABLE_APPROVALS, actor)).approval;
       if (approval.state === 'pending' && (await denyApproval(approval, actor, reason, correlationId))) denied.push(approval);
     }
     return denied;
@@ -424,6 +483,40 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   function deniedText(actor: Actor, denied: Approval[], reason: string | undefined): string {
     const what = denied.map((a) => `${actionLabel(a.action)} for ${targetLabel(parseActionTarget(a.target))}`).join('; ');
     return `Denied by ${actor.name}${reason ? `: ${reason}` : ''} (${what}).`;
+  }
+
+  // ---- person-level requests (lookup cards: no alert) ---------------------------------------------
+
+  /**
+   * Approve on a lookup card: the card's target key is only a lookup key. The person is found again
+   * server-side (directory / Entra ID) and must be exactly the one the key names; the action must be
+   * in the catalog, its system configured, and the account addressable there. One approval per
+   * (lookup card, action, person): clicks on the same card converge, a later lookup asks afresh.
+   */
+  async function approvePerson(data: { action: ActionName; target: string }, cardAction: CardAction, turn: ChatTurn, correlationId: string): Promise<Approval> {
+    const { action, target } = data;
+    await requireApprover(turn.actor, 'approve actions', { accountKey: target }, correlationId);
+    if (turn.actor.aadObjectId) teamsIds.set(turn.actor.aadObjectId, turn.actor.id);
+    const system = ACTION_CATALOG[action].system;
+    if (!deps.resolvePerson || !capabilities[system] || !remediation.supports(action)) {
+      throw new AppError('INPUT_INVALID', `${actionLabel(action)} is not configured in this deployment.`);
+    }
+    if (!cardAction.cardActivityId) throw new AppError('INPUT_INVALID', 'This button does not say which card it was on; look the person up again.');
+    const id = approvalIdFor(`lookup:${turn.conversation.id}:${cardAction.cardActivityId}`, action, target);
+    const existing = await store.getApproval(id);
+    if (existing) return vote(existing, turn.actor, correlationId);
+    let account: AlertAccount | undefined;
+    try {
+      account = await deps.resolvePerson(target);
+    } catch (error) {
+      throw new AppError(isAppError(error) ? error.code : 'DIRECTORY_UNAVAILABLE', `Could not look the person up before approving: ${isAppError(error) ? error.message : 'the directory did not answer'}. Nothing was changed.`, { cause: error });
+    }
+    if (!account || primaryAccountKey(account) !== target) throw new AppError('NOT_FOUND', 'That person could not be found again in the directory, so nothing was changed. Look them up again.');
+    const addressable = system === 'activeDirectory' ? Boolean(account.sid || account.samAccountName) : system === 'entra' ? Boolean(account.entraObjectId || account.userPrincipalName) : Boolean(account.userPrincipalName);
+    if (!addressable) throw new AppError('INPUT_INVALID', `${actionLabel(action)} cannot address this person: no account in that system.`);
+    const replyTo = { reference: turn.channelReference, conversationId: turn.conversation.id, activityId: cardAction.cardActivityId };
+    const approval = await createChecked(id, undefined, action, actionTargetOf(account, target), turn.actor, requiredApprovals(policy, action), correlationId, { replyTo });
+    return vote(approval, turn.actor, correlationId);
   }
 
   // ---- entry points -------------------------------------------------------------------------------
@@ -453,6 +546,14 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     try {
       if (cardAction.verb === CARD_VERBS.approve || cardAction.verb === CARD_VERBS.retry) {
         const data = parseApproveButton(cardAction.data);
+        if (!data.alertKey && !data.code) {
+          // A lookup card: no alert, no card to re-render; the answer is one line.
+          if (cardAction.verb !== CARD_VERBS.approve) throw new AppError('INPUT_INVALID', 'Look the person up again to retry.');
+          const approval = await approvePerson(data, cardAction, turn, correlationId);
+          const votes = await store.listApprovalVotes(approval.id);
+          const line = `${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))}: ${stateLine(approval, votes, { paused: (await cap.pausedState()) !== undefined, ttlMinutes: settings.ttlMinutes })}`;
+          return { kind: 'message', text: line };
+        }
         const run = cardAction.verb === CARD_VERBS.approve ? approve : retry;
         const { approval, record } = await run(data, data.action, data.target, turn.actor, correlationId);
         const votes = await store.listApprovalVotes(approval.id);
@@ -589,13 +690,33 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const cutoff = now().getTime() - staleAfterMs;
     let settled = 0;
     for (const approval of await store.listApprovalsInState('running')) {
-      // A live run elsewhere is bounded by runTimeoutMs; only older ones belong to a dead process.
-      if ((approval.startedAt ?? approval.updatedAt).getTime() > cutoff) continue;
+      // A live run renews its lease; taking it means the runner is gone (crashed or killed).
+      if (runningHere.has(approval.id)) continue;
+      if (!(await store.tryAcquireLease(runLease(approval.id), instanceId, runLeaseMs, now()))) continue;
+      try {
+        if (await settleInterrupted(approval, correlationId)) settled++;
+      } finally {
+        await store.releaseLease(runLease(approval.id), instanceId).catch(() => undefined);
+      }
+    }
+    // Approved but never started (the process died in between): start them, unless paused.
+    if (!(await cap.pausedState())) {
+      for (const approval of await store.listApprovalsInState('approved')) {
+        if (approval.updatedAt.getTime() > cutoff) continue;
+        await start(approval.id, undefined, correlationId);
+      }
+    }
+    return settled;
+  }
+
+  /** Reads an interrupted action's effect back and settles the row; reports it where it was asked for. */
+  async function settleInterrupted(approval: Approval, correlationId: string): Promise<boolean> {
+    {
       const alog = actionLog(approval, correlationId);
       const target = parseActionTarget(approval.target);
       let state: 'applied' | 'not-applied' | 'unknown' = 'unknown';
       try {
-        state = await remediation.readBack(approval.action as ActionName, target, { log: alog, signal: AbortSignal.timeout(runTimeoutMs) });
+        state = await remediation.readBack(approval.action as ActionName, target, { log: alog, signal: AbortSignal.timeout(runTimeoutMs), ...(approval.startedAt ? { since: approval.startedAt } : {}) });
       } catch (error) {
         alog.warn({ err: error }, 'read-back failed during reconciliation');
       }
@@ -608,8 +729,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
               reason: state === 'not-applied' ? 'the bot stopped during the action and the directory shows it was not applied' : 'the bot stopped during the action and its effect could not be read back: check the account',
               finishedAt: now(),
             });
-      if (!won) continue;
-      settled++;
+      if (!won) return false;
       await audit({ actor: 'system', action: 'action.reconciled', outcome: state === 'applied' ? 'success' : 'failure', ...(state === 'applied' ? {} : { code: 'INTERRUPTED' }), ...auditOf(approval, correlationId), details: { readBack: state } });
       alog.warn({ readBack: state }, 'reconciled an action interrupted by a restart');
       const text =
@@ -619,20 +739,13 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
             ? `${label} was interrupted by a bot restart and is NOT in place. Press Retry on the card to run it.`
             : `${label} was interrupted by a bot restart and its effect could not be read back: check the account, then Retry if needed.`;
       try {
-        await updateCard(approval.alertKey ?? '', text);
-        await replyInThread(approval.alertKey, text);
+        if (approval.alertKey) await updateCard(approval.alertKey, text);
+        await replyFor(approval, text);
       } catch (error) {
         alog.warn({ err: error }, 'could not report reconciliation in the thread');
       }
+      return true;
     }
-    // Approved but never started (the process died in between): start them, unless paused.
-    if (!(await cap.pausedState())) {
-      for (const approval of await store.listApprovalsInState('approved')) {
-        if (approval.updatedAt.getTime() > cutoff) continue;
-        await start(approval.id, undefined, correlationId);
-      }
-    }
-    return settled;
   }
 
   return {

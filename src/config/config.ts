@@ -40,6 +40,8 @@ export interface Config {
   teamsChannel?: { channelId: string; serviceUrl: string; tenantId?: string };
   threadWindowMinutes: number;
   approvalTtlMinutes: number;
+  /** Seconds a running action's store lease lives without renewal; a lapsed lease = a dead process. */
+  approvalRunLeaseSeconds: number;
   maxActionsPerHour: number;
   dryRun: boolean;
   protectedAccounts: string[];
@@ -157,6 +159,7 @@ export function loadConfig(env: Env): Config {
     teamsChannel: channelId && serviceUrl ? { channelId, serviceUrl, tenantId: teamsTenant } : undefined,
     threadWindowMinutes: r.int('THREAD_WINDOW_MINUTES', 60, 0, 10_080),
     approvalTtlMinutes: r.int('APPROVAL_TTL_MINUTES', 240, 1, 43_200),
+    approvalRunLeaseSeconds: r.int('APPROVAL_RUN_LEASE_SECONDS', 15, 2, 600),
     maxActionsPerHour: r.int('MAX_ACTIONS_PER_HOUR', 20, 1, 10_000),
     dryRun: r.bool('DRY_RUN', false),
     protectedAccounts: r.list('PROTECTED_ACCOUNTS', []),

@@ -52,6 +52,7 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'TEAMS_TENANT_ID', meaning: 'Tenant of that channel (with `TEAMS_CHANNEL_ID`); defaults to `MicrosoftAppTenantId`.', example: '11111111-1111-1111-1111-111111111111' },
   { name: 'THREAD_WINDOW_MINUTES', meaning: 'Alerts about the same account within this window go into one thread.', default: '60', example: '120' },
   { name: 'APPROVAL_TTL_MINUTES', meaning: 'Pending approvals expire after this many minutes.', default: '240', example: '60' },
+  { name: 'APPROVAL_RUN_LEASE_SECONDS', meaning: 'A running action renews a store lease this often (a third of it); when it lapses the process is taken for dead and the action is read back and reported.', default: '15', example: '30' },
   { name: 'MAX_ACTIONS_PER_HOUR', meaning: 'Destructive actions per hour before execution pauses until an approver lifts the pause.', default: '20', example: '10' },
   { name: 'DRY_RUN', meaning: 'Go through every step except the change itself, and say so on every card.', default: 'false', example: 'true' },
   { name: 'PROTECTED_ACCOUNTS', meaning: 'Comma list of accounts (sAMAccountName, UPN or SID) that need the stricter policy.', example: 'administrator,breakglass@corp.example.com' },
