@@ -5,7 +5,8 @@
  * rate limits and refuses a share of requests with 429 + Retry-After.
  *
  *   node bench/alert-storm.ts     BENCH_ALERTS (1000), BENCH_ACCOUNTS (50), BENCH_429_SHARE (0.02),
- *                                 BENCH_DATABASE_URL (default: a fresh SQLite file)
+ *                                 BENCH_DATABASE_URL (default: a fresh SQLite file),
+ *                                 BENCH_NOTIFIER_CONCURRENCY (default: the notifier's own, 8 account groups)
  *
  * Target (issue 3: "arrives as fast as the limits allow"): the achieved rate is at least 80 % of
  * the rate of an ideal zero-latency schedule of the same posts under the same limits and faults.
@@ -26,6 +27,7 @@ ensureTrustedTestCa(import.meta.filename);
 const ALERTS = intEnv('BENCH_ALERTS', 1000);
 const ACCOUNTS = Math.min(intEnv('BENCH_ACCOUNTS', 50), ALERTS);
 const SHARE = shareEnv('BENCH_429_SHARE', 0.02);
+const CONCURRENCY = process.env.BENCH_NOTIFIER_CONCURRENCY ? intEnv('BENCH_NOTIFIER_CONCURRENCY', 8) : undefined;
 const RETRY_AFTER_S = 1;
 /** Share of the ideal rate that counts as "as fast as the limits allow". */
 const TARGET_EFFICIENCY = 0.8;
@@ -35,7 +37,7 @@ function person(i: number): AccountInput {
 }
 
 await runBench('alert-storm', async (result) => {
-  result.setup = `${ALERTS} alerts, ${ACCOUNTS} accounts, ${(SHARE * 100).toFixed(1)} % injected 429 (Retry-After ${RETRY_AFTER_S} s), Teams rate limits on, store ${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'SQLite file'}`;
+  result.setup = `${ALERTS} alerts, ${ACCOUNTS} accounts, ${(SHARE * 100).toFixed(1)} % injected 429 (Retry-After ${RETRY_AFTER_S} s), Teams rate limits on, store ${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'SQLite file'}${CONCURRENCY ? `, notifier concurrency ${CONCURRENCY}` : ''}`;
   const h = await startNotifierHarness({ graphPageSize: 200 });
   try {
     // Interleaved in time, as an attack on many accounts at once raises them.
@@ -51,7 +53,7 @@ await runBench('alert-storm', async (result) => {
     const adapter = createBotAdapter({ config: loadConfig({ BOT_AUTH: 'off', ALERT_SOURCES: 'none' }), logger: h.log.logger });
     const messenger = createTeamsMessenger({ adapter, botAppId: 'local-incident-bot', logger: h.log.logger, timeoutMs: 15_000 });
     const store = await h.store(process.env.BENCH_DATABASE_URL);
-    const notifier = h.notifier(store, { messenger, tuning: { leaseTtlMs: 30 * 60_000, fetchTimeoutMs: 120_000 } });
+    const notifier = h.notifier(store, { messenger, tuning: { leaseTtlMs: 30 * 60_000, fetchTimeoutMs: 120_000, ...(CONCURRENCY ? { concurrency: CONCURRENCY } : {}) } });
 
     const started = Date.now();
     const round = await notifier.runOnce();

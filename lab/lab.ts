@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../src/observability/logger.ts';
 import { ensureTestCa } from '../test/support/test-ca.ts';
-import { startPlayground, type RunningPlayground } from '../test/support/playground.ts';
+import { startPlayground, type RunningPlayground, type StreamEvent } from '../test/support/playground.ts';
 import { ATTACK_PLAN, runAttack, type RunningAttack } from './attack-script.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { startLabCloud, type LabCloud } from './lab-cloud.ts';
@@ -32,6 +32,12 @@ export interface LabOptions {
   /** Also raise each alert in the Sentinel workspace (the bot then polls both sources). */
   sentinel?: boolean;
   pollIntervalSeconds?: number;
+  /**
+   * How the SOC channel becomes the alert destination: 'config' (TEAMS_CHANNEL_ID and
+   * TEAMS_SERVICE_URL, the default) or 'command' (an analyst's `@Incident Bot subscribe` in the
+   * channel, posted through the playground as a user would).
+   */
+  subscribeBy?: 'config' | 'command';
   /** Progress lines for a human. */
   say?: (line: string) => void;
   logger?: Logger;
@@ -52,6 +58,8 @@ export interface Lab {
    */
   startAttack(): RunningAttack;
   socChannelId: string;
+  /** With subscribeBy 'command': the bot's answer to `subscribe` in the SOC channel. */
+  subscribeAnswer: StreamEvent | undefined;
   dir: string;
   stop(): Promise<void>;
 }
@@ -103,10 +111,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       POLL_INTERVAL_SECONDS: String(options.pollIntervalSeconds ?? 5),
       APPROVER_USER_IDS: tenant.analyst.id,
       APPROVER_GROUP_IDS: tenant.groups.socApprovers.id,
-      TEAMS_CHANNEL_ID: LAB_TEAMS_IDS.socChannel,
-      // The playground serves its mock Bot Framework connector under /_connector.
-      TEAMS_SERVICE_URL: `http://127.0.0.1:${playgroundPort}/_connector`,
-      TEAMS_TENANT_ID: tenant.tenant.tenantId,
+      ...(options.subscribeBy === 'command'
+        ? {}
+        : {
+            TEAMS_CHANNEL_ID: LAB_TEAMS_IDS.socChannel,
+            // The playground serves its mock Bot Framework connector under /_connector.
+            TEAMS_SERVICE_URL: `http://127.0.0.1:${playgroundPort}/_connector`,
+            TEAMS_TENANT_ID: tenant.tenant.tenantId,
+          }),
       // Small print on every card: nobody mistakes the lab for production, and everyone can
       // tell a real Samba DC from the simulated directory.
       CARD_FOOTER: directory.label,
@@ -128,7 +140,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     stoppers.unshift({ what: 'playground', stop: playground.stop });
     say(`Agents Playground on ${playgroundUrl} (log: ${playground.logFile})`);
 
-    const lab: Lab = { playgroundUrl, playground, bot, cloud, directory, tenant, attack: undefined, startAttack, socChannelId: LAB_TEAMS_IDS.socChannel, dir, stop };
+    let subscribeAnswer: StreamEvent | undefined;
+    if (options.subscribeBy === 'command') subscribeAnswer = await subscribeSocChannel(playground);
+
+    const lab: Lab = { playgroundUrl, playground, bot, cloud, directory, tenant, attack: undefined, startAttack, socChannelId: LAB_TEAMS_IDS.socChannel, subscribeAnswer, dir, stop };
     function startAttack(): RunningAttack {
       if (lab.attack) return lab.attack;
       const started = Date.now();
@@ -152,6 +167,23 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** `@Incident Bot subscribe` in the SOC channel, as an analyst types it; resolves with the bot's answer. */
+async function subscribeSocChannel(playground: RunningPlayground): Promise<StreamEvent> {
+  const config = await playground.client.config();
+  const stream = await playground.client.stream();
+  try {
+    const posted = await playground.client.send({ conversationId: LAB_TEAMS_IDS.socChannel, text: 'subscribe', mentionBot: true });
+    const thread = posted.postConversationId ?? `${LAB_TEAMS_IDS.socChannel};messageid=${posted.messageId}`;
+    return await stream.waitFor(
+      'the answer to subscribe in the SOC channel',
+      (e) => e.action === 'createMessage' && e.message.from?.id === config.bot.id && e.actionConversationId === thread,
+      15_000,
+    );
+  } finally {
+    stream.close();
   }
 }
 
@@ -206,6 +238,7 @@ async function main(): Promise<void> {
     playgroundPort: process.env.LAB_PLAYGROUND_PORT ? Number(process.env.LAB_PLAYGROUND_PORT) : undefined,
     botPort: process.env.LAB_BOT_PORT ? Number(process.env.LAB_BOT_PORT) : undefined,
     directory: process.env.LAB_DIRECTORY === 'simulated' ? 'simulated' : 'auto',
+    subscribeBy: process.env.LAB_SUBSCRIBE === 'command' ? 'command' : 'config',
   });
   if (stopping) {
     await lab.stop();

@@ -20,7 +20,11 @@ beforeAll(async () => {
   if (samba) h = await startBotHarness(samba);
 });
 afterEach(async () => {
-  for (const bot of bots.splice(0)) await bot.stop();
+  for (const bot of bots.splice(0)) {
+    await bot.stop();
+    // No secret of the deployment reaches a log line, whatever the test did.
+    for (const secret of h.secrets) expect(bot.output()).not.toContain(secret);
+  }
   h?.demo.tenant.alerts.clear();
 });
 afterAll(async () => {
