@@ -165,7 +165,13 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     needsDirectory(ctx);
     alertCard = await stream.waitFor(
       'an alert card with an Approve button for disable-ad-account',
-      (e) => (e.action === 'createMessage' || e.action === 'updateMessage') && isBot(e) && channelOf(e.actionConversationId) === lab.socChannelId && disableAction(e) !== undefined,
+      // The pass-the-hash card: always the same card, so the README screenshots stay comparable.
+      (e) =>
+        (e.action === 'createMessage' || e.action === 'updateMessage') &&
+        isBot(e) &&
+        channelOf(e.actionConversationId) === lab.socChannelId &&
+        disableAction(e) !== undefined &&
+        (lab.attack?.raised ?? []).some((r) => r.step.kind === 'passTheHash' && allText(e).includes(String(r.alert.title))),
       FIRST_CARD_MS,
     );
     const victim = lab.tenant.victim;
