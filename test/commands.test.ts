@@ -1,6 +1,5 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLdapDirectory } from '../src/adapters/ldap/ldap-directory.ts';
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
@@ -24,7 +23,8 @@ import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addOktaUser, addUser, createTenant, type Tenant } from './servers/tenant.ts';
 import { checkTeamsCard } from './support/card-rules.ts';
 import { captureLogger } from './support/log-capture.ts';
-import { requireSamba, sambaCa, sambaEnv, type SambaEnv } from './support/samba.ts';
+import { requireSamba, sambaEnv, type SambaEnv } from './support/samba.ts';
+import { sambaDirectory } from './support/samba-directory.ts';
 
 /**
  * Every command through the real bot endpoint (/api/messages → CloudAdapter → turn logic →
@@ -66,16 +66,7 @@ beforeAll(async () => {
   // Without Samba every test below skips itself (requireSamba), with how to get it.
   if (!found) return;
   env = found;
-  const directory = createLdapDirectory({
-    url: env.ldapUrl,
-    bindDn: env.serviceBindDn,
-    bindPassword: new Secret(env.servicePassword),
-    baseDn: env.baseDn,
-    caPem: sambaCa(env),
-    netbiosDomain: env.domain,
-    timeoutMs: 5_000,
-    logger: log.logger,
-  });
+  const directory = sambaDirectory(env, log.logger);
   [jdoe] = await directory.findUsers('jdoe', 1) as [DirectoryUser];
   // The Entra tenant synced from this AD: same domain SID, so SIDs line up as in a real sync.
   const domainSid = jdoe.sid.split('-').slice(0, -1).join('-');

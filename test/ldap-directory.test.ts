@@ -1,12 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import { Attribute, Change, Client, InvalidCredentialsError } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapDirectory, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
 import { isPrivileged, type Directory } from '../src/domain/directory.ts';
-import { AppError } from '../src/domain/errors.ts';
 import { createLogger, Secret } from '../src/observability/logger.ts';
-import { requireSamba, sambaCa, staffDn, type SambaEnv } from './support/samba.ts';
+import { appError } from './support/failures.ts';
+import { requireSamba, staffDn, type SambaEnv } from './support/samba.ts';
+import { asSambaAdmin, sambaBindReason, sambaDirectory } from './support/samba-directory.ts';
 import { ensureTestCa } from './support/test-ca.ts';
 
 /** Every log line the adapter writes, to prove secrets never reach the logs. */
@@ -22,62 +23,19 @@ const logger = createLogger({
 });
 
 function directoryFor(env: SambaEnv, overrides: Partial<LdapDirectoryOptions> = {}): Directory {
-  return createLdapDirectory({
-    url: env.ldapUrl,
-    bindDn: env.serviceBindDn,
-    bindPassword: new Secret(env.servicePassword),
-    baseDn: env.baseDn,
-    caPem: sambaCa(env),
-    netbiosDomain: env.domain,
-    timeoutMs: 5_000,
-    logger,
-    ...overrides,
-  });
-}
-
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  const outcome = await promise.then(
-    () => new Error('expected the call to fail'),
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(AppError);
-  return outcome as AppError;
-}
-
-/** Binds as a user over LDAPS; resolves with the AD reason of a refusal ('ok' when accepted). */
-async function tryBind(env: SambaEnv, dn: string, password: string): Promise<string> {
-  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
-  try {
-    await client.bind(dn, password);
-    return 'ok';
-  } catch (error) {
-    if (error instanceof InvalidCredentialsError) return /data (\w+)/.exec(error.message)?.[1] ?? 'invalid';
-    throw error;
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
+  return sambaDirectory(env, logger, overrides);
 }
 
 /** Reads attributes as the domain administrator: an independent view of what the adapter wrote. */
 async function readAsAdmin(env: SambaEnv, dn: string, attributes: string[]): Promise<Record<string, unknown>> {
-  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
-  try {
-    await client.bind(env.adminDn, env.adminPassword);
+  return asSambaAdmin(env, async (client) => {
     const { searchEntries } = await client.search(dn, { scope: 'base', attributes });
     return searchEntries[0] ?? {};
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
+  });
 }
 
 async function modifyAsAdmin(env: SambaEnv, dn: string, type: string, value: string): Promise<void> {
-  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
-  try {
-    await client.bind(env.adminDn, env.adminPassword);
-    await client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) }));
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
+  await asSambaAdmin(env, (client) => client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type, values: [value] }) })));
 }
 
 describe('LDAP directory against Samba AD: lookups', () => {
@@ -212,11 +170,11 @@ describe('LDAP directory against Samba AD: containment', () => {
     const directory = directoryFor(env);
     const password = await directory.resetPassword({ samAccountName: 'test04' }, { mustChangeAtNextLogon: false });
     const dn = staffDn(env, 'Test User04');
-    expect(await tryBind(env, dn, password.reveal())).toBe('ok');
+    expect(await sambaBindReason(env, dn, password.reveal())).toBe('ok');
     await directory.disableAccount({ samAccountName: 'test04' });
-    expect(await tryBind(env, dn, password.reveal())).toBe('533');
+    expect(await sambaBindReason(env, dn, password.reveal())).toBe('533');
     await directory.enableAccount({ samAccountName: 'test04' });
-    expect(await tryBind(env, dn, password.reveal())).toBe('ok');
+    expect(await sambaBindReason(env, dn, password.reveal())).toBe('ok');
   });
 
   it('resets a password: the new one must be changed at logon, the old one is refused', async (ctx) => {
@@ -226,15 +184,15 @@ describe('LDAP directory against Samba AD: containment', () => {
     const first = await directory.resetPassword({ samAccountName: 'test02' }, { mustChangeAtNextLogon: false });
     expect(first).toBeInstanceOf(Secret);
     expect(String(first)).toBe('[redacted]');
-    expect(await tryBind(env, dn, first.reveal())).toBe('ok');
+    expect(await sambaBindReason(env, dn, first.reveal())).toBe('ok');
 
     const second = await directory.resetPassword({ samAccountName: 'test02' }, { mustChangeAtNextLogon: true });
     expect(second.reveal()).not.toBe(first.reveal());
     const user = await directory.getUser({ samAccountName: 'test02' });
     expect(user).toMatchObject({ mustChangePassword: true, pwdLastSet: null, enabled: true });
     expect(await readAsAdmin(env, dn, ['pwdLastSet'])).toMatchObject({ pwdLastSet: '0' });
-    expect(await tryBind(env, dn, second.reveal())).toBe('773'); // right password, must change it
-    expect(await tryBind(env, dn, first.reveal())).toBe('52e'); // old password no longer works
+    expect(await sambaBindReason(env, dn, second.reveal())).toBe('773'); // right password, must change it
+    expect(await sambaBindReason(env, dn, first.reveal())).toBe('52e'); // old password no longer works
 
     const logs = logLines.join('');
     expect(logs).toContain('password reset');

@@ -1,14 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { Client, InvalidCredentialsError } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdRemediation } from '../src/actions/ad-remediation.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
-import { createLdapDirectory, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
-import { AppError } from '../src/domain/errors.ts';
+import type { LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
 import type { ActionTarget, Remediation } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
+import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
-import { requireSamba, sambaCa, sambaEnv, staffDn, type SambaEnv } from './support/samba.ts';
+import { requireSamba, sambaEnv, staffDn, type SambaEnv } from './support/samba.ts';
+import { asSambaAdmin, sambaBindReason, sambaDirectory } from './support/samba-directory.ts';
 
 /**
  * AD containment through the Directory port and the LDAP adapter against the real Samba AD DC,
@@ -18,17 +18,7 @@ import { requireSamba, sambaCa, sambaEnv, staffDn, type SambaEnv } from './suppo
 const capture = captureLogger();
 
 function remediationFor(env: SambaEnv, overrides: Partial<LdapDirectoryOptions> = {}): Remediation {
-  const directory = createLdapDirectory({
-    url: env.ldapUrl,
-    bindDn: env.serviceBindDn,
-    bindPassword: new Secret(env.servicePassword),
-    baseDn: env.baseDn,
-    caPem: sambaCa(env),
-    netbiosDomain: env.domain,
-    timeoutMs: 5_000,
-    logger: capture.logger,
-    ...overrides,
-  });
+  const directory = sambaDirectory(env, capture.logger, overrides);
   // Through the router, as the workflow will call it: its log line is part of what is checked.
   return createRemediationRouter({ activeDirectory: createAdRemediation({ directory, netbiosDomain: env.domain }) });
 }
@@ -36,27 +26,8 @@ function remediationFor(env: SambaEnv, overrides: Partial<LdapDirectoryOptions> 
 const opts = () => ({ dryRun: false, log: capture.logger });
 const sam = (name: string): ActionTarget => ({ accountKey: `sam:corp\\${name}` });
 
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  const outcome = await promise.then(
-    () => new Error('expected the call to fail'),
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(AppError);
-  return outcome as AppError;
-}
-
-async function asAdmin<T>(env: SambaEnv, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
-  try {
-    await client.bind(env.adminDn, env.adminPassword);
-    return await work(client);
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
-}
-
 async function readAttrs(env: SambaEnv, dn: string): Promise<{ userAccountControl: string; pwdLastSet: string; objectSid: Buffer }> {
-  return asAdmin(env, async (client) => {
+  return asSambaAdmin(env, async (client) => {
     const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['userAccountControl', 'pwdLastSet', 'objectSid'], explicitBufferAttributes: ['objectSid'] });
     return searchEntries[0] as unknown as { userAccountControl: string; pwdLastSet: string; objectSid: Buffer };
   });
@@ -68,19 +39,6 @@ function sidString(buf: Buffer): string {
   const authority = buf.readUIntBE(2, 6);
   const subs = Array.from({ length: count }, (_, i) => buf.readUInt32LE(8 + i * 4));
   return `S-${buf.readUInt8(0)}-${authority}-${subs.join('-')}`;
-}
-
-async function bindReason(env: SambaEnv, dn: string, password: string): Promise<string> {
-  const client = new Client({ url: env.ldapUrl, timeout: 5_000, connectTimeout: 5_000, tlsOptions: { ca: [sambaCa(env)] } });
-  try {
-    await client.bind(dn, password);
-    return 'ok';
-  } catch (error) {
-    if (error instanceof InvalidCredentialsError) return /data (\w+)/.exec(error.message)?.[1] ?? 'invalid';
-    throw error;
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
 }
 
 afterAll(() => {
@@ -134,7 +92,7 @@ describe('AD remediation against Samba AD: actions and undo', () => {
     expect(password.length).toBeGreaterThanOrEqual(14);
     expect((await readAttrs(env, dn)).pwdLastSet).toBe('0');
     // The new password is the one AD now holds: binding with it answers "must change" (773).
-    expect(await bindReason(env, dn, password)).toBe('773');
+    expect(await sambaBindReason(env, dn, password)).toBe('773');
     expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('applied');
     expect(JSON.stringify(result)).not.toContain(password);
     expect(JSON.stringify(result.details)).not.toContain(password);

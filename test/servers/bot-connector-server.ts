@@ -1,6 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startHttpsJsonServer, type JsonHandler, type JsonReply, type JsonRequest, type RecordedRequest, type RunningServer } from './https-json-server.ts';
+import { startHttpsJsonServer, type JsonHandler, type JsonReply, type JsonRequest, type RunningServer } from './https-json-server.ts';
 
 /**
  * Local stand-in for the Bot Framework connector as Teams runs it: the `serviceUrl` a bot posts to.
@@ -276,7 +274,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     return { status: 201, body: activity ? { id: conversationId, activityId } : { id: conversationId } };
   }
 
-  const server = options.protocol === 'http' ? await startHttpJsonServer(handler, options.port) : await startHttpsJsonServer(handler, options.port === undefined ? {} : { port: options.port });
+  const server = await startHttpsJsonServer(handler, { port: options.port, protocol: options.protocol });
 
   const isCard = (r: SentRecord) => Array.isArray(r.activity?.attachments) && (r.activity.attachments as unknown[]).some((a) => isRecord(a) && a.contentType === ADAPTIVE_CARD);
   return {
@@ -335,57 +333,4 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function headerOf(req: JsonRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Plain-http twin of startHttpsJsonServer (same request log and reply handling), for bots that run
- * with auth off and an http serviceUrl. Kept here so the shared HTTPS helper's API stays as is.
- */
-async function startHttpJsonServer(handler: JsonHandler, port?: number): Promise<RunningServer> {
-  const requests: RecordedRequest[] = [];
-  const server = createHttpServer((req, res) => {
-    void handle(req, res);
-  });
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const rawBody = Buffer.concat(chunks).toString('utf8');
-    let body: unknown;
-    if (rawBody && (req.headers['content-type'] ?? '').includes('json')) {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        body = undefined;
-      }
-    }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody };
-    requests.push(recorded);
-    let reply: JsonReply;
-    try {
-      reply = await handler({ ...recorded, url });
-    } catch (error) {
-      reply = { status: 500, body: { error: { code: 'InternalServerError', message: String(error) } } };
-    }
-    const headers: Record<string, string> = { ...(reply.headers ?? {}) };
-    const payload = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));
-    if (reply.raw === undefined && reply.body !== undefined) headers['content-type'] ??= 'application/json; charset=utf-8';
-    res.writeHead(reply.status, headers);
-    res.end(payload);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const actual = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${actual}`,
-    port: actual,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

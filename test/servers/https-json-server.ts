@@ -1,12 +1,13 @@
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ensureTestCa } from '../support/test-ca.ts';
 
 /**
  * The common base of the local stand-ins for Microsoft and Okta endpoints: an HTTPS server on
  * 127.0.0.1 (ephemeral port unless given) with the test CA's certificate, JSON helpers and a
- * request log. Each stand-in supplies only its routing function.
+ * request log. Each stand-in supplies only its routing function. With `protocol: 'http'` the same
+ * server runs in plain http (no certificate), for bots that run with auth off and an http serviceUrl.
  */
 export interface RecordedRequest {
   method: string;
@@ -26,19 +27,31 @@ export type JsonReply = { status: number; body?: unknown; headers?: Record<strin
 export type JsonHandler = (req: JsonRequest) => JsonReply | Promise<JsonReply>;
 
 export interface RunningServer {
-  /** https://127.0.0.1:<port> without a trailing slash. */
+  /** https://127.0.0.1:<port> (http:// with `protocol: 'http'`) without a trailing slash. */
   url: string;
   port: number;
   requests: RecordedRequest[];
   close(): Promise<void>;
 }
 
-export async function startHttpsJsonServer(handler: JsonHandler, options: { port?: number } = {}): Promise<RunningServer> {
-  const ca = ensureTestCa();
+export interface JsonServerOptions {
+  port?: number | undefined;
+  /** 'https' (the default) serves the test CA's certificate; 'http' serves plain http. */
+  protocol?: 'http' | 'https' | undefined;
+}
+
+export async function startHttpsJsonServer(handler: JsonHandler, options: JsonServerOptions = {}): Promise<RunningServer> {
+  const protocol = options.protocol ?? 'https';
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer({ cert: ca.cert, key: ca.key }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res);
-  });
+  };
+  let server: HttpServer | HttpsServer;
+  if (protocol === 'http') server = createHttpServer(listener);
+  else {
+    const ca = ensureTestCa();
+    server = createHttpsServer({ cert: ca.cert, key: ca.key }, listener);
+  }
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -54,7 +67,7 @@ export async function startHttpsJsonServer(handler: JsonHandler, options: { port
     } else if (rawBody && type.includes('x-www-form-urlencoded')) {
       body = Object.fromEntries(new URLSearchParams(rawBody));
     }
-    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const url = new URL(req.url ?? '/', `${protocol}://127.0.0.1`);
     const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, rawBody };
     requests.push(recorded);
     let reply: JsonReply;
@@ -79,7 +92,7 @@ export async function startHttpsJsonServer(handler: JsonHandler, options: { port
   });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: `${protocol}://127.0.0.1:${port}`,
     port,
     requests,
     close: () =>
