@@ -13,6 +13,7 @@ import type { AzureConfig } from '../src/config/config.ts';
 import type { AlertSource } from '../src/domain/alert-source.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { Secret } from '../src/observability/logger.ts';
+import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { decodeJwt, LOG_ANALYTICS_AUDIENCE, startEntraTokenServer, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';
 import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
@@ -69,15 +70,6 @@ function graphSource(options: { azure?: Partial<AzureConfig>; timeoutMs?: number
   return { source, log };
 }
 
-async function failure(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
-}
-
 const alertsPath = (r: { path: string }) => r.path === '/v1.0/security/alerts_v2';
 
 beforeAll(async () => {
@@ -128,7 +120,7 @@ describe('createAzureCredential', () => {
       expect(Date.now() - started).toBeLessThan(1400);
       // Through the Graph client the same stall reads as a sentence, not an MSAL dump.
       const client = createGraphClient({ credential, endpoint: graph.url, timeoutMs: 300, logger: captureLogger().logger });
-      const error = await failure(createGraphAlertSource({ client, logger: captureLogger().logger }).fetchChanged(undefined));
+      const error = await appError(createGraphAlertSource({ client, logger: captureLogger().logger }).fetchChanged(undefined));
       expect(error.code).toBe('UPSTREAM_ERROR');
       expect(error.message).toBe('Could not get a token for https://graph.microsoft.com/.default from Entra ID (endpoints_resolution_error): check that AZURE_AUTHORITY_HOST is reachable.');
     } finally {
@@ -230,7 +222,7 @@ describe('Graph alert source (security/alerts_v2)', () => {
     graph.faults.push({ match: alertsPath, status: 503, times: Number.POSITIVE_INFINITY });
     const { source } = graphSource({ maxRetries: 2 });
     const before = graph.requests.filter(alertsPath).length;
-    const error = await failure(source.fetchChanged(T));
+    const error = await appError(source.fetchChanged(T));
     expect(error.code).toBe('UPSTREAM_ERROR');
     expect(error.details.status).toBe(503);
     expect(error.message).toContain('HTTP 503');
@@ -247,19 +239,19 @@ describe('Graph alert source (security/alerts_v2)', () => {
 
     graph.faults.push({ match: alertsPath, status: 429, retryAfterSeconds: 120, times: Number.POSITIVE_INFINITY });
     started = Date.now();
-    const error = await failure(source.fetchChanged(T));
+    const error = await appError(source.fetchChanged(T));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.code).toBe('UPSTREAM_THROTTLED');
     expect(error.details.retryAfterSeconds).toBe(120);
   });
 
   it('turns a refused secret into UPSTREAM_FORBIDDEN with a sentence, and a missing permission into one naming it', async () => {
-    const wrong = await failure(graphSource({ azure: { clientSecret: new Secret('not-the-secret') } }).source.fetchChanged(T));
+    const wrong = await appError(graphSource({ azure: { clientSecret: new Secret('not-the-secret') } }).source.fetchChanged(T));
     expect(wrong.code).toBe('UPSTREAM_FORBIDDEN');
     expect(wrong.message).toMatch(/^Entra ID refused to issue a token for https:\/\/graph\.microsoft\.com\/\.default \(AADSTS7000215\): check AZURE_TENANT_ID, AZURE_CLIENT_ID/);
     expect(wrong.message).not.toContain('not-the-secret');
 
-    const denied = await failure(graphSource({ azure: { clientId: readerWithoutAlerts, clientSecret: new Secret(otherSecret) } }).source.fetchChanged(T));
+    const denied = await appError(graphSource({ azure: { clientId: readerWithoutAlerts, clientSecret: new Secret(otherSecret) } }).source.fetchChanged(T));
     expect(denied.code).toBe('UPSTREAM_FORBIDDEN');
     expect(denied.details.status).toBe(403);
     expect(denied.message).toContain('SecurityAlert.Read.All');
@@ -269,7 +261,7 @@ describe('Graph alert source (security/alerts_v2)', () => {
     graph.faults.push({ match: alertsPath, delayMs: 1500, times: 1 });
     const { source } = graphSource({ timeoutMs: 300, maxRetries: 0 });
     const started = Date.now();
-    const error = await failure(source.fetchChanged(T));
+    const error = await appError(source.fetchChanged(T));
     expect(error.code).toBe('TIMEOUT');
     expect(Date.now() - started).toBeLessThan(1400);
   });
@@ -408,7 +400,7 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
   });
 
   it('reports a filter the service refuses as CONFIG_INVALID (HTTP 400) with a sentence', async () => {
-    const error = await failure(sentinelSource('ProductName contains "Identity"').fetchChanged(since));
+    const error = await appError(sentinelSource('ProductName contains "Identity"').fetchChanged(since));
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.details).toMatchObject({ status: 400, serviceCode: 'BadArgumentError' });
     expect(error.message).toMatch(/^Log Analytics refused the Sentinel alert query built from SENTINEL_ALERT_FILTER: .+\. Fix the filter/);
@@ -417,9 +409,9 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
 
   it('reports a persistent 503 as UPSTREAM_ERROR and a 429 as UPSTREAM_THROTTLED', async () => {
     la.injectFault({ kind: 'status', status: 503 });
-    expect((await failure(sentinelSource().fetchChanged(since))).code).toBe('UPSTREAM_ERROR');
+    expect((await appError(sentinelSource().fetchChanged(since))).code).toBe('UPSTREAM_ERROR');
     la.injectFault({ kind: 'status', status: 429, retryAfterSeconds: 30 });
-    const throttled = await failure(sentinelSource().fetchChanged(since));
+    const throttled = await appError(sentinelSource().fetchChanged(since));
     expect(throttled.code).toBe('UPSTREAM_THROTTLED');
     expect(throttled.details.retryAfterSeconds).toBe(30);
   });

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALICE_USER, BOB_USER } from './servers/bot-activity.ts';
-import { cardButtons, cardText, MALLORY_USER, startBotHarness, writePolicy, type BotHarness, type TestBot } from './support/bot-harness.ts';
+import { cardButtons, cardText, MALLORY_USER, writePolicy, type BotHarness } from './support/bot-harness.ts';
 import { createTestDatabase, probePostgres } from './support/postgres.ts';
-import { requireSamba, sambaEnv } from './support/samba.ts';
+import { useBotE2e } from './support/bot-e2e-hooks.ts';
+import { requireSamba } from './support/samba.ts';
 
 /**
  * Issue 4 end to end, the guard rails: concurrency (one process, two processes on PostgreSQL),
@@ -12,30 +13,8 @@ import { requireSamba, sambaEnv } from './support/samba.ts';
  */
 
 let h: BotHarness;
-const bots: TestBot[] = [];
+const { bots, bot } = useBotE2e((harness) => (h = harness));
 const UAC_DISABLED = 0x2;
-
-beforeAll(async () => {
-  const samba = sambaEnv();
-  if (samba) h = await startBotHarness(samba);
-});
-afterEach(async () => {
-  for (const bot of bots.splice(0)) {
-    await bot.stop();
-    // No secret of the deployment reaches a log line, whatever the test did.
-    for (const secret of h.secrets) expect(bot.output()).not.toContain(secret);
-  }
-  h?.demo.tenant.alerts.clear();
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-async function bot(extra: Record<string, string> = {}, options: { now?: () => Date } = {}): Promise<TestBot> {
-  const started = await h.startBot(extra, options);
-  bots.push(started);
-  return started;
-}
 
 const revokes = (entraId: string) => h.graph.actions.filter((a) => a.kind === 'revokeSignInSessions' && a.target === entraId).length;
 

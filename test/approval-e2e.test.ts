@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALICE_USER, BOB_USER } from './servers/bot-activity.ts';
-import { cardButtons, cardText, MALLORY_USER, startBotHarness, type BotHarness, type TestBot } from './support/bot-harness.ts';
-import { requireSamba, sambaEnv } from './support/samba.ts';
+import { cardButtons, cardText, MALLORY_USER, type BotHarness } from './support/bot-harness.ts';
+import { useBotE2e } from './support/bot-e2e-hooks.ts';
+import { requireSamba } from './support/samba.ts';
 
 /**
  * Issue 4 end to end: the real bot (startIncidentBot) driven through /api/messages with
@@ -10,29 +11,7 @@ import { requireSamba, sambaEnv } from './support/samba.ts';
  */
 
 let h: BotHarness;
-const bots: TestBot[] = [];
-
-beforeAll(async () => {
-  const samba = sambaEnv();
-  if (samba) h = await startBotHarness(samba);
-});
-afterEach(async () => {
-  for (const bot of bots.splice(0)) {
-    await bot.stop();
-    // No secret of the deployment reaches a log line, whatever the test did.
-    for (const secret of h.secrets) expect(bot.output()).not.toContain(secret);
-  }
-  h?.demo.tenant.alerts.clear();
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-async function bot(extra: Record<string, string> = {}): Promise<TestBot> {
-  const started = await h.startBot(extra);
-  bots.push(started);
-  return started;
-}
+const { bot } = useBotE2e((harness) => (h = harness));
 
 const UAC_DISABLED = 0x2;
 

@@ -8,6 +8,7 @@ import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addUser, createDemoTenant, findOktaUser, putAlert, updateAlert, type DemoTenant } from './servers/tenant.ts';
 import { mdiAlert, mdiAlertSeries, unknownEvidence } from './servers/graph-alert-factory.ts';
+import { rejectionOf } from './support/failures.ts';
 
 /**
  * The local cloud driven by the REAL SDKs: MSAL (through @azure/identity) against the token
@@ -37,14 +38,7 @@ function graphClient(cred = credential(), customHosts: Set<string> | null = new 
   return Client.initWithMiddleware({ authProvider, baseUrl: graph.url, defaultVersion: 'v1.0', ...(customHosts ? { customHosts } : {}) });
 }
 
-async function graphFailure(promise: Promise<unknown>): Promise<GraphError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GraphError);
-  return error as GraphError;
-}
+const graphFailure = (promise: Promise<unknown>) => rejectionOf(promise, GraphError);
 
 beforeAll(async () => {
   demo = createDemoTenant();

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAzureCredential } from '../src/adapters/azure/azure-credential.ts';
 import { createGraphClient, type CreateGraphClientOptions } from '../src/adapters/graph/graph-client.ts';
 import { createGraphIdentityActions, type GraphIdentityActionsOptions } from '../src/adapters/graph/graph-identity-actions.ts';
-import { AppError } from '../src/domain/errors.ts';
 import type { ActionTarget } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
+import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { startEntraTokenServer, type EntraTokenServer } from './servers/entra-token-server.ts';
 import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
@@ -41,15 +41,6 @@ const byId = (user: TenantUser): ActionTarget => ({ accountKey: `entra:${user.id
 let counter = 0;
 const cloudUser = (prefix: string) => addUser(demo.tenant, { name: `${prefix}.${++counter}`, synced: false });
 const syncedUser = (prefix: string) => addUser(demo.tenant, { name: `${prefix}.${++counter}` });
-
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  const outcome = await promise.then(
-    () => new Error('expected the call to fail'),
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(AppError);
-  return outcome as AppError;
-}
 
 beforeAll(async () => {
   demo = createDemoTenant();

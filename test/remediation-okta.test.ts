@@ -5,6 +5,7 @@ import { createOktaRemediation } from '../src/adapters/okta/okta-remediation.ts'
 import { AppError } from '../src/domain/errors.ts';
 import type { ActionTarget } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
+import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addOktaUser, addUser, createDemoTenant, findOktaUser, type DemoTenant } from './servers/tenant.ts';
@@ -28,15 +29,6 @@ function remediation(overrides: Partial<CreateOktaClientOptions> = {}) {
 function person(name: string, status?: 'ACTIVE' | 'SUSPENDED' | 'DEPROVISIONED'): { target: ActionTarget; login: string } {
   const user = addUser(demo.tenant, { name, synced: false, okta: status ? { status } : true });
   return { target: { accountKey: `upn:${user.userPrincipalName}`, displayName: user.displayName }, login: user.userPrincipalName };
-}
-
-async function appError(promise: Promise<unknown>): Promise<AppError> {
-  const outcome = await promise.then(
-    () => new Error('expected the call to fail'),
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(AppError);
-  return outcome as AppError;
 }
 
 const opts = () => ({ dryRun: false, log: capture.logger });

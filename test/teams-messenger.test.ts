@@ -6,10 +6,10 @@ import { channelOf, channelReferenceFromActivity, channelReferenceFromSettings, 
 import { createOutboundPacer } from '../src/bot/outbound-pacer.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, createTeamsMessenger, parseRetryAfter, toActivity, type TeamsMessengerDeps } from '../src/bot/teams-messenger.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { AppError } from '../src/domain/errors.ts';
 import type { ConversationReferenceJson, Messenger, ThreadRef } from '../src/domain/messenger.ts';
 import { channelMention } from './servers/bot-activity.ts';
 import { startBotConnectorServer, TEAMS_RATE_LIMITS, type BotConnectorServer } from './servers/bot-connector-server.ts';
+import { appError } from './support/failures.ts';
 import { captureLogger, type CapturedLogger } from './support/log-capture.ts';
 
 // The real CloudAdapter (auth off, as createBotAdapter builds it) against the local HTTPS
@@ -33,15 +33,6 @@ function channelRef(serviceUrl = connector.serviceUrl, channelId = CHANNEL): Con
 
 function messenger(overrides: Partial<TeamsMessengerDeps> = {}): Messenger {
   return createTeamsMessenger({ adapter, botAppId: BOT_APP_ID, logger: log.logger, timeoutMs: 5000, retry: { baseDelayMs: 50 }, ...overrides });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<AppError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppError);
-  return error as AppError;
 }
 
 beforeAll(async () => {
@@ -104,7 +95,7 @@ describe('Teams messenger: posting, replying, updating', () => {
 
   it('a 404 on update (unknown activity) is a typed NOT_FOUND error, not retried', async () => {
     const putsBefore = connector.requests.filter((r) => r.method === 'PUT').length;
-    const error = await failureOf(messenger().update(channelRef(), CHANNEL, '1111111111111', { text: 'x' }));
+    const error = await appError(messenger().update(channelRef(), CHANNEL, '1111111111111', { text: 'x' }));
     expect(error.code).toBe('UPSTREAM_NOT_FOUND');
     expect(error.details).toMatchObject({ status: 404, attempts: 1, operation: 'update', vendorCode: 'ActivityNotFoundInConversation' });
     expect(connector.requests.filter((r) => r.method === 'PUT')).toHaveLength(putsBefore + 1);
@@ -128,7 +119,7 @@ describe('Teams messenger: retries', () => {
     connector.faults.push({ status: 429, retryAfterSeconds: 0, times: 50, kinds: ['reply'] });
     const m = messenger({ retry: { maxAttempts: 3, baseDelayMs: 10 } });
     const thread = await m.startThread(channelRef(), { text: 'root' });
-    const error = await failureOf(m.reply(thread, { text: 'never lands' }));
+    const error = await appError(m.reply(thread, { text: 'never lands' }));
     expect(error.code).toBe('UPSTREAM_THROTTLED');
     expect(error.details).toMatchObject({ status: 429, attempts: 3, operation: 'reply', conversationId: thread.threadConversationId });
     // Exactly 3 requests reached the connector (with botbuilder's own policy left in: 3 × 4 = 12).
@@ -138,7 +129,7 @@ describe('Teams messenger: retries', () => {
 
   it('does not retry a 403: one request, typed UPSTREAM_FORBIDDEN carrying the status', async () => {
     connector.faults.push({ status: 403, times: 5, kinds: ['create'] });
-    const error = await failureOf(messenger().startThread(channelRef(), { text: 'forbidden' }));
+    const error = await appError(messenger().startThread(channelRef(), { text: 'forbidden' }));
     expect(error.code).toBe('UPSTREAM_FORBIDDEN');
     expect(error.details).toMatchObject({ status: 403, attempts: 1, operation: 'startThread' });
     expect(connector.rejected).toHaveLength(1);
@@ -147,7 +138,7 @@ describe('Teams messenger: retries', () => {
 
   it('does not retry a 400 either (UPSTREAM_ERROR)', async () => {
     connector.faults.push({ status: 400, times: 5 });
-    const error = await failureOf(messenger().startThread(channelRef(), { text: 'bad' }));
+    const error = await appError(messenger().startThread(channelRef(), { text: 'bad' }));
     expect(error).toMatchObject({ code: 'UPSTREAM_ERROR', details: { status: 400, attempts: 1 } });
     expect(connector.rejected).toHaveLength(1);
   });
@@ -224,7 +215,7 @@ describe('Teams messenger: connection failures and timeouts', () => {
   it('times out a post that gets no answer, without a second (possibly duplicate) post', async () => {
     mode.hang = true;
     const started = Date.now();
-    const error = await failureOf(messenger({ timeoutMs: 400 }).startThread(channelRef(proxyUrl), { text: 'into the void' }));
+    const error = await appError(messenger({ timeoutMs: 400 }).startThread(channelRef(proxyUrl), { text: 'into the void' }));
     expect(error).toMatchObject({ code: 'TIMEOUT', details: { scope: 'attempt', attempts: 1, operation: 'startThread' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -234,7 +225,7 @@ describe('Teams messenger: connection failures and timeouts', () => {
   it('retries an update that timed out (a PUT is safe to repeat), up to the attempt bound', async () => {
     mode.hang = true;
     held.length = 0;
-    const error = await failureOf(messenger({ timeoutMs: 200, retry: { maxAttempts: 2, baseDelayMs: 10 } }).update(channelRef(proxyUrl), CHANNEL, '1111111111111', { text: 'x' }));
+    const error = await appError(messenger({ timeoutMs: 200, retry: { maxAttempts: 2, baseDelayMs: 10 } }).update(channelRef(proxyUrl), CHANNEL, '1111111111111', { text: 'x' }));
     expect(error).toMatchObject({ code: 'TIMEOUT', details: { attempts: 2, operation: 'update' } });
     expect(held).toHaveLength(2);
   });
@@ -243,7 +234,7 @@ describe('Teams messenger: connection failures and timeouts', () => {
     const pacer = createOutboundPacer({ perKey: [{ limit: 1, windowMs: 60_000 }] });
     const m = messenger({ pacer, deadlineMs: 300 });
     await m.startThread(channelRef(), { text: 'uses the only slot' });
-    const error = await failureOf(m.startThread(channelRef(), { text: 'waits past the deadline' }));
+    const error = await appError(m.startThread(channelRef(), { text: 'waits past the deadline' }));
     expect(error).toMatchObject({ code: 'TIMEOUT', details: { operation: 'startThread', attempts: 0 } });
     expect(connector.sent).toHaveLength(1);
     expect(pacer.stats().waiting).toBe(0);
