@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { stopProcessGroup, waitUntil } from '../test/support/playground.ts';
 
 /**
- * incident-bot as its own process (`node src/main.ts`), exactly as `npm start` runs it: Node
+ * incident-bot as its own process (`node src/main.ts`, exactly as `npm start` runs it, or
+ * lab/bot-entry.ts for the simulated directory): Node
  * reads NODE_EXTRA_CA_CERTS only at process start, and the bot must trust the lab's local HTTPS
  * stand-ins, so it cannot run inside the lab process.
  */
@@ -20,12 +21,19 @@ export interface BotProcess {
   stop(): Promise<void>;
 }
 
-export async function startBotProcess(options: { env: Record<string, string>; port: number; logFile: string; readyTimeoutMs?: number }): Promise<BotProcess> {
+export async function startBotProcess(options: {
+  env: Record<string, string>;
+  port: number;
+  logFile: string;
+  /** Script to run; default src/main.ts. */
+  entry?: string;
+  readyTimeoutMs?: number;
+}): Promise<BotProcess> {
   const log = createWriteStream(options.logFile, { flags: 'w' });
   // Only what the bot needs from our environment: the lab's settings must not be overridden
   // by whatever incident-bot configuration the developer has exported in this shell.
   const inherited = Object.fromEntries(['PATH', 'HOME', 'LANG', 'TZ', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'src/main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [options.entry ?? join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: { ...inherited, ...options.env, PORT: String(options.port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,20 +1,28 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createLdapDirectory } from '../src/adapters/ldap/ldap-directory.ts';
 import type { Directory, DirectoryUser } from '../src/domain/directory.ts';
 import { Secret, type Logger } from '../src/observability/logger.ts';
+import { createDirectoryFileView, writeDirectoryFile } from './memory-directory.ts';
 
 /**
  * The lab's on-premises directory: a real Samba AD DC on loopback when this machine can run one
  * (Linux, root, Samba installed or installable with apt), the same fixtures the tests use.
- * Otherwise there is no directory the bot process could reach, and the lab says so.
+ * Otherwise a simulated directory with the same people: the in-memory Directory of
+ * lab/memory-directory.ts, seeded from a file the lab writes and held by the bot process
+ * (lab/bot-entry.ts), which writes every change back there. The card footer says which.
  */
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..');
 const SAMBA_SCRIPT = join(ROOT, 'scripts/samba-ad.sh');
+/** The bot as `npm start` runs it (LDAP from the environment). */
+const BOT_MAIN = join(ROOT, 'src/main.ts');
+/** The bot with the in-memory directory injected. */
+const BOT_WITH_MEMORY_DIRECTORY = join(ROOT, 'lab/bot-entry.ts');
+const SIMULATED_BASE_DN = 'DC=corp,DC=example,DC=test';
 
 /** sAMAccountNames of the people scripts/samba-ad.sh creates (OU=Staff, plus one in CN=Users). */
 export const SAMBA_FIXTURE_ACCOUNTS = [
@@ -34,20 +42,29 @@ export interface SambaRunEnv {
   staffOu: string;
 }
 
+interface LabDirectoryCommon {
+  /** Card footer and banner text. */
+  label: string;
+  /** The people in it, as the bot sees them at start. */
+  users: DirectoryUser[];
+  /** To read results back: the DC itself (service account), or the simulated directory's file (read-only). */
+  directory: Directory;
+  /** Environment for the bot process. */
+  botEnv: Record<string, string>;
+  /** Script the bot process runs: src/main.ts, or lab/bot-entry.ts for the simulated directory. */
+  botEntry: string;
+  stop(): Promise<void>;
+}
+
 export type LabDirectory =
-  | {
-      kind: 'samba';
-      /** Card footer and banner text. */
-      label: string;
-      env: SambaRunEnv;
-      /** The bot's own view of it (service account), to read results back. */
-      directory: Directory;
-      users: DirectoryUser[];
-      /** Environment for the bot process. */
-      botEnv: Record<string, string>;
-      stop(): Promise<void>;
-    }
-  | { kind: 'simulated'; label: string; reason: string; users: DirectoryUser[]; botEnv: Record<string, string>; stop(): Promise<void> };
+  | (LabDirectoryCommon & { kind: 'samba'; env: SambaRunEnv })
+  | (LabDirectoryCommon & {
+      kind: 'simulated';
+      /** Why not Samba. */
+      reason: string;
+      /** The simulated directory's contents: seeded by the lab, rewritten by the bot after each change. */
+      file: string;
+    });
 
 function canRunSamba(): { ok: true; install: boolean } | { ok: false; reason: string } {
   if (process.platform !== 'linux') return { ok: false, reason: 'not Linux' };
@@ -63,6 +80,8 @@ export interface StartLabDirectoryOptions {
   logger: Logger;
   /** 'simulated' skips Samba even where it could run. */
   prefer?: 'samba' | 'simulated';
+  /** Where the simulated directory lives (recreated); default <dir>/directory.json. */
+  simulatedFile?: string;
   say?: (line: string) => void;
 }
 
@@ -112,6 +131,7 @@ export async function startLabDirectory(options: StartLabDirectoryOptions): Prom
       env: sambaEnv,
       directory,
       users,
+      botEntry: BOT_MAIN,
       botEnv: {
         LDAP_URL: sambaEnv.ldapUrl,
         LDAP_BIND_DN: sambaEnv.serviceBindDn,
@@ -128,16 +148,33 @@ export async function startLabDirectory(options: StartLabDirectoryOptions): Prom
   }
 
   function simulated(reason: string): LabDirectory {
-    return { kind: 'simulated', label: 'lab: simulated directory', reason, users: simulatedUsers(), botEnv: {}, stop: async () => undefined };
+    const file = resolve(options.simulatedFile ?? join(options.dir, 'directory.json'));
+    const users = simulatedUsers();
+    mkdirSync(dirname(file), { recursive: true });
+    // A fresh directory every run: yesterday's disabled accounts are enabled again.
+    writeDirectoryFile(file, { version: 1, baseDn: SIMULATED_BASE_DN, netbiosDomain: 'CORP', users });
+    return {
+      kind: 'simulated',
+      label: 'lab: simulated directory',
+      reason,
+      users,
+      file,
+      directory: createDirectoryFileView(file),
+      botEntry: BOT_WITH_MEMORY_DIRECTORY,
+      botEnv: { LAB_DIRECTORY_FILE: file },
+      stop: async () => {
+        rmSync(file, { force: true });
+      },
+    };
   }
 }
 
 /**
- * The same people as the Samba fixtures, for machines without Samba: they feed the simulated
- * tenant only. The bot gets no LDAP settings then, so it offers no AD actions.
+ * The same people as the Samba fixtures, for machines without Samba: they seed the in-memory
+ * directory the bot acts on and the simulated tenant.
  */
 function simulatedUsers(): DirectoryUser[] {
-  const base = 'DC=corp,DC=example,DC=test';
+  const base = SIMULATED_BASE_DN;
   const names: Array<[string, string]> = [
     ['jdoe', 'John Doe'], ['jdoering', 'John Doering'], ['asmith', 'Alice Smith'], ['zmuller', 'Zoë Müller'], ['jadoe', 'Doe, Jane'],
     ['padmin', 'Paula Admin'], ['nnested', 'Nina Nested'], ['disabled01', 'Dora Disabled'], ['outsider', 'Oscar Outsider'],

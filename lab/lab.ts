@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../src/observability/logger.ts';
 import { ensureTestCa } from '../test/support/test-ca.ts';
 import { startPlayground, type RunningPlayground, type StreamEvent } from '../test/support/playground.ts';
-import { ATTACK_PLAN, runAttack, type RunningAttack } from './attack-script.ts';
+import { ATTACK_PLAN, runAttack, type AttackStep, type RunningAttack } from './attack-script.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { startLabCloud, type LabCloud } from './lab-cloud.ts';
 import { startLabDirectory, type LabDirectory } from './lab-directory.ts';
@@ -26,6 +26,8 @@ export interface LabOptions {
   botPort?: number;
   /** Attack time factor: 1 = the plan's pace (minutes), 0.1 = ten times faster. */
   pace?: number;
+  /** The attack's steps; default ATTACK_PLAN (reconnaissance, brute force, pass-the-hash, DCSync). */
+  attackPlan?: readonly AttackStep[];
   /** false: the attack waits for lab.startAttack() (or never runs). */
   attack?: boolean;
   directory?: 'auto' | 'simulated';
@@ -92,9 +94,19 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   try {
     const ca = ensureTestCa();
 
-    const directory = await startLabDirectory({ dir: join(dir, 'samba'), logger, prefer: options.directory === 'simulated' ? 'simulated' : 'samba', say });
+    const directory = await startLabDirectory({
+      dir: join(dir, 'samba'),
+      simulatedFile: join(dir, 'directory.json'),
+      logger,
+      prefer: options.directory === 'simulated' ? 'simulated' : 'samba',
+      say,
+    });
     stoppers.unshift({ what: 'directory', stop: directory.stop });
-    say(directory.kind === 'samba' ? `directory: Samba AD DC on ${directory.env.ldapUrl} (${directory.users.length} people)` : `directory: simulated (${directory.reason})`);
+    say(
+      directory.kind === 'samba'
+        ? `directory: Samba AD DC on ${directory.env.ldapUrl} (${directory.users.length} people)`
+        : `directory: simulated, in memory in the bot process (${directory.users.length} people; ${directory.reason}); contents: ${directory.file}`,
+    );
 
     const tenant = buildLabTenant(directory.users);
     const cloud = await startLabCloud(tenant.tenant);
@@ -126,7 +138,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       ...cloud.botEnv,
       ...directory.botEnv,
     };
-    const bot = await startBotProcess({ env: botEnv, port: botPort, logFile: join(dir, 'bot.log') });
+    const bot = await startBotProcess({ env: botEnv, port: botPort, logFile: join(dir, 'bot.log'), entry: directory.botEntry });
     stoppers.unshift({ what: 'incident-bot', stop: bot.stop });
     say(`incident-bot on ${bot.url} (log: ${bot.logFile})`);
 
@@ -153,6 +165,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         reconUser: tenant.reconUser,
         logAnalytics: options.sentinel === false ? undefined : cloud.logAnalytics,
         pace: options.pace ?? 1,
+        ...(options.attackPlan ? { plan: options.attackPlan } : {}),
         onAlert: ({ alert }) => {
           const seconds = String(Math.round((Date.now() - started) / 1000)).padStart(3);
           say(`[+${seconds}s] MDI alert raised: ${String(alert.title)} (${String(alert.severity)})`);

@@ -53,6 +53,16 @@ export interface RunningBot {
 export interface StartOptions {
   /** Clock of the approval workflow (expiry, leases, audit times). */
   now?: () => Date;
+  /**
+   * The on-premises directory to use instead of the LDAP adapter the configuration describes
+   * (the local lab's in-memory directory). AD actions and directory lookups then run against it.
+   */
+  directory?: Directory;
+  /**
+   * NetBIOS name of the domain `directory` serves (CORP); default LDAP_NETBIOS_DOMAIN (or the
+   * first DC= of LDAP_BASE_DN) when LDAP is configured, else CORP.
+   */
+  directoryDomain?: string;
 }
 
 /** Graph lookups answer a person in front of a phone: no retries, short deadline. */
@@ -68,10 +78,12 @@ interface Integrations {
   graph?: GraphClient;
   graphLookup?: GraphClient;
   okta?: OktaClient;
+  /** NetBIOS domain of `directory` (CORP), when there is one. */
+  netbiosDomain?: string;
 }
 
 /** The vendor adapters the configuration enables; nothing is built for what is not configured. */
-function buildIntegrations(config: Config, logger: Logger): Integrations {
+function buildIntegrations(config: Config, logger: Logger, options: StartOptions = {}): Integrations {
   const timeoutMs = config.outboundTimeoutMs;
   const credential = config.azure ? createAzureCredential(config.azure, { timeoutMs }) : undefined;
   const graph = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger }) : undefined;
@@ -85,22 +97,26 @@ function buildIntegrations(config: Config, logger: Logger): Integrations {
     );
   }
 
-  const directory = config.ldap
-    ? createLdapDirectory({
-        url: config.ldap.url,
-        bindDn: config.ldap.bindDn,
-        bindPassword: config.ldap.bindPassword,
-        baseDn: config.ldap.baseDn,
-        caPem: config.ldap.caFile ? readFileSync(config.ldap.caFile, 'utf8') : undefined,
-        netbiosDomain: config.ldap.netbiosDomain,
-        timeoutMs: config.ldap.timeoutMs,
-        logger,
-      })
-    : undefined;
+  // A directory handed in (the lab's in-memory one) replaces the LDAP adapter.
+  const directory =
+    options.directory ??
+    (config.ldap
+      ? createLdapDirectory({
+          url: config.ldap.url,
+          bindDn: config.ldap.bindDn,
+          bindPassword: config.ldap.bindPassword,
+          baseDn: config.ldap.baseDn,
+          caPem: config.ldap.caFile ? readFileSync(config.ldap.caFile, 'utf8') : undefined,
+          netbiosDomain: config.ldap.netbiosDomain,
+          timeoutMs: config.ldap.timeoutMs,
+          logger,
+        })
+      : undefined);
   const okta = config.okta ? createOktaClient({ orgUrl: config.okta.orgUrl, apiToken: config.okta.apiToken, timeoutMs, logger }) : undefined;
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
-  if (directory && config.ldap) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain: config.ldap.netbiosDomain });
+  const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
+  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain });
   if (graph) systems.entra = createGraphIdentityActions({ client: graph });
   if (okta) systems.okta = createOktaRemediation({ client: okta });
   return {
@@ -111,6 +127,7 @@ function buildIntegrations(config: Config, logger: Logger): Integrations {
     graph,
     graphLookup,
     okta,
+    netbiosDomain,
   };
 }
 
@@ -128,7 +145,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   if (config.dryRun) logger.warn('DRY_RUN=true: approved actions go through every step except the change itself');
   const policy = loadActionPolicy({ file: config.actionPolicyFile });
   const store: Store = await openStore({ databaseUrl: config.databaseUrl.reveal(), logger });
-  const integrations = buildIntegrations(config, logger);
+  const integrations = buildIntegrations(config, logger, options);
   const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 
   const adapter = createBotAdapter({ config, logger });
@@ -172,7 +189,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
             directory: integrations.directory,
             entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
             store,
-            netbiosDomain: config.ldap?.netbiosDomain,
+            netbiosDomain: integrations.netbiosDomain,
             timeoutMs: LOOKUP_TIMEOUT_MS * 2,
           })
         : undefined,
@@ -203,7 +220,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       alertSources: () => sourceStatuses(store, integrations.sources.map((s) => s.name)),
     },
     capabilities: integrations.capabilities,
-    netbiosDomain: config.ldap?.netbiosDomain,
+    netbiosDomain: integrations.netbiosDomain,
     minSeverity: config.minSeverity,
     logger,
   });

@@ -15,8 +15,8 @@ import { AppError } from '../src/domain/errors.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
-import { decodeJwt, LOG_ANALYTICS_AUDIENCE, startEntraTokenServer, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';
-import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
+import { decodeJwt, LOG_ANALYTICS_AUDIENCE, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';
+import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
 import { startLogAnalyticsServer, type LogAnalyticsServer } from './servers/log-analytics-server.ts';
 import { createDemoTenant, putAlert, updateAlert, type DemoTenant } from './servers/tenant.ts';
 import { mdiAlert, mdiAlertSeries, unknownEvidence } from './servers/graph-alert-factory.ts';
@@ -79,14 +79,15 @@ beforeAll(async () => {
   writeFileSync(certPath, readFileSync(join(certDir, 'app.key'), 'utf8') + certPem);
 
   demo = createDemoTenant();
-  tokens = await startEntraTokenServer({
-    clients: [
-      { tenantId: demo.tenant.tenantId, clientId, clientSecret: secret },
-      { tenantId: demo.tenant.tenantId, clientId: readerWithoutAlerts, clientSecret: otherSecret, roles: ['User.Read.All'] },
-      { tenantId: demo.tenant.tenantId, clientId: certClientId, certificatePem: certPem },
+  ({ tokens, graph } = await startTokensAndGraph(
+    demo.tenant,
+    [
+      { clientId, clientSecret: secret },
+      { clientId: readerWithoutAlerts, clientSecret: otherSecret, roles: ['User.Read.All'] },
+      { clientId: certClientId, certificatePem: certPem },
     ],
-  });
-  graph = await startGraphServer({ tokens, tenant: demo.tenant, alertPageSize: 50 });
+    { alertPageSize: 50 },
+  ));
   la = await startLogAnalyticsServer({ workspaceId: WORKSPACE, now: () => NOW, verifyToken: (header) => verifyBearer(header, LOG_ANALYTICS_AUDIENCE).ok });
 });
 

@@ -17,8 +17,8 @@ import { Secret } from '../src/observability/logger.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { ALICE_USER, channelMention, personalMessage, targetedSlashCommand, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
-import { startEntraTokenServer, type EntraTokenServer } from './servers/entra-token-server.ts';
-import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
+import type { EntraTokenServer } from './servers/entra-token-server.ts';
+import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addOktaUser, addUser, createTenant, type Tenant } from './servers/tenant.ts';
 import { checkTeamsCard } from './support/card-rules.ts';
@@ -79,8 +79,7 @@ beforeAll(async () => {
 
   const clientId = 'c0ffee00-0000-4000-8000-000000000001';
   const secret = 'local-test-secret';
-  tokens = await startEntraTokenServer({ clients: [{ tenantId: tenant.tenantId, clientId, clientSecret: secret }] });
-  graph = await startGraphServer({ tokens, tenant });
+  ({ tokens, graph } = await startTokensAndGraph(tenant, [{ clientId, clientSecret: secret }]));
   okta = await startOktaServer({ apiToken: 'okta-test-token', tenant });
   connector = await startBotConnectorServer({ protocol: 'http' });
   store = await openStore({ databaseUrl: 'sqlite::memory:', logger: log.logger });

@@ -21,8 +21,9 @@ import {
  * `npm run lab`) with a fast attack, driven through the Agents Playground's own HTTP and
  * WebSocket API and its web UI in Debian's chromium. Nothing leaves the machine.
  *
- * Proves: the first MDI alert card lands in the SOC channel; Approve on "Disable AD account"
- * disables that user in the (Samba) directory, threads the result and updates the card;
+ * Proves: the first MDI alert card lands in the SOC channel; Approve on "Disable AD account",
+ * clicked in the web UI as an analyst does, disables that user in the (Samba) directory,
+ * threads the result and updates the card;
  * `lookup` answers with a card in personal chat; and the README's before/after screenshots.
  */
 
@@ -60,16 +61,42 @@ function allText(event: StreamEvent): string {
   return [event.message.text ?? '', ...cardsOf(event.message).flatMap((c) => cardTexts(c))].join('\n');
 }
 
+interface UiInvoke {
+  /** What the web UI sent to the playground (`POST /_conversation/v1/invoke`). */
+  sent: { name?: string; value?: { action?: { type?: string; verb?: string; data?: Record<string, unknown> } }; from?: { id?: string }; conversation?: { id?: string }; replyToId?: string };
+  status: number;
+  /** The bot's invoke response as the UI received it (the refreshed card). */
+  answer: string;
+}
+
+/**
+ * Presses the card's "Disable AD account" button in the playground's web UI, as an analyst
+ * does, and returns the Action.Execute invoke the UI sent for it and the bot's answer.
+ */
+async function clickInUi(page: Page, alertTitle: string): Promise<UiInvoke> {
+  const card = page.locator('.ac-adaptiveCard', { hasText: alertTitle }).first();
+  const button = card.getByRole('button', { name: /^disable ad account/i }).first();
+  await button.waitFor({ state: 'visible', timeout: 10_000 });
+  await button.scrollIntoViewIfNeeded();
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'POST' && r.url().includes('/_conversation/v1/invoke'), { timeout: 10_000 }),
+    button.click({ timeout: 10_000 }),
+  ]);
+  const response = await request.response();
+  return { sent: request.postDataJSON() as UiInvoke['sent'], status: response?.status() ?? 0, answer: (await response?.text().catch(() => '')) ?? '' };
+}
+
 suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () => {
   /**
-   * Without Samba (not root, no apt) the lab runs a simulated directory and the bot gets no
-   * LDAP settings, so there is no AD action to approve: skip those steps locally, fail in CI.
+   * Without Samba (not root, no apt) the lab runs its simulated directory (in memory in the bot
+   * process), and the same steps run against it locally. CI must prove the real thing: Samba.
+   * (test/e2e-lab-simulated.test.ts covers the simulated directory everywhere.)
    */
-  const needsDirectory = (ctx: { skip: (note?: string) => void }) => {
-    if (lab?.directory.kind !== 'simulated') return;
-    if (CI) throw new Error(`CI must run the lab against a Samba AD DC: ${lab.directory.reason}`);
-    ctx.skip(`no Samba AD DC here (${lab.directory.reason})`);
+  const needsDirectory = () => {
+    if (CI && lab?.directory.kind === 'simulated') throw new Error(`CI must run the lab against a Samba AD DC: ${lab.directory.reason}`);
   };
+  /** The README's screenshots show the Samba lab; a run on the simulated directory keeps its own. */
+  const screenshots = () => (lab.directory.kind === 'samba' ? SCREENSHOTS : join(workDir, 'screenshots'));
   let lab: Lab;
   let stream: PlaygroundStream;
   let config: PlaygroundConfig;
@@ -96,6 +123,8 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
       // As an analyst does it: `@Incident Bot subscribe` in the SOC channel (no TEAMS_CHANNEL_ID).
       subscribeBy: 'command',
       pollIntervalSeconds: 5,
+      // As `npm run lab`: LAB_DIRECTORY=simulated skips Samba even where it could run.
+      directory: process.env.LAB_DIRECTORY === 'simulated' ? 'simulated' : 'auto',
     });
     config = await lab.playground.client.config();
     stream = await lab.playground.client.stream();
@@ -161,8 +190,8 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     expect(titles.some((title) => allText(first).includes(title))).toBe(true);
   }, FIRST_CARD_MS + 5_000);
 
-  it('offers "Disable AD account" on a card about the attacked account', async (ctx) => {
-    needsDirectory(ctx);
+  it('offers "Disable AD account" on a card about the attacked account', async () => {
+    needsDirectory();
     alertCard = await stream.waitFor(
       'an alert card with an Approve button for disable-ad-account',
       // The pass-the-hash card: always the same card, so the README screenshots stay comparable.
@@ -185,27 +214,51 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     expect(allText(alertCard)).toContain(lab.directory.label);
   });
 
-  it('renders the alert card in the web UI (screenshot before approval)', async (ctx) => {
-    needsDirectory(ctx);
+  it('renders the alert card in the web UI (screenshot before approval)', async () => {
+    needsDirectory();
     if (!alertCard || !page || !browser) throw new Error('no alert card with a disable button, or no browser (see the previous tests)');
     const card = page.locator('.ac-adaptiveCard', { hasText: alertTitle }).first();
     await card.waitFor({ state: 'visible', timeout: STEP_MS });
     await expect.poll(() => card.getByRole('button', { name: /disable ad account/i }).count(), { timeout: 10_000 }).toBeGreaterThan(0);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    mkdirSync(screenshots(), { recursive: true });
     await card.scrollIntoViewIfNeeded();
-    await card.screenshot({ path: join(SCREENSHOTS, 'alert-card-before.png') });
-    expect(existsSync(join(SCREENSHOTS, 'alert-card-before.png'))).toBe(true);
+    await card.screenshot({ path: join(screenshots(), 'alert-card-before.png') });
+    expect(existsSync(join(screenshots(), 'alert-card-before.png'))).toBe(true);
   }, 60_000);
 
-  it('Approve on "Disable AD account" disables the account in the directory, threads the result and updates the card', async (ctx) => {
-    needsDirectory(ctx);
+  it('Approve on "Disable AD account" (clicked in the web UI) disables the account in the directory, threads the result and updates the card', async () => {
+    needsDirectory();
     if (!alertCard) throw new Error('no alert card with a disable button (see the previous tests)');
     const action = disableAction(alertCard);
     const thread = threadOf(alertCard);
     const sam = lab.tenant.victim.onPremisesSamAccountName as string;
     const clickedAt = Date.now();
-    const response = await lab.playground.client.invoke({ conversationId: thread, replyToId: alertCard.message.messageId, verb: 'approve', data: action?.data ?? {} });
-    expect(JSON.stringify(response)).not.toMatch(/application\/vnd\.microsoft\.error/);
+    // By hand: the button in the web UI. Only when the UI cannot be driven at all (no page, or
+    // no request leaves it) does the test press it through the playground's HTTP invoke API.
+    let ui: UiInvoke | undefined;
+    let uiProblem = page ? '' : 'no browser page';
+    if (page) {
+      try {
+        ui = await clickInUi(page, alertTitle);
+      } catch (error) {
+        uiProblem = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
+      }
+    }
+    if (ui) {
+      console.info(`[e2e] Approve clicked in the web UI: invoke ${ui.status}, ${Date.now() - clickedAt} ms`);
+      // The UI sent the card's own Action.Execute, in the alert's thread, as the current user.
+      expect(ui.sent.name).toBe('adaptiveCard/action');
+      expect(ui.sent.value?.action).toMatchObject({ type: 'Action.Execute', verb: 'approve', data: action?.data ?? {} });
+      expect(ui.sent.conversation?.id).toBe(thread);
+      expect(ui.sent.replyToId).toBe(alertCard.message.messageId);
+      expect(ui.sent.from?.id).toBe(config.currentUser.id);
+      expect(ui.status).toBe(200);
+      expect(ui.answer).not.toMatch(/application\/vnd\.microsoft\.error/);
+    } else {
+      console.warn(`[e2e] could not click Approve in the web UI (${uiProblem}): pressing it through the playground's invoke API instead`);
+      const response = await lab.playground.client.invoke({ conversationId: thread, replyToId: alertCard.message.messageId, verb: 'approve', data: action?.data ?? {} });
+      expect(JSON.stringify(response)).not.toMatch(/application\/vnd\.microsoft\.error/);
+    }
 
     const result = await stream.waitFor(
       `the result of disabling ${sam} in the alert's thread`,
@@ -220,15 +273,15 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     );
     expect(allText(updated)).toMatch(/approved|disabled/i);
 
-    if (lab.directory.kind !== 'samba') throw new Error('unreachable: needsDirectory() skipped or failed already');
-    // Read back from the DC itself, not from anything the bot says.
+    // Read back from the directory itself (the DC, or the simulated directory's file the bot
+    // process writes), not from anything the bot says.
     const user = await lab.directory.directory.getUser({ samAccountName: sam });
     expect(user.enabled).toBe(false);
     expect(user.userAccountControl & 0x2).toBe(0x2);
   }, 60_000);
 
-  it('shows the updated card and the threaded result in the web UI (screenshot after approval)', async (ctx) => {
-    needsDirectory(ctx);
+  it('shows the updated card and the threaded result in the web UI (screenshot after approval)', async () => {
+    needsDirectory();
     if (!page || !alertCard) throw new Error('no page or card (see the previous tests)');
     const card = page.locator('.ac-adaptiveCard', { hasText: alertTitle }).first();
     // The same card, re-rendered from the bot's update: the button is gone, the outcome shown.
@@ -236,7 +289,7 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     await expect.poll(() => card.getByRole('button', { name: /^disable ad account/i }).count(), { timeout: STEP_MS }).toBe(0);
     await expect.poll(() => card.innerText(), { timeout: STEP_MS }).toContain(`approved by ${config.currentUser.name}`);
     await card.scrollIntoViewIfNeeded();
-    await card.screenshot({ path: join(SCREENSHOTS, 'alert-card-after.png') });
+    await card.screenshot({ path: join(screenshots(), 'alert-card-after.png') });
   }, 60_000);
 
   it('answers `lookup <user>` in personal chat with a card', async () => {
@@ -251,7 +304,7 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
     const text = allText(answer);
     expect(text).toContain(lab.tenant.victim.displayName);
     // The account disabled above reads back as disabled in the lookup.
-    if (lab.directory.kind === 'samba') expect(text).toMatch(/disabled/i);
+    expect(text).toMatch(/disabled/i);
   }, 40_000);
 
   it('answers `@Incident Bot lookup <user>` in a channel with a card in the thread', async () => {

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientSecretCredential } from '@azure/identity';
 import { Client, GraphError, RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import { decodeJwt, startEntraTokenServer, type EntraTokenServer } from './servers/entra-token-server.ts';
-import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
+import { decodeJwt, type EntraTokenServer } from './servers/entra-token-server.ts';
+import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addUser, createDemoTenant, findOktaUser, putAlert, updateAlert, type DemoTenant } from './servers/tenant.ts';
 import { mdiAlert, mdiAlertSeries, unknownEvidence } from './servers/graph-alert-factory.ts';
@@ -42,13 +42,14 @@ const graphFailure = (promise: Promise<unknown>) => rejectionOf(promise, GraphEr
 
 beforeAll(async () => {
   demo = createDemoTenant();
-  tokens = await startEntraTokenServer({
-    clients: [
-      { tenantId: demo.tenant.tenantId, clientId, clientSecret: secret },
-      { tenantId: demo.tenant.tenantId, clientId: readOnlyClientId, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All'] },
+  ({ tokens, graph } = await startTokensAndGraph(
+    demo.tenant,
+    [
+      { clientId, clientSecret: secret },
+      { clientId: readOnlyClientId, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All'] },
     ],
-  });
-  graph = await startGraphServer({ tokens, tenant: demo.tenant, alertPageSize: 50 });
+    { alertPageSize: 50 },
+  ));
   okta = await startOktaServer({ apiToken: oktaToken, tenant: demo.tenant });
 });
 

@@ -7,8 +7,8 @@ import type { ActionTarget } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
-import { startEntraTokenServer, type EntraTokenServer } from './servers/entra-token-server.ts';
-import { startGraphServer, type GraphServer } from './servers/graph-server.ts';
+import type { EntraTokenServer } from './servers/entra-token-server.ts';
+import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
 import { addUser, createDemoTenant, type DemoTenant, type TenantUser } from './servers/tenant.ts';
 
 /**
@@ -44,13 +44,10 @@ const syncedUser = (prefix: string) => addUser(demo.tenant, { name: `${prefix}.$
 
 beforeAll(async () => {
   demo = createDemoTenant();
-  tokens = await startEntraTokenServer({
-    clients: [
-      { tenantId: demo.tenant.tenantId, clientId, clientSecret: secret },
-      { tenantId: demo.tenant.tenantId, clientId: readOnlyClientId, clientSecret: readOnlySecret, roles: ['User.Read.All', 'IdentityRiskyUser.Read.All'] },
-    ],
-  });
-  graph = await startGraphServer({ tokens, tenant: demo.tenant });
+  ({ tokens, graph } = await startTokensAndGraph(demo.tenant, [
+    { clientId, clientSecret: secret },
+    { clientId: readOnlyClientId, clientSecret: readOnlySecret, roles: ['User.Read.All', 'IdentityRiskyUser.Read.All'] },
+  ]));
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { startHttpsJsonServer, type JsonReply, type JsonRequest, type RunningServer } from './https-json-server.ts';
-import { GRAPH_AUDIENCE, verifyBearer } from './entra-token-server.ts';
+import { GRAPH_AUDIENCE, startEntraTokenServer, verifyBearer, type EntraClient, type EntraTokenServer } from './entra-token-server.ts';
 import type { Tenant } from './tenant.ts';
 import { graphError, type GraphAction, type GraphContext } from './graph/common.ts';
 import { retryAfterHeaders, takeFault, type Fault } from './graph/faults.ts';
@@ -86,4 +86,18 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
   const base = await startHttpsJsonServer(handle, options.port === undefined ? {} : { port: options.port });
   server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50 };
   return server;
+}
+
+/** An app registration of the tenant on the local token endpoint (its tenantId is the tenant's). */
+export type TenantApp = Omit<EntraClient, 'tenantId'>;
+
+/** The tenant's token endpoint with these app registrations, and a Graph stand-in that accepts its tokens. */
+export async function startTokensAndGraph(
+  tenant: Tenant,
+  apps: TenantApp[],
+  graphOptions: Omit<StartGraphServerOptions, 'tokens' | 'tenant'> = {},
+): Promise<{ tokens: EntraTokenServer; graph: GraphServer }> {
+  const tokens = await startEntraTokenServer({ clients: apps.map((app) => ({ tenantId: tenant.tenantId, ...app })) });
+  const graph = await startGraphServer({ tokens, tenant, ...graphOptions });
+  return { tokens, graph };
 }
