@@ -284,7 +284,12 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   };
 }
 
-async function main(): Promise<void> {
+/**
+ * The bot as a process: configuration from the environment (and env/ files), one line per
+ * configuration problem and exit 2, structured logs, SIGTERM/SIGINT finish the work in flight.
+ * `extend` lets another entry point (the local lab) add start options built from the same logger.
+ */
+export async function runBotProcess(extend?: (logger: Logger) => StartOptions): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(environmentWithFiles(process.env, resolve(import.meta.dirname, '../env')));
@@ -296,7 +301,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const bot = await startIncidentBot(config, logger);
+  const bot = await startIncidentBot(config, logger, extend?.(logger));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -314,10 +319,13 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** Reports a failed start in one line (the cause's sentence, no stack) and exits 1. */
+export function exitOnStartFailure(error: unknown): never {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`incident-bot: could not start: ${message}\n`);
+  process.exit(1);
+}
+
 if (import.meta.main) {
-  main().catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`incident-bot: could not start: ${message}\n`);
-    process.exit(1);
-  });
+  runBotProcess().catch(exitOnStartFailure);
 }
