@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { gate } from './support/gate.ts';
 import { createAzureCredential } from '../src/adapters/azure/azure-credential.ts';
 import { createGraphClient, graphScopeFor } from '../src/adapters/graph/graph-client.ts';
 import { createGraphAlertSource } from '../src/adapters/graph/graph-alert-source.ts';
@@ -109,7 +110,9 @@ describe('createAzureCredential', () => {
   });
 
   it('gives up on a stalled token endpoint instead of hanging', async () => {
-    tokens.faults.push({ delayMs: 1500, times: 20 });
+    // The token endpoint takes the requests and answers none while the test runs.
+    const stall = gate();
+    tokens.faults.push({ until: stall.opened, times: 20 });
     try {
       const credential = createAzureCredential(azureConfig(), { timeoutMs: 300 });
       const started = Date.now();
@@ -118,7 +121,8 @@ describe('createAzureCredential', () => {
         (e: unknown) => (e as Error).name,
       );
       expect(outcome).not.toBe('token');
-      expect(Date.now() - started).toBeLessThan(1400);
+      // Gave up on its own (300 ms timeout; generous bound for a loaded CI machine).
+      expect(Date.now() - started).toBeLessThan(5_000);
       // Through the Graph client the same stall reads as a sentence, not an MSAL dump.
       const client = createGraphClient({ credential, endpoint: graph.url, timeoutMs: 300, logger: captureLogger().logger });
       const error = await appError(createGraphAlertSource({ client, logger: captureLogger().logger }).fetchChanged(undefined));
@@ -126,6 +130,7 @@ describe('createAzureCredential', () => {
       expect(error.message).toBe('Could not get a token for https://graph.microsoft.com/.default from Entra ID (endpoints_resolution_error): check that AZURE_AUTHORITY_HOST is reachable.');
     } finally {
       tokens.faults.length = 0;
+      stall.open();
     }
   });
 });
@@ -259,12 +264,15 @@ describe('Graph alert source (security/alerts_v2)', () => {
   });
 
   it('honours the per-request timeout when Graph stalls', async () => {
-    graph.faults.push({ match: alertsPath, delayMs: 1500, times: 1 });
+    // Graph holds the request until the test ends: only the 300 ms timeout can end the call.
+    const stall = gate();
+    onTestFinished(() => stall.open());
+    graph.faults.push({ match: alertsPath, until: stall.opened, times: 1 });
     const { source } = graphSource({ timeoutMs: 300, maxRetries: 0 });
     const started = Date.now();
     const error = await appError(source.fetchChanged(T));
     expect(error.code).toBe('TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(1400);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("rethrows the caller's abort instead of mapping it", async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ALICE_USER, BOB_USER } from './servers/bot-activity.ts';
 import { cardButtons, cardText, MALLORY_USER, writePolicy, type BotHarness } from './support/bot-harness.ts';
 import { createTestDatabase, probePostgres } from './support/postgres.ts';
@@ -27,12 +27,12 @@ describe('exactly once', () => {
     const card = await h.waitForCard(b, p.sam);
     const answers = await Promise.all(h.approvers.map((user) => h.click(b, card, 'revoke-sessions', user)));
     expect(answers.every((a) => a.status === 200 && a.card !== undefined)).toBe(true);
+    // Everyone's answer shows the one approval (by whoever was first), running or done; nobody is asked to vote again.
+    for (const a of answers) expect(cardText(a.card)).toMatch(/Revoke sessions: (Approved by Approver \d\d — running|Revoked .* — approved by Approver \d\d)/);
     await h.waitFor('the result', () => h.threadTexts(card).find((t) => t.startsWith('Revoked')));
     await new Promise((r) => setTimeout(r, 300));
     expect(revokes(p.entra.id)).toBe(1);
     expect(h.threadTexts(card).filter((t) => t.startsWith('Revoked'))).toHaveLength(1);
-    const slowest = Math.max(...answers.map((a) => a.ms));
-    expect(slowest).toBeLessThan(5000);
   });
 
   it('two bot processes on one PostgreSQL database: 20 approves split across them run the action once', async (ctx) => {
@@ -215,7 +215,10 @@ describe('person-level requests from lookup cards', () => {
   it('lookup → Approve on the lookup card → the person is found again server-side, disabled in AD, the result answered in that conversation', async (ctx) => {
     requireSamba(ctx);
     const p = await h.person('e2elook');
-    const b = await bot({ ALERT_SOURCES: 'none' });
+    // The bot's own LDAP directory, with the disable held at a gate until the test opens it.
+    const held = h.holdDirectory('disableAccount');
+    onTestFinished(() => held.gate.open());
+    const b = await bot({ ALERT_SOURCES: 'none' }, { directory: held.directory });
     const asked = await h.say(b, ALICE_USER, `lookup ${h.samba.domain}\\${p.sam}`);
     expect(asked.status).toBe(200);
     const lookup = await h.waitFor('the lookup card', () => h.connector.sent.find((r) => r.kind !== 'update' && JSON.stringify(r.activity ?? {}).includes(`E2E ${p.sam}`) && Array.isArray(r.activity?.attachments)));
@@ -230,10 +233,15 @@ describe('person-level requests from lookup cards', () => {
     expect(outsider.text).toContain('not an approver');
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
 
+    // Answered while the disable is held (it cannot have happened yet), and it runs afterwards.
     const answer = await h.click(b, { activityId: lookup.activityId, card: content }, 'disable-ad-account', ALICE_USER);
+    expect(held.gate.isOpen).toBe(false);
     expect(answer.status).toBe(200);
-    expect(answer.ms).toBeLessThan(1000);
-    expect(answer.text).toMatch(new RegExp(`Disable AD account for ${h.samba.domain}\\\\${p.sam}: Approved by Alice Example — (running|starting)`));
+    expect(answer.text).toMatch(new RegExp(`Disable AD account for ${h.samba.domain}\\\\${p.sam}: Approved by Alice Example — running`));
+    await held.gate.reached;
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+    expect(h.connector.repliesIn(lookup.activityId)).toEqual([]);
+    held.gate.open();
     await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
     const reply = await h.waitFor('the result in the lookup conversation', () => h.connector.repliesIn(lookup.activityId).find((r) => String(r.activity?.text ?? '').startsWith('Disabled')));
     expect(reply.conversationId).toBe(`${b.channelId};messageid=${lookup.activityId}`);

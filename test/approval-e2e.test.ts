@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ALICE_USER, BOB_USER } from './servers/bot-activity.ts';
-import { cardButtons, cardText, MALLORY_USER, type BotHarness } from './support/bot-harness.ts';
+import { cardButtons, cardText, MALLORY_USER, writePolicy, type BotHarness, type CardRef } from './support/bot-harness.ts';
 import { useBotE2e } from './support/bot-e2e-hooks.ts';
+import { gate } from './support/gate.ts';
 import { requireSamba } from './support/samba.ts';
 
 /**
@@ -11,23 +12,33 @@ import { requireSamba } from './support/samba.ts';
  */
 
 let h: BotHarness;
-const { bot } = useBotE2e((harness) => (h = harness));
+const { bots, bot } = useBotE2e((harness) => (h = harness));
 
 const UAC_DISABLED = 0x2;
 
 describe('AD actions through Teams invokes', () => {
-  it('disable-ad-account: answered fast with "running", disabled in Samba, card updated, result threaded; enable undoes it', async (ctx) => {
+  it('disable-ad-account: answered with "running" before it runs, disabled in Samba, card updated, result threaded; enable undoes it', async (ctx) => {
     requireSamba(ctx);
     const p = await h.person('e2edis');
     h.alert([p.entra]);
-    const b = await bot();
+    // The bot's own LDAP directory, with the disable held at a gate until the test opens it.
+    const held = h.holdDirectory('disableAccount');
+    onTestFinished(() => held.gate.open());
+    const b = await bot({}, { directory: held.directory });
     const card = await h.waitForCard(b, p.sam);
     expect(cardButtons(card.record.activity?.attachments).some((x) => x.data.action === 'disable-ad-account')).toBe(true);
 
+    // The invoke is answered while the disable cannot have happened yet (if the bot waited for
+    // it, this click would never be answered).
     const answer = await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    expect(held.gate.isOpen).toBe(false);
     expect(answer.status).toBe(200);
-    expect(answer.ms).toBeLessThan(1000);
-    expect(cardText(answer.card)).toMatch(/Disable AD account: Approved by Alice Example — (running|starting)/);
+    expect(cardText(answer.card)).toMatch(/Disable AD account: Approved by Alice Example — running/);
+    // ...and the action runs asynchronously: it reaches the directory, nothing applied or said yet.
+    await held.gate.reached;
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+    expect(h.threadTexts(card)).toEqual([]);
+    held.gate.open();
 
     const done = await h.waitFor('the result in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Disabled')));
     expect(done).toMatch(new RegExp(`^Disabled ${h.samba.domain}\\\\${p.sam} in AD — approved by Alice Example, \\d+\\.\\d s$`));
@@ -155,9 +166,25 @@ describe('Graph and Okta actions, each read back from the stand-in', () => {
     const b = await bot();
     const card = await h.waitForCard(b, p.sam);
     const user = findOktaUser(h.demo.tenant, p.upn)!;
+    expect(user.sessionCount).toBeGreaterThan(0);
+    // Suspending and ending the sessions are two Okta calls: SUSPENDED alone does not mean the
+    // sessions are gone yet. Hold the second call to see that window every run, then the result.
+    const clearing = gate();
+    onTestFinished(() => clearing.open());
+    h.okta.faults.push({ match: (r) => r.method === 'DELETE' && r.path.endsWith(`/users/${user.id}/sessions`), until: clearing.opened });
     await h.click(b, card, 'suspend-okta', ALICE_USER);
-    await h.waitFor('suspended', () => user.status === 'SUSPENDED');
+    await h.waitFor('the session clearing in flight', () => h.okta.requests.some((r) => r.method === 'DELETE' && r.path.endsWith(`/users/${user.id}/sessions`)));
+    expect(user.status).toBe('SUSPENDED');
+    expect(user.sessionCount).toBeGreaterThan(0);
+    // The outcome is reported only once both calls are done.
+    expect(h.threadTexts(card).filter((t) => t.startsWith('Suspended'))).toEqual([]);
+    clearing.open();
+    const suspended = await h.waitFor('the suspend result', () => h.threadTexts(card).find((t) => t.startsWith('Suspended')));
+    expect(suspended).toContain('cleared its sessions and OAuth tokens');
+    expect(user.status).toBe('SUSPENDED');
     expect(user.sessionCount).toBe(0);
+    expect(user.oauthTokenCount).toBe(0);
+    expect(h.okta.actions.filter((a) => a.userId === user.id).map((a) => a.kind)).toEqual(['suspend', 'clearSessions']);
     await h.waitFor('the undo button', () => cardButtons(h.currentCard(card)).some((x) => x.data.action === 'unsuspend-okta'));
     await h.click(b, card, 'unsuspend-okta', BOB_USER);
     await h.waitFor('active again', () => user.status === 'ACTIVE');
@@ -196,5 +223,213 @@ describe('mapped errors in words in the thread', () => {
     expect(graphFailure).toMatch(/^Revoke sessions for .* failed: /);
     expect(graphFailure).toMatch(/permission|right|allowed|forbidden|refused/i);
     expect(graphFailure).not.toMatch(/Authorization_RequestDenied|403 Forbidden/);
+  });
+});
+
+/** What the bot said in `user`'s 1:1 chat with it (answers to commands typed there). */
+function personalChatTexts(user: { id: string }): string[] {
+  const conversationId = `a:1${Buffer.from(user.id).toString('base64url')}`;
+  return h.connector.sent.filter((r) => r.conversationId === conversationId && r.kind !== 'update').map((r) => String(r.activity?.text ?? ''));
+}
+
+/** The alert's reference code, as its buttons carry it (and the card shows it). */
+function refOf(card: CardRef): string {
+  const code = cardButtons(card.record.activity?.attachments)[0]?.data.code;
+  expect(typeof code).toBe('string');
+  return code as string;
+}
+
+/** Holds Graph's revokeSignInSessions for `entraId` until the returned gate is opened (at the latest when the test ends). */
+function holdRevoke(entraId: string) {
+  const held = gate();
+  onTestFinished(() => held.open());
+  h.graph.faults.push({ match: (r) => r.method === 'POST' && r.path.endsWith(`/users/${entraId}/revokeSignInSessions`), until: held.opened });
+  return held;
+}
+
+const revokesOf = (entraId: string) => h.graph.actions.filter((a) => a.kind === 'revokeSignInSessions' && a.target === entraId).length;
+
+describe('typed commands in a personal chat drive the same flow as the card', () => {
+  it('approve <alert ref>: asks which action; approve <ref> <n> answers "running" before it runs, then the result lands in the alert thread', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2etyped');
+    h.alert([p.entra]);
+    const b = await bot();
+    const card = await h.waitForCard(b, p.sam);
+    const ref = refOf(card);
+
+    expect((await h.say(b, ALICE_USER, `approve ${ref}`, 'personal')).status).toBe(200);
+    const question = await h.waitFor('the pick list', () => personalChatTexts(ALICE_USER).find((t) => t.startsWith('Which one?')));
+    const typed = new RegExp(`Revoke sessions for [^\\n]*: (approve ${ref} \\d+)`).exec(question)?.[1];
+    expect(typed).toBeDefined();
+    expect(revokesOf(p.entra.id)).toBe(0);
+
+    const held = holdRevoke(p.entra.id);
+    expect((await h.say(b, ALICE_USER, typed!, 'personal')).status).toBe(200);
+    expect(held.isOpen).toBe(false);
+    const answer = await h.waitFor('the typed answer', () => personalChatTexts(ALICE_USER).find((t) => t.startsWith('Revoke sessions for')));
+    expect(answer).toMatch(/^Revoke sessions for .+: Approved by Alice Example — running$/);
+    // Everyone sees it on the card in the channel; the revoke is under way and not yet done.
+    await h.waitFor('the card showing "running"', () => cardText(h.currentCard(card)).includes(answer));
+    await h.waitFor('the revoke in flight', () => h.graph.requests.some((r) => r.method === 'POST' && r.path.endsWith(`/users/${p.entra.id}/revokeSignInSessions`)));
+    expect(revokesOf(p.entra.id)).toBe(0);
+    expect(h.threadTexts(card)).toEqual([]);
+
+    held.open();
+    const done = await h.waitFor('the result in the alert thread', () => h.threadTexts(card).find((t) => t.startsWith('Revoked')));
+    expect(done).toContain('approved by Alice Example');
+    expect(revokesOf(p.entra.id)).toBe(1);
+    await h.waitFor('the card with the result', () => cardText(h.currentCard(card)).includes('approved by Alice Example') && !cardText(h.currentCard(card)).includes('— running'));
+    // The result goes to the alert's thread, not into the chat it was typed in.
+    expect(personalChatTexts(ALICE_USER).filter((t) => t.startsWith('Revoked'))).toEqual([]);
+  });
+
+  it('four-eyes across card and chat: Alice clicks, Bob types approve <approval code>; a non-approver typing it changes nothing', async (ctx) => {
+    requireSamba(ctx);
+    const policy = writePolicy({ version: 1, approvals: { default: 1, 'disable-ad-account': 2 }, rules: [], default: { actions: ['disable-ad-account', 'revoke-sessions'] } });
+    const p = await h.person('e2etyped4');
+    h.alert([p.entra]);
+    const held = h.holdDirectory('disableAccount');
+    onTestFinished(() => held.gate.open());
+    const b = await bot({ ACTION_POLICY_FILE: policy }, { directory: held.directory });
+    const card = await h.waitForCard(b, p.sam);
+    const first = await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    const code = /Disable AD account: Awaiting approval 1 of 2: Alice Example · or type: approve (\w+)/.exec(cardText(first.card))?.[1];
+    expect(code).toBeDefined();
+
+    await h.say(b, MALLORY_USER, `approve ${code}`, 'personal');
+    const refused = await h.waitFor('the refusal', () => personalChatTexts(MALLORY_USER).find((t) => t.includes('not an approver')));
+    expect(refused).toContain('Nothing was changed');
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+
+    await h.say(b, BOB_USER, `approve ${code}`, 'personal');
+    const answer = await h.waitFor('the typed answer', () => personalChatTexts(BOB_USER).find((t) => t.startsWith('Disable AD account for')));
+    expect(answer).toMatch(/^Disable AD account for .+: Approved by Alice Example, Bob Analyst — running$/);
+    await held.gate.reached;
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+    held.gate.open();
+    const line = await h.waitFor('the result in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Disabled')));
+    expect(line).toMatch(new RegExp(`^Disabled ${h.samba.domain}\\\\${p.sam} in AD — approved by Alice Example, Bob Analyst`));
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);
+  });
+
+  it('deny <ref> reason: recorded, card without buttons, the denial in the thread; a later click runs nothing', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2etdeny');
+    h.alert([p.entra]);
+    const b = await bot();
+    const card = await h.waitForCard(b, p.sam);
+    const revoke = cardButtons(h.currentCard(card)).find((x) => x.data.action === 'revoke-sessions')!;
+
+    await h.say(b, BOB_USER, `deny ${refOf(card)} pen test by the red team`, 'personal');
+    const answer = await h.waitFor('the typed answer', () => personalChatTexts(BOB_USER).find((t) => t.startsWith('Denied')));
+    expect(answer).toMatch(/^Denied by Bob Analyst: pen test by the red team \(.*Revoke sessions for .*\)\.$/);
+    const reply = await h.waitFor('the denial in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Denied')));
+    expect(reply).toBe(answer);
+    await h.waitFor('the card without buttons', () => cardButtons(h.currentCard(card)).length === 0);
+    expect(cardText(h.currentCard(card))).toContain('Denied by Bob Analyst: pen test by the red team');
+
+    // A button pressed on a stale copy of the card finds the action denied.
+    const late = await h.click(b, card, 'revoke-sessions', ALICE_USER, { data: revoke.data });
+    expect(cardText(late.card)).toContain('Revoke sessions: Denied by Bob Analyst');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(revokesOf(p.entra.id)).toBe(0);
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+  });
+});
+
+describe('the Action.Submit fallback (a message whose value carries the verb)', () => {
+  it('approve: the card is replaced in place with "running" before the action runs, the result lands in the thread; deny works the same way', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2esubmit');
+    h.alert([p.entra]);
+    const b = await bot();
+    const card = await h.waitForCard(b, p.sam);
+
+    const held = holdRevoke(p.entra.id);
+    const answer = await h.click(b, card, 'revoke-sessions', ALICE_USER, { via: 'submit' });
+    expect(answer.status).toBe(200);
+    expect(held.isOpen).toBe(false);
+    // A Submit cannot be answered with a card: the card the button was on is replaced instead.
+    await h.waitFor('the card showing "running"', () => cardText(h.currentCard(card)).includes('Revoke sessions: Approved by Alice Example — running'));
+    await h.waitFor('the revoke in flight', () => h.graph.requests.some((r) => r.method === 'POST' && r.path.endsWith(`/users/${p.entra.id}/revokeSignInSessions`)));
+    expect(revokesOf(p.entra.id)).toBe(0);
+    expect(h.threadTexts(card)).toEqual([]);
+    held.open();
+    const done = await h.waitFor('the result in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Revoked')));
+    expect(done).toContain('approved by Alice Example');
+    expect(revokesOf(p.entra.id)).toBe(1);
+
+    // Deny through Submit, with a comment: what is still open is denied, nothing more runs.
+    const deny = cardButtons(h.currentCard(card)).find((x) => x.verb === 'deny')!;
+    await h.click(b, card, 'deny', BOB_USER, { verb: 'deny', via: 'submit', data: { ...deny.data, comment: 'contained by hand' } });
+    const denial = await h.waitFor('the denial in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Denied')));
+    expect(denial).toContain('Denied by Bob Analyst: contained by hand');
+    expect(denial).not.toContain('Revoke sessions');
+    await h.waitFor('the card after the denial', () => cardText(h.currentCard(card)).includes('Denied by Bob Analyst: contained by hand'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+    expect(revokesOf(p.entra.id)).toBe(1);
+  });
+});
+
+describe('the audit, read back', () => {
+  it('records request, approval, execution and result with actor, target and correlation id; history <who> shows them', async (ctx) => {
+    requireSamba(ctx);
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'e2e-audit-')), 'bot.db')}`;
+    const p = await h.person('e2eaudit');
+    h.alert([p.entra]);
+    const b = await bot({ DATABASE_URL: databaseUrl });
+    const card = await h.waitForCard(b, p.sam);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('the result', () => h.threadTexts(card).find((t) => t.startsWith('Disabled')));
+
+    const label = `${h.samba.domain}\\${p.sam}`;
+    await h.say(b, ALICE_USER, `history ${label}`, 'personal');
+    const history = await h.waitFor('the history', () => personalChatTexts(ALICE_USER).find((t) => t.startsWith('History for')));
+    // Newest first: the run and its result by the bot, the approval and the request by Alice.
+    const steps = history
+      .split('\n\n')
+      .map((l) => /^- .+? · ((?:approval|action)\.\S+)( Disable AD account)? · (\w+) by (\S+)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1], m[2] ? 'Disable AD account' : '', m[3], m[4]]);
+    expect(steps).toEqual([
+      ['action.executed', 'Disable AD account', 'success', 'system'],
+      ['action.started', 'Disable AD account', 'info', 'system'],
+      ['approval.approved', '', 'success', ALICE_USER.aadObjectId],
+      ['approval.vote', '', 'info', ALICE_USER.aadObjectId],
+      ['approval.requested', 'Disable AD account', 'info', ALICE_USER.aadObjectId],
+    ]);
+
+    // The same entries in the store, with target and correlation id (the bot stopped first).
+    bots.splice(bots.indexOf(b), 1);
+    await b.stop();
+    for (const secret of h.secrets) expect(b.output()).not.toContain(secret);
+    const { openStore } = await import('../src/store/index.ts');
+    const { captureLogger } = await import('./support/log-capture.ts');
+    const store = await openStore({ databaseUrl, logger: captureLogger('warn').logger });
+    try {
+      const entries = (await store.listAudit({ accountKey: `sid:${p.sid.toLowerCase()}`, limit: 50 })).filter((e) => e.approvalId).reverse();
+      expect(entries.map((e) => [e.action, e.outcome, e.actor])).toEqual([
+        ['approval.requested', 'info', ALICE_USER.aadObjectId],
+        ['approval.vote', 'info', ALICE_USER.aadObjectId],
+        ['approval.approved', 'success', ALICE_USER.aadObjectId],
+        ['action.started', 'info', 'system'],
+        ['action.executed', 'success', 'system'],
+      ]);
+      const correlationId = entries[0]!.correlationId!;
+      expect(correlationId).toMatch(/^[0-9a-f-]{36}$/);
+      for (const entry of entries) {
+        expect(entry).toMatchObject({ target: label, accountKey: `sid:${p.sid.toLowerCase()}`, correlationId, approvalId: entries[0]!.approvalId, alertKey: expect.any(String) });
+      }
+      expect(entries[4]!.details).toMatchObject({ action: 'disable-ad-account', dryRun: false });
+      // The same id ties the bot's log lines for this click to the audit.
+      expect(b.output()).toContain(correlationId);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { AppError } from '../src/domain/errors.ts';
+import { gate } from './support/gate.ts';
 import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, cardButtons, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from './support/approval-harness.ts';
 
 let harness: Harness | undefined;
@@ -46,17 +47,26 @@ describe('approval workflow (SQLite)', () => {
     expect(h.remediation.runs).toEqual([]);
   });
 
-  it('one approval runs the action once, answers "running" at once, then updates the card and replies in the thread', async () => {
+  it('one approval runs the action once, answers "running" before it runs, then updates the card and replies in the thread', async () => {
     const h = await setup();
-    h.remediation.delayMs = 200;
-    const started = performance.now();
+    // The action is held inside Remediation.run until the test opens the gate: the click can only
+    // be answered now if the workflow does not wait for the action (if it did, this would hang).
+    const held = gate();
+    h.remediation.hold = held;
+    onTestFinished(() => held.open());
     const outcome = await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
-    expect(performance.now() - started).toBeLessThan(1000);
+    expect(held.isOpen).toBe(false);
     expect(outcome.kind).toBe('card');
     const card = outcome.kind === 'card' ? outcome.card : {};
     expect(cardText(card)).toContain('Approved by Alice — running');
     expect(cardButtons(card).some((b) => b.data.action === 'disable-ad-account')).toBe(false);
+    // It does run, asynchronously: under way, no result yet, nothing said in the thread.
+    await held.reached;
+    expect(h.remediation.runs.map((r) => r.action)).toEqual(['disable-ad-account']);
+    expect((await h.store.listApprovalsForAlert('alert-1'))[0]?.state).toBe('running');
+    expect(h.messenger.replies).toEqual([]);
 
+    held.open();
     await h.workflow.idle();
     expect(h.remediation.runs.map((r) => r.action)).toEqual(['disable-ad-account']);
     const reply = h.messenger.replies.at(-1)?.text ?? '';

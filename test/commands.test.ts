@@ -1,5 +1,5 @@
 import { ClientSecretCredential } from '@azure/identity';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
@@ -18,10 +18,12 @@ import { openStore, type Store } from '../src/store/index.ts';
 import { ALICE_USER, channelMention, personalMessage, targetedSlashCommand, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
 import type { EntraTokenServer } from './servers/entra-token-server.ts';
+import type { Fault } from './servers/graph/faults.ts';
 import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addOktaUser, addUser, createTenant, type Tenant } from './servers/tenant.ts';
 import { checkTeamsCard } from './support/card-rules.ts';
+import { gate } from './support/gate.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { requireSamba, sambaEnv, type SambaEnv } from './support/samba.ts';
 import { sambaDirectory } from './support/samba-directory.ts';
@@ -117,14 +119,15 @@ beforeEach(() => {
   connector?.reset();
 });
 
-/** POSTs one activity to /api/messages; resolves with what the bot posted back and how long it took. */
-async function send(activity: InboundActivity): Promise<{ status: number; posts: SentRecord[]; ms: number }> {
-  const started = Date.now();
+/**
+ * POSTs one activity to /api/messages; resolves with what the bot posted back. (How fast it
+ * answers is measured by the benchmark, `npm run bench` → bench/lookup.ts, not here.)
+ */
+async function send(activity: InboundActivity): Promise<{ status: number; posts: SentRecord[] }> {
   const response = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
   await response.body?.cancel();
-  const ms = Date.now() - started;
   const posts = connector.sent.filter((record) => record.activity?.type === 'message');
-  return { status: response.status, posts, ms };
+  return { status: response.status, posts };
 }
 
 function cardOf(record: SentRecord | undefined): Record<string, unknown> {
@@ -160,9 +163,8 @@ describe('lookup through /api/messages', () => {
     const { record } = await store.upsertAlert(alert, 'fp-1');
     await store.appendAudit({ at: new Date('2026-11-20T09:05:00Z'), actor: 'someone', action: 'action.executed', accountKey: `sid:${jdoe.sid}`, outcome: 'success', details: { action: 'revoke-sessions' } });
 
-    const { status, posts, ms } = await send(personal('lookup jdoe'));
+    const { status, posts } = await send(personal('lookup jdoe'));
     expect(status).toBe(200);
-    expect(ms).toBeLessThan(2_000);
     expect(posts).toHaveLength(1);
     expect(posts[0]!.targeted).toBe(false);
     const card = cardOf(posts[0]);
@@ -263,10 +265,9 @@ describe('lookup through /api/messages', () => {
     ['[x](https://evil.example)', 'No user matches “\\[x\\](https://evil.example)”.'],
   ] as const)('answers hostile input %j with an escaped "no user matches"', async ([input, expected], ctx) => {
     requireSamba(ctx);
-    const { posts, ms } = await send(personal(`lookup ${input}`));
+    const { posts } = await send(personal(`lookup ${input}`));
     expect(posts).toHaveLength(1);
     expect(textOf(posts[0])).toBe(expected);
-    expect(ms).toBeLessThan(2_000);
   });
 
   it('refuses very long input with a sentence and echoes at most a short, truncated part', async (ctx) => {
@@ -284,24 +285,34 @@ describe('lookup through /api/messages', () => {
     requireSamba(ctx);
     graph.faults.push({ status: 503, times: Infinity, match: (req) => req.path.includes('/users') });
     try {
-      const { posts, ms } = await send(personal('lookup jdoe'));
+      const { posts } = await send(personal('lookup jdoe'));
       const json = JSON.stringify(cardOf(posts[0]));
       expect(json).toContain('Entra ID did not answer');
       expect(json).not.toContain('at ');
       expect(json).toContain('Active Directory');
-      expect(ms).toBeLessThan(2_000);
     } finally {
       graph.faults.length = 0;
     }
   });
 
-  it('answers within 2 s when a source hangs, with the typing indicator and a note', async (ctx) => {
+  it('does not wait for a source that hangs: answers from the others, with the typing indicator and a note naming it', async (ctx) => {
     requireSamba(ctx);
-    okta.faults.push({ delayMs: 3_000, times: 1 });
-    const { posts, ms } = await send(personal('lookup jdoe'));
-    expect(ms).toBeLessThan(2_000);
+    // Okta takes the request and never answers until the test lets it (far beyond the 1.5 s budget).
+    const hang = gate();
+    onTestFinished(() => hang.open());
+    const fault: Fault = { until: hang.opened, times: 1 };
+    okta.faults.push(fault);
+    const { status, posts } = await send(personal('lookup jdoe'));
+    // The answer is here while Okta still holds the request: the lookup did not wait for it.
+    expect(status).toBe(200);
+    expect(fault.hits).toBe(1);
+    expect(hang.isOpen).toBe(false);
+    expect(posts).toHaveLength(1);
+    const json = JSON.stringify(cardOf(posts[0]));
+    expect(json).toContain('Okta did not answer in time.');
+    expect(json).toContain('John Doe');
+    expect(json).toContain('Synced from AD');
     expect(connector.sent.some((record) => record.activity?.type === 'typing')).toBe(true);
-    expect(JSON.stringify(cardOf(posts[0]))).toContain('Okta did not answer in time.');
   });
 });
 

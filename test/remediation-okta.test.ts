@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { gate } from './support/gate.ts';
 import { createOktaClient, type CreateOktaClientOptions } from '../src/adapters/okta/okta-client.ts';
 import { createOktaRemediation } from '../src/adapters/okta/okta-remediation.ts';
 import { AppError } from '../src/domain/errors.ts';
@@ -176,12 +177,15 @@ describe('Okta remediation: errors in words', () => {
     const failed = await appError(remediation().run('suspend-okta', target, opts()));
     expect([failed.code, failed.message]).toEqual(['UPSTREAM_ERROR', `Okta failed (HTTP 500) while trying to look up ${login} (E0000009).`]);
 
-    okta.faults.push({ delayMs: 1_500, times: 1 });
+    // Okta holds the request until the test ends: only the 300 ms timeout can end the call.
+    const stall = gate();
+    onTestFinished(() => stall.open());
+    okta.faults.push({ until: stall.opened, times: 1 });
     const started = Date.now();
     const timedOut = await appError(remediation({ timeoutMs: 300 }).run('suspend-okta', target, opts()));
     expect(timedOut.code).toBe('TIMEOUT');
     expect(timedOut.message).toBe(`Okta did not answer within 300 ms while trying to look up ${login}.`);
-    expect(Date.now() - started).toBeLessThan(1_200);
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(findOktaUser(demo.tenant, login)?.status).toBe('ACTIVE');
   });
 

@@ -14,6 +14,7 @@ import type { ActionResult, ActionTarget, AppliedState, Remediation, TargetInspe
 import { Secret } from '../../src/observability/logger.ts';
 import { openStore } from '../../src/store/index.ts';
 import type { AlertRecord, Store } from '../../src/store/store.ts';
+import type { Gate } from './gate.ts';
 import { captureLogger, type CapturedLogger } from './log-capture.ts';
 
 /** Test fixtures for the approval workflow: a real store, fake Remediation/Messenger ports that record what they were asked. */
@@ -46,6 +47,8 @@ export interface FakeRemediation extends Remediation {
   inspection: TargetInspection;
   failNext?: AppError;
   delayMs: number;
+  /** When set, every run waits at this gate (after recording itself in `runs`) until the test opens it. */
+  hold?: Gate;
   applied: AppliedState;
 }
 
@@ -61,6 +64,7 @@ export function fakeRemediation(): FakeRemediation {
     },
     async run(action, target, options): Promise<ActionResult> {
       fake.runs.push({ action, target, dryRun: options.dryRun });
+      if (fake.hold) await fake.hold.pass();
       await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
       if (fake.failNext) {
         const error = fake.failNext;

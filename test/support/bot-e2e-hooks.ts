@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import { startBotHarness, type BotHarness, type TestBot } from './bot-harness.ts';
+import { startBotHarness, type BotHarness, type BotStartOptions, type TestBot } from './bot-harness.ts';
 import { sambaEnv } from './samba.ts';
 
 export interface BotE2eHooks {
   /** The bots started in the current test; stopped (and their output checked) after it. */
   bots: TestBot[];
   /** Starts a bot on the harness and stops it after the test. */
-  bot(extra?: Record<string, string>, options?: { now?: () => Date }): Promise<TestBot>;
+  bot(extra?: Record<string, string>, options?: BotStartOptions): Promise<TestBot>;
 }
 
 /**

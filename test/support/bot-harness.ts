@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { loadConfig } from '../../src/config/config.ts';
-import { startIncidentBot, type RunningBot } from '../../src/main.ts';
+import type { Directory } from '../../src/domain/directory.ts';
+import { startIncidentBot, type RunningBot, type StartOptions } from '../../src/main.ts';
 import { actionSubmit, adaptiveCardAction, personalMessage, channelMention, type TeamsContext, type TeamsUser } from '../servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from '../servers/bot-connector-server.ts';
 import { startEntraTokenServer, type EntraTokenServer } from '../servers/entra-token-server.ts';
@@ -23,7 +24,9 @@ import { startOktaServer, type OktaServer } from '../servers/okta-server.ts';
 import { addMembers, addUser, createDemoTenant, putAlert, type DemoTenant, type TenantUser } from '../servers/tenant.ts';
 import { cardButtons, cardText } from './approval-harness.ts';
 import { captureLogger, type CapturedLogger } from './log-capture.ts';
+import { gate, type Gate } from './gate.ts';
 import { sambaCa, type SambaEnv } from './samba.ts';
+import { sambaDirectory } from './samba-directory.ts';
 
 export { cardButtons, cardText };
 
@@ -62,6 +65,15 @@ export interface ClickAnswer {
   text: string | undefined;
 }
 
+/** What a test may hand the in-process bot instead of what its configuration builds. */
+export type BotStartOptions = Pick<StartOptions, 'now' | 'directory'>;
+
+/** The bot's real LDAP directory on this DC, with one operation held at `gate` until the test opens it. */
+export interface HeldDirectory {
+  directory: Directory;
+  gate: Gate;
+}
+
 export interface TestBot {
   url: string;
   channelId: string;
@@ -94,7 +106,12 @@ export interface BotHarness {
   /** The bot's environment for these servers and this DC, plus `extra`. */
   env(extra?: Record<string, string>): Record<string, string>;
   /** Starts the real bot in this process (composition root) on a fresh SQLite store unless DATABASE_URL is given. */
-  startBot(extra?: Record<string, string>, options?: { now?: () => Date }): Promise<TestBot>;
+  startBot(extra?: Record<string, string>, options?: BotStartOptions): Promise<TestBot>;
+  /**
+   * The LDAP directory the bot would build (its service account, this DC), except that `operation`
+   * waits at a gate before it touches the DC: pass `directory` to startBot, open `gate` to let it run.
+   */
+  holdDirectory(operation: 'disableAccount' | 'enableAccount' | 'resetPassword' | 'unlockAccount'): HeldDirectory;
   /** The same bot as `node src/main.ts` in a child process (kill -9 capable). */
   startBotProcess(extra?: Record<string, string>): Promise<TestBot>;
   /** Puts an MDI alert about `accounts` into Graph. Start a bot after (first poll at start) or wait a poll. */
@@ -275,6 +292,21 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       });
     },
     env,
+    holdDirectory(operation) {
+      const real = sambaDirectory(samba, captureLogger('warn').logger, { timeoutMs: 10_000 });
+      const door = gate();
+      const directory = new Proxy(real, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (property !== operation || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            await door.pass();
+            return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          };
+        },
+      });
+      return { directory, gate: door };
+    },
     async startBot(extra = {}, options = {}) {
       const e = env({ DATABASE_URL: `sqlite:${join(tmp('bot-e2e-'), 'bot.db')}`, ...extra });
       const log = captureLogger('debug');

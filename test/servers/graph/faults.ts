@@ -5,8 +5,8 @@ import type { JsonRequest } from '../https-json-server.ts';
  * Failures a test injects into a stand-in (Graph, Okta, the token endpoint):
  * `server.faults.push({ match: (r) => r.path.endsWith('/alerts_v2'), status: 429, retryAfterSeconds: 2, times: 1 })`.
  * The first matching fault with times left answers the request; each server renders the status
- * in its own vendor's error body. A fault with only `delayMs` slows the real answer down (for
- * timeout tests) instead of replacing it.
+ * in its own vendor's error body. A fault with only `delayMs` (or `until`) slows the real answer
+ * down (for timeout and ordering tests) instead of replacing it.
  */
 export interface Fault {
   /** Which requests it hits (default: all). */
@@ -19,6 +19,8 @@ export interface Fault {
   times?: number;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Hold the request until this settles (a gate the test opens), then answer (or fail) as usual. */
+  until?: Promise<unknown>;
   /** Replaces the vendor-shaped error body. */
   body?: unknown;
   /** How many requests it has hit so far (maintained by the server). */
@@ -38,6 +40,7 @@ export async function takeFault(faults: Fault[], req: JsonRequest): Promise<Fire
   fault.hits = (fault.hits ?? 0) + 1;
   if (fault.times <= 0) faults.splice(index, 1);
   if (fault.delayMs) await sleep(fault.delayMs);
+  if (fault.until) await fault.until;
   return fault.status === undefined ? undefined : (fault as FiredFault);
 }
 
