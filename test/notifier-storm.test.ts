@@ -15,8 +15,8 @@ const ALERTS = Number(process.env.STORM_ALERTS ?? 2000);
 // attack storm is many alerts about few accounts, and that is what grouping makes fast: 50
 // accounts, 40 alerts each, interleaved in time -> 50 threads, 1,950 replies spread over them.
 const ACCOUNTS = Number(process.env.STORM_ACCOUNTS ?? 50);
-// Each 429 makes the messenger hold every thread for its Retry-After (capped at 1 s): the share
-// of injected 429s bounds the rate (0.1 would cap it near 10/s, 200 s for the storm).
+// Each 429 holds its own thread for its Retry-After (1 s); only 429s on several threads at once
+// (the app throttled as a whole) hold every thread, for at most 1 s.
 const SHARE = Number(process.env.STORM_429_SHARE ?? 0.02);
 
 let h: NotifierHarness;

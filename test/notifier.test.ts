@@ -231,18 +231,26 @@ describe('notifier: new alerts become cards, each exactly once', () => {
     const store = await freshStore();
     // 4 failed requests = 2 failed rounds (the Graph client retries once inside a round).
     h.graph.faults.push({ match: (r) => r.path === '/v1.0/security/alerts_v2', status: 503, times: 4 });
-    const n = notifier(store);
-    const started = Date.now();
+    // An hour between polls: only the backoff (50-400 ms here) can bring the retries, so the alert
+    // arriving at all shows that backoff, not the poll interval, paced them.
+    const n = notifier(store, { pollIntervalSeconds: 3600 });
+    const logged = h.log.lines().length;
     n.start();
     await waitFor(() => creates().length === 1, 15_000);
     graphAlert(2);
     await n.runOnce();
     await n.stop();
     expect(creates()).toHaveLength(2);
-    const failures = h.log.lines().filter((l) => l.msg === 'polling the alert source failed; retrying with backoff' && l.errorCode === 'UPSTREAM_ERROR');
+    const lines = h.log.lines().slice(logged);
+    const failures = lines.filter((l) => l.msg === 'polling the alert source failed; retrying with backoff' && l.errorCode === 'UPSTREAM_ERROR');
     expect(failures.length).toBe(2);
-    // Backoff, not the 5 s poll interval, paced the retries.
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // Each retry was scheduled after a backoff delay within the policy, growing with the failures.
+    const scheduled = lines.filter((l) => l.msg === 'next notifier round after backoff').map((l) => [l.failures, l.delayMs] as [number, number]);
+    expect(scheduled.map(([failures]) => failures)).toEqual([1, 2]);
+    for (const [, delayMs] of scheduled) {
+      expect(delayMs).toBeGreaterThanOrEqual(25);
+      expect(delayMs).toBeLessThanOrEqual(400);
+    }
   });
 
   it('survives a kill between fetch and post: a new instance posts every alert exactly once', async () => {

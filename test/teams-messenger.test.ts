@@ -155,6 +155,40 @@ describe('Teams messenger: retries', () => {
     expect(connector.repliesIn(thread.rootActivityId).map((r) => r.activity?.text)).toEqual([`after ${status}`]);
   });
 
+  it('a lone 429 holds its own thread for the Retry-After, not the other threads', async () => {
+    const m = messenger();
+    const [a, b] = [await m.startThread(channelRef(), { text: 'a' }), await m.startThread(channelRef(), { text: 'b' })];
+    connector.faults.push({ status: 429, retryAfterSeconds: 1, times: 1, kinds: ['reply'] });
+    const started = Date.now();
+    const retriesBefore = log.lines().filter((l) => l.msg === 'Teams call failed; retrying').length;
+    const throttled = m.reply(a, { text: 'throttled' }).then(() => Date.now() - started);
+    // Once the messenger has heard the 429 and paused for it.
+    await waitUntil(() => log.lines().filter((l) => l.msg === 'Teams call failed; retrying').length > retriesBefore);
+    const other = Date.now();
+    await m.reply(b, { text: 'goes at once' });
+    expect(Date.now() - other).toBeLessThan(500);
+    expect(await throttled).toBeGreaterThanOrEqual(1000);
+    expect(connector.rejected.map((r) => r.conversationId)).toEqual([a.threadConversationId]);
+  });
+
+  it('429s on several threads at once (the app throttled) hold every thread, for at most a second', async () => {
+    const m = messenger();
+    const threads: ThreadRef[] = [];
+    for (let i = 0; i < 4; i++) threads.push(await m.startThread(channelRef(), { text: `t${i}` }));
+    connector.faults.push({ status: 429, retryAfterSeconds: 3, times: 3, kinds: ['reply'] });
+    const retriesBefore = log.lines().filter((l) => l.msg === 'Teams call failed; retrying' && l.operation === 'reply').length;
+    const throttled = Promise.all(threads.slice(0, 3).map((t) => m.reply(t, { text: 'throttled' })));
+    // Once the messenger has heard all three (the connector records them before they are answered).
+    await waitUntil(() => log.lines().filter((l) => l.msg === 'Teams call failed; retrying' && l.operation === 'reply').length >= retriesBefore + 3);
+    const other = Date.now();
+    await m.reply(threads[3]!, { text: 'held with the others' });
+    const held = Date.now() - other;
+    expect(held).toBeGreaterThanOrEqual(700);
+    expect(held).toBeLessThan(2000);
+    await throttled;
+    expect(connector.rejected).toHaveLength(3);
+  });
+
   it('keeps the order of messages in a thread when one of them is retried', async () => {
     const m = messenger();
     const thread = await m.startThread(channelRef(), { text: 'root' });
@@ -315,3 +349,11 @@ describe('conversation references and message shapes', () => {
     expect(() => toActivity({})).toThrow(expect.objectContaining({ code: 'INPUT_INVALID' }));
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -56,6 +56,13 @@ type Failure =
   | { kind: 'timeout'; scope: 'attempt' | 'deadline' }
   | { kind: 'unexpected'; error: unknown };
 
+/** A 429 holds every thread when, within this window, ... */
+const APP_THROTTLE_WINDOW_MS = 1000;
+/** ... at least this many threads were refused with 429 ... */
+const APP_THROTTLE_MIN_THREADS = 3;
+/** ... making up at least this share of the answers (a lone 429 in a storm is a thread's own business). */
+const APP_THROTTLE_MIN_SHARE = 0.25;
+
 const RETRY_STATUSES: ReadonlySet<number> = new Set([412, 429, 502, 503, 504]);
 // Connection-level failures worth another try (the request may not have reached Teams, or Teams dropped it).
 const RETRY_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
@@ -93,6 +100,25 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   // One request in flight per thread keeps replies in the order they were asked for.
   const pacer = deps.pacer ?? createOutboundPacer({ clock, maxInFlightPerKey: 1 });
   let warnedUntunable = false;
+  /** Answers of the last second (Teams' app-wide window): tells one thread's 429 from the app being throttled. */
+  const answers: { at: number; key: string; throttled: boolean }[] = [];
+
+  /**
+   * Records an answer; true when a 429 is one of many at once (several threads, a good share of
+   * the answers): Teams throttles the app as a whole and every thread should hold back. A lone 429
+   * (a thread's own limit, a hiccup) holds only its thread: pausing all threads for it would cost
+   * the whole app a second of posting per 429 during a storm.
+   */
+  function noteAnswer(key: string, throttled: boolean): boolean {
+    const at = clock.now();
+    answers.push({ at, key, throttled });
+    let stale = 0;
+    while (stale < answers.length && answers[stale]!.at <= at - APP_THROTTLE_WINDOW_MS) stale++;
+    answers.splice(0, stale);
+    if (!throttled) return false;
+    const refused = answers.filter((a) => a.throttled);
+    return new Set(refused.map((a) => a.key)).size >= APP_THROTTLE_MIN_THREADS && refused.length >= APP_THROTTLE_MIN_SHARE * answers.length;
+  }
 
   /** Removes botbuilder's own retries from this turn's connector and adds the attempt timeout. */
   function tune(context: TurnContext, control: AttemptControl): ConnectorClientLike {
@@ -160,23 +186,26 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
       let pauseAll = false;
       try {
         // The race is a backstop for a connector the timeout policy could not be added to.
-        return await raceAbort(run(), control.signal);
+        const value = await raceAbort(run(), control.signal);
+        noteAnswer(key, false);
+        return value;
       } catch (error) {
         if (error instanceof AppError) throw error;
         const failure: Failure = deadline.aborted ? { kind: 'timeout', scope: 'deadline' } : attemptTimeout.aborted ? { kind: 'timeout', scope: 'attempt' } : classify(error, clock.now());
         const retryAfterMs = failure.kind === 'status' ? failure.retryAfterMs : undefined;
+        const appThrottled = failure.kind === 'status' && noteAnswer(key, failure.status === 429);
         if (!isRetryable(failure, idempotent) || attempt >= retry.maxAttempts || (retryAfterMs ?? 0) > retry.maxRetryAfterMs) {
           giveUp = toAppError(failure, facts, attempt);
         } else {
           pauseMs = retryAfterMs !== undefined ? retryAfterMs + random() * Math.min(250, retryAfterMs * 0.1) : backoff(attempt);
-          pauseAll = failure.kind === 'status' && failure.status === 429;
+          pauseAll = appThrottled;
           logger.warn({ ...facts, attempt, delayMs: Math.round(pauseMs), failure: describe(failure) }, 'Teams call failed; retrying');
         }
       } finally {
         control.signal = undefined;
         // Pause before releasing: otherwise the next message of this thread would take the freed
         // slot at once. A pause (not a private sleep) makes the messages queued behind this one wait
-        // too and keep their order; a 429 briefly holds the other threads as well.
+        // too and keep their order; 429s on many threads at once briefly hold the other threads too.
         if (pauseMs > 0) pacer.pause(key, pauseMs, { global: pauseAll });
         slot.release();
       }

@@ -7,7 +7,6 @@ import type { RenderAlertMessage } from './alert-message.ts';
 import { snapshotOf } from './card-snapshot.ts';
 import { meetsMinSeverity } from './collect-alerts.ts';
 import { channelPart, referenceChannel, threadRootOf, type Destinations } from './destinations.ts';
-import { runPool } from './run-pool.ts';
 
 export interface DeliverAlertsDeps {
   store: Store;
@@ -25,9 +24,18 @@ export interface DeliverAlertsDeps {
   now?: () => Date;
   /** Alerts claimed at a time. Default 50. */
   batchSize?: number;
-  /** Account groups posted in parallel (each group in order). Default 8. */
+  /**
+   * Alerts claimed and not yet done, at most (claims are made ahead of posting, so that the
+   * threads that already exist take replies while new threads wait for the channel's limits).
+   * Default 10 batches, and no more than one thread's sustained Teams rate (2 per second) can post
+   * in half of `claimStaleMs`: a claim is done long before it could look stale.
+   */
+  lookahead?: number;
+  /** Alerts being posted at once (each of a different account group; waiting for a turn excluded). Default 32. */
   concurrency?: number;
-  /** Asked before each batch; false ends the drain (lease lost, shutting down). */
+  /** New threads being started at once: they all count against the one channel. Default 2. */
+  newThreadConcurrency?: number;
+  /** Asked before each claim (and every batch of posts after the last); false ends the drain. */
   shouldContinue?: () => Promise<boolean>;
 }
 
@@ -47,16 +55,29 @@ export interface DeliverReport {
   retryAfterMs?: number;
 }
 
+/** Sustained Teams rate of one thread (60 per 30 s), which bounds how long a claimed alert can wait. */
+const THREAD_SUSTAINED_PER_SECOND = 2;
+
 /**
  * Drains the posting outbox: claims pending alerts (a conditional write, so two instances never
  * post the same alert), posts each card to the channel, grouping alerts about the same account
  * into one thread, and records where the card lives. A failed post hands its alert back to the
  * outbox; the rest of the round stops (Teams is unhappy: retrying at once would not help).
+ *
+ * A pipeline, not batch after batch: claims are made ahead (up to `lookahead` alerts open) while
+ * earlier ones are posted, and each alert waits only for the earlier alerts of its own accounts
+ * (they start or continue its thread, and keep the order of replies), never for a whole batch. So
+ * while Teams' channel limit (8 new threads per 2 s) holds new threads back, the threads that
+ * exist take their replies, and a slow or retried post holds up only its account. The pacer
+ * inside the messenger spreads the posts over Teams' windows.
  */
 export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverReport> {
   const { store, messenger, destinations, holder } = deps;
   const now = deps.now ?? (() => new Date());
-  const batchSize = deps.batchSize ?? 50;
+  const batchSize = Math.max(1, deps.batchSize ?? 50);
+  const lookahead = Math.max(batchSize, deps.lookahead ?? Math.min(10 * batchSize, Math.floor(((deps.claimStaleMs / 2) * THREAD_SUSTAINED_PER_SECOND) / 1000)));
+  const slots = createSemaphore(Math.max(1, deps.concurrency ?? 32));
+  const newThreadTurns = createSemaphore(Math.max(1, deps.newThreadConcurrency ?? 2));
   const report: DeliverReport = { threads: 0, replies: 0, filtered: 0, failed: 0, waitingForChannel: false };
   const channel = destinations.primary;
   if (!channel) {
@@ -65,22 +86,87 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
     return report;
   }
 
-  for (;;) {
-    if (deps.shouldContinue && !(await deps.shouldContinue())) break;
-    const claimed = await store.claimAlertsToPost(holder, batchSize, deps.claimStaleMs, now());
-    if (claimed.length === 0) break;
-    await runPool(groupByAccount(claimed), deps.concurrency ?? 8, async (group) => {
-      for (const record of group) {
-        // After a failure, hand back what is left instead of hammering Teams.
-        if (report.failed > 0) await store.releaseClaim(record.key, holder);
-        else await deliverOne(record);
+  /** Set by a failed post, a thrown error or shouldContinue: nothing more is posted, the rest is handed back. */
+  let halted = false;
+  const errors: unknown[] = [];
+  /** Per account key: the last alert scheduled about it (its successor waits for it). */
+  const tails = new Map<string, Promise<void>>();
+  const tasks = new Set<Promise<void>>();
+  let open = 0;
+  let doneSinceCheck = 0;
+  let progress = Promise.withResolvers<void>();
+
+  const fail = (error: unknown) => {
+    errors.push(error);
+    halted = true;
+  };
+  const proceed = async (): Promise<boolean> => {
+    doneSinceCheck = 0;
+    if (halted || !deps.shouldContinue) return !halted;
+    try {
+      if (!(await deps.shouldContinue())) halted = true;
+    } catch (error) {
+      fail(error);
+    }
+    return !halted;
+  };
+
+  let drained = false;
+  while (!halted) {
+    if (!drained && open + batchSize <= lookahead) {
+      if (!(await proceed())) break;
+      let claimed: AlertRecord[];
+      try {
+        claimed = await store.claimAlertsToPost(holder, batchSize, deps.claimStaleMs, now());
+      } catch (error) {
+        fail(error);
+        break;
       }
-    });
-    if (report.failed > 0 || claimed.length < batchSize) break;
+      for (const record of claimed) schedule(record);
+      if (claimed.length < batchSize) drained = true;
+      continue;
+    }
+    if (open === 0) break;
+    await progress.promise;
+    // The lease is renewed (and a shutdown noticed) as often while the last claims are posted.
+    if (drained && doneSinceCheck >= batchSize) await proceed();
   }
+  // Whatever has not started is handed back by its own task once `halted` is set.
+  while (tasks.size > 0) await Promise.all(tasks);
+  if (errors.length > 0) throw errors[0];
   return report;
 
-  async function deliverOne(record: AlertRecord): Promise<void> {
+  function schedule(record: AlertRecord): void {
+    open++;
+    const before = record.accountKeys.map((key) => tails.get(key)).filter((p): p is Promise<void> => p !== undefined);
+    const task = (async () => {
+      if (before.length > 0) await Promise.all(before);
+      await slots.acquire();
+      const slot = { held: true };
+      try {
+        // After a failure (or on shutdown), hand back what is left instead of hammering Teams.
+        if (halted) await store.releaseClaim(record.key, holder);
+        else await deliverOne(record, slot);
+      } catch (error) {
+        fail(error);
+      } finally {
+        if (slot.held) slots.release();
+      }
+    })();
+    tasks.add(task);
+    for (const key of record.accountKeys) tails.set(key, task);
+    // The task never rejects (failures are recorded above).
+    void task.then(() => {
+      tasks.delete(task);
+      for (const key of record.accountKeys) if (tails.get(key) === task) tails.delete(key);
+      open--;
+      doneSinceCheck++;
+      progress.resolve();
+      progress = Promise.withResolvers<void>();
+    });
+  }
+
+  async function deliverOne(record: AlertRecord, slot: { held: boolean }): Promise<void> {
     const log = deps.logger.child({ alert: record.key, code: record.code });
     if (!meetsMinSeverity(record.severity, deps.minSeverity)) {
       if (await store.markAlertFiltered(record.key, holder)) report.filtered++;
@@ -89,6 +175,32 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
     }
     const message = await deps.render(record);
     const thread = await recentThread(record);
+    let turn = false;
+    const endTurn = () => {
+      if (turn) newThreadTurns.release();
+      turn = false;
+    };
+    if (!thread) {
+      // New threads queue for the channel among themselves, without keeping a slot from the
+      // replies that can go meanwhile.
+      slots.release();
+      slot.held = false;
+      await newThreadTurns.acquire();
+      turn = true;
+    }
+    try {
+      await postAndRecord(record, message, thread, log, endTurn);
+    } finally {
+      endTurn();
+    }
+  }
+
+  async function postAndRecord(record: AlertRecord, message: Awaited<ReturnType<RenderAlertMessage>>, thread: AlertThread | undefined, log: Logger, endTurn: () => void): Promise<void> {
+    // Something failed while this one waited: hand it back rather than post after the failure.
+    if (halted) {
+      await store.releaseClaim(record.key, holder);
+      return;
+    }
     let card: CardLocation;
     try {
       if (thread) {
@@ -105,13 +217,16 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
         card = { conversationId: ref.conversationId, activityId: ref.rootActivityId, threadConversationId: ref.threadConversationId };
       }
     } catch (error) {
+      endTurn();
       report.failed++;
+      halted = true;
       report.errorCode ??= isAppError(error) ? error.code : 'INTERNAL';
       report.retryAfterMs ??= retryAfterOf(error);
       const released = await store.releaseClaim(record.key, holder);
       log.warn({ err: error, errorCode: isAppError(error) ? error.code : undefined, released }, 'posting the alert card failed; it stays queued for the next round');
       return;
     }
+    endTurn();
     // The conditional write that makes the post count. Done before anything else, so the window
     // in which a crash would lead to a second card (after the claim goes stale) stays minimal.
     const marked = await store.markAlertPosted(record.key, holder, card, now());
@@ -142,33 +257,24 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
   }
 }
 
-/**
- * Splits a batch into groups of alerts that share an account (transitively): a group is posted in
- * order, so its second alert finds the thread the first one started; groups run in parallel.
- */
-export function groupByAccount(records: readonly AlertRecord[]): AlertRecord[][] {
-  const parent = records.map((_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
-    return i;
+/** A counting semaphore, first come first served. */
+function createSemaphore(limit: number): { acquire(): Promise<void>; release(): void } {
+  let free = limit;
+  const waiting: (() => void)[] = [];
+  return {
+    acquire() {
+      if (free > 0) {
+        free--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    release() {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    },
   };
-  const owner = new Map<string, number>();
-  records.forEach((record, i) => {
-    for (const key of record.accountKeys) {
-      const other = owner.get(key);
-      if (other === undefined) owner.set(key, i);
-      else parent[find(i)] = find(other);
-    }
-  });
-  const groups = new Map<number, AlertRecord[]>();
-  records.forEach((record, i) => {
-    const root = find(i);
-    const group = groups.get(root) ?? [];
-    group.push(record);
-    groups.set(root, group);
-  });
-  // Ordered by each group's oldest alert, which keeps the overall posting order close to arrival.
-  return [...groups.values()];
 }
 
 export function retryAfterOf(error: unknown): number | undefined {

@@ -30,8 +30,14 @@ export interface NotifierTuning {
   retry: BackoffPolicy;
   /** Alerts claimed per batch. Default 50. */
   batchSize: number;
-  /** Account groups posted in parallel. Default 8 (Teams' pacing is the real limit). */
+  /**
+   * Alerts posted at once, each from a different account group (Teams' pacing is the real limit;
+   * this bounds the store and render work in flight). Default 32: enough threads at a time to fill
+   * Teams' 50 per second while each thread is held to 8 per 2 s.
+   */
   concurrency: number;
+  /** Alerts claimed ahead of posting, at most. Default: see DeliverAlertsDeps.lookahead. */
+  lookahead?: number;
 }
 
 export interface NotifierClock {
@@ -72,7 +78,7 @@ export interface RoundReport {
 export interface Notifier {
   /** Starts polling every POLL_INTERVAL_SECONDS (first round at once). */
   start(): void;
-  /** Graceful: no new round; the round in flight finishes its current batch; the lease is released. */
+  /** Graceful: no new round; the round in flight finishes the posts under way and hands back the alerts it claimed but had not started; the lease is released. */
   stop(): Promise<void>;
   /** One round now (waits for a round in flight first). For tests and diagnostics. */
   runOnce(): Promise<RoundReport>;
@@ -89,7 +95,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     fetchTimeoutMs: 60_000,
     retry: { baseMs: 5_000, maxMs: 5 * 60_000 },
     batchSize: 50,
-    concurrency: 8,
+    concurrency: 32,
     ...deps.tuning,
   };
   const log = deps.logger.child({ component: 'notifier', instance: instanceId });
@@ -146,7 +152,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     // Posting and updates run even after a failed poll: what is already stored still goes out.
     try {
       const destinations = await resolveDestinations(store, deps.channel);
-      // Between batches: stop on a lost lease, and on shutdown (the batch in flight is finished).
+      // Before each claim: stop on a lost lease, and on shutdown (posts under way are finished, the
+      // claimed alerts not yet started are handed back).
       const shouldContinue = async () => !stopping && (await holdLease());
       const common = { store, messenger, render, destinations, holder: instanceId, claimStaleMs: tuning.claimStaleMs, logger: log, now, shouldContinue };
       report.delivery = await deliverAlerts({
@@ -155,6 +162,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         threadWindowMs: config.threadWindowMinutes * 60_000,
         batchSize: tuning.batchSize,
         concurrency: tuning.concurrency,
+        ...(tuning.lookahead !== undefined ? { lookahead: tuning.lookahead } : {}),
       });
       if (report.delivery.waitingForChannel !== waitingForChannel) {
         waitingForChannel = report.delivery.waitingForChannel;

@@ -61,6 +61,8 @@ export interface NotifierOptions {
   clock?: NotifierDeps['clock'];
   tuning?: Partial<NotifierTuning>;
   messenger?: Messenger;
+  /** POLL_INTERVAL_SECONDS (default 5). */
+  pollIntervalSeconds?: number;
 }
 
 export async function startNotifierHarness(options: { graphPageSize?: number } = {}): Promise<NotifierHarness> {
@@ -112,7 +114,7 @@ export async function startNotifierHarness(options: { graphPageSize?: number } =
         messenger: o.messenger ?? harness.messenger(),
         policy,
         capabilities: { activeDirectory: true, entra: true, okta: false },
-        config: { pollIntervalSeconds: 5, minSeverity: o.minSeverity ?? 'low', threadWindowMinutes: o.threadWindowMinutes ?? 60, dryRun: false },
+        config: { pollIntervalSeconds: o.pollIntervalSeconds ?? 5, minSeverity: o.minSeverity ?? 'low', threadWindowMinutes: o.threadWindowMinutes ?? 60, dryRun: false },
         ...(o.channel === null ? {} : { channel: o.channel ?? channel }),
         logger: log.logger,
         instanceId: o.instanceId ?? `test-${randomBytes(3).toString('hex')}`,
