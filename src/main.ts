@@ -231,7 +231,8 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
         await onCommand(text, turn);
       },
       onCardAction: approvals.onCardAction,
-      chat: { sendTargeted: createTargetedSender({ logger }) },
+      // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
+      chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },
     },
     logger,
   );

@@ -68,6 +68,52 @@ describe('AD actions through Teams invokes', () => {
   });
 });
 
+describe('a refusal on the Action.Submit path stays private', () => {
+  it('a non-approver\'s Submit in the channel is answered targeted at them; where Teams refuses that, in a 1:1 chat; only last in the thread', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2esubno');
+    h.alert([p.entra]);
+    const b = await bot();
+    const card = await h.waitForCard(b, p.sam);
+    const refusals = (from: number) => h.connector.sent.slice(from).filter((r) => String(r.activity?.text ?? '').includes('not an approver'));
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    onTestFinished(() => void h.connector.faults.splice(0));
+
+    // Targeted: in the card's thread, visible to Mallory alone; nothing in the open.
+    let mark = h.connector.sent.length;
+    const first = await h.click(b, card, 'disable-ad-account', MALLORY_USER, { via: 'submit' });
+    expect(first.status).toBe(200);
+    const targeted = await h.waitFor('the targeted refusal', () => refusals(mark)[0]);
+    expect(targeted).toMatchObject({ targeted: true, conversationId: card.threadConversationId });
+    expect(targeted.activity?.recipient).toMatchObject({ id: MALLORY_USER.id });
+    await settle();
+    expect(refusals(mark).map((r) => r.targeted)).toEqual([true]);
+    // The card the button was on is only put back as it was.
+    expect(cardText(h.currentCard(card))).not.toContain('not an approver');
+
+    // The connector refuses targeted messages: a 1:1 chat with Mallory instead.
+    mark = h.connector.sent.length;
+    const rejectedBefore = h.connector.rejected.length;
+    h.connector.faults.push({ status: 403, times: 1, kinds: ['reply'] });
+    await h.click(b, card, 'disable-ad-account', MALLORY_USER, { via: 'submit' });
+    await h.waitFor('the refusal in a 1:1 chat', () => privateTextsTo(MALLORY_USER).find((t) => t.includes('not an approver')));
+    await settle();
+    expect(h.connector.rejected.slice(rejectedBefore).map((r) => r.status)).toEqual([403]);
+    expect(refusals(mark).map((r) => [r.kind, r.conversationId.startsWith('19:')])).toEqual([['send', false]]);
+
+    // Neither is possible: the refusal still reaches Mallory, in the thread (the last resort).
+    mark = h.connector.sent.length;
+    h.connector.faults.push({ status: 403, times: 1, kinds: ['reply'] }, { status: 403, times: 1, kinds: ['create'] });
+    await h.click(b, card, 'disable-ad-account', MALLORY_USER, { via: 'submit' });
+    const open = await h.waitFor('the refusal in the thread', () => refusals(mark)[0]);
+    expect(open).toMatchObject({ targeted: false, conversationId: card.threadConversationId });
+    await settle();
+    expect(refusals(mark)).toHaveLength(1);
+
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+  });
+});
+
 /** The 1:1 chats the bot opened with `user` and the texts it sent in them. */
 function privateTextsTo(user: { id: string }): string[] {
   const chats = h.connector.requests
@@ -396,11 +442,12 @@ describe('the audit, read back', () => {
       .map((l) => /^- .+? · ((?:approval|action)\.\S+)( Disable AD account)? · (\w+) by (\S+)$/.exec(l))
       .filter((m) => m !== null)
       .map((m) => [m[1], m[2] ? 'Disable AD account' : '', m[3], m[4]]);
+    // Every line says which action it was about, the vote and the approval included.
     expect(steps).toEqual([
       ['action.executed', 'Disable AD account', 'success', 'system'],
       ['action.started', 'Disable AD account', 'info', 'system'],
-      ['approval.approved', '', 'success', ALICE_USER.aadObjectId],
-      ['approval.vote', '', 'info', ALICE_USER.aadObjectId],
+      ['approval.approved', 'Disable AD account', 'success', ALICE_USER.aadObjectId],
+      ['approval.vote', 'Disable AD account', 'info', ALICE_USER.aadObjectId],
       ['approval.requested', 'Disable AD account', 'info', ALICE_USER.aadObjectId],
     ]);
 
@@ -426,6 +473,7 @@ describe('the audit, read back', () => {
         expect(entry).toMatchObject({ target: label, accountKey: `sid:${p.sid.toLowerCase()}`, correlationId, approvalId: entries[0]!.approvalId, alertKey: expect.any(String) });
       }
       expect(entries[4]!.details).toMatchObject({ action: 'disable-ad-account', dryRun: false });
+      expect(entries.map((e) => e.details?.action)).toEqual(entries.map(() => 'disable-ad-account'));
       // The same id ties the bot's log lines for this click to the audit.
       expect(b.output()).toContain(correlationId);
     } finally {

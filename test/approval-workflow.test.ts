@@ -36,6 +36,37 @@ describe('approval workflow (SQLite)', () => {
     expect(turn.replies).toEqual([]);
   });
 
+  it('every approval-related audit entry names the action it was for (details.action)', async () => {
+    const h = await setup();
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(MALLORY));
+    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
+    await h.workflow.idle();
+    expect(await h.workflow.onCommand(`deny ${h.record.code} contained`, turnOf(BOB))).toBe(true);
+    await h.workflow.idle();
+    const audit = (await h.store.listAudit({ alertKey: 'alert-1', limit: 50 })).reverse();
+    const actionOf = (what: string) => audit.filter((a) => a.action === what).map((a) => a.details?.action);
+    expect(actionOf('approval.unauthorized')).toEqual(['disable-ad-account']);
+    expect(actionOf('approval.requested')[0]).toBe('disable-ad-account');
+    expect(actionOf('approval.vote')).toEqual(['disable-ad-account']);
+    expect(actionOf('approval.approved')).toEqual(['disable-ad-account']);
+    expect(actionOf('action.started')).toEqual(['disable-ad-account']);
+    expect(actionOf('action.executed')).toEqual(['disable-ad-account']);
+    const denied = actionOf('approval.denied');
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied).not.toContain('disable-ad-account');
+    for (const entry of audit.filter((a) => a.approvalId)) expect(typeof entry.details?.action).toBe('string');
+  });
+
+  it('an Action.Submit refusal on a lookup card (no card to restore) is said privately only, nothing left to post', async () => {
+    const h = await setup();
+    const turn = turnOf(MALLORY);
+    const outcome = await h.workflow.onCardAction({ verb: 'approve', data: { action: 'disable-ad-account', target: JDOE_TARGET }, via: 'submit', cardActivityId: 'lookup1' }, turn);
+    // `answered`: the turn logic sends nothing more (a Submit's message answer would be public).
+    expect(outcome).toEqual({ kind: 'answered', text: expect.stringContaining('not an approver') });
+    expect(turn.privateReplies.map((m) => m.text)).toEqual([expect.stringContaining('not an approver')]);
+    expect(turn.replies).toEqual([]);
+  });
+
   it('refuses an action or target the stored alert does not propose (card data is untrusted)', async () => {
     const h = await setup();
     const other = await h.workflow.onCardAction(approveClick('disable-ad-account', 'sid:s-1-5-21-9-9-9-500'), turnOf(ALICE));

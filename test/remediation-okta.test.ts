@@ -76,7 +76,8 @@ describe('Okta remediation: suspend and unsuspend', () => {
       ['suspend', undefined],
       ['clearSessions', true],
     ]);
-    expect(await remediation().readBack('suspend-okta', target, opts())).toBe('applied');
+    // Suspended, but Okta cannot show that the sessions went too: never claimed as applied.
+    expect(await remediation().readBack('suspend-okta', target, opts())).toBe('unknown');
     expect(await remediation().readBack('unsuspend-okta', target, opts())).toBe('not-applied');
 
     const undo = await remediation().run('unsuspend-okta', target, opts());
@@ -93,6 +94,22 @@ describe('Okta remediation: suspend and unsuspend', () => {
     expect(result.summary).toContain('was already suspended in Okta');
     expect(okta.actions.slice(before).map((a) => a.kind)).toEqual(['clearSessions']);
     expect(findOktaUser(demo.tenant, login)?.status).toBe('SUSPENDED');
+  });
+
+  it('a suspend interrupted before its session DELETE reads back unknown, and running it again only clears the sessions', async () => {
+    const { target, login } = person('ivan.interrupted');
+    const stored = findOktaUser(demo.tenant, login)!;
+    // What a process killed between the two calls leaves: suspended, sessions and tokens alive.
+    await client().suspendUser(stored.id);
+    expect(stored).toMatchObject({ status: 'SUSPENDED', sessionCount: 2 });
+    expect(stored.oauthTokenCount).toBeGreaterThan(0);
+    expect(await remediation().readBack('suspend-okta', target, opts())).toBe('unknown');
+
+    const before = okta.actions.length;
+    const again = await remediation().run('suspend-okta', target, opts());
+    expect(again.summary).toBe(`${login} was already suspended in Okta; its sessions and OAuth tokens were cleared`);
+    expect(okta.actions.slice(before).map((a) => [a.kind, a.oauthTokens])).toEqual([['clearSessions', true]]);
+    expect(stored).toMatchObject({ status: 'SUSPENDED', sessionCount: 0, oauthTokenCount: 0 });
   });
 
   it('dry run reads the user but changes nothing', async () => {

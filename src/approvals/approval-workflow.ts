@@ -129,11 +129,19 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     return { approvalId: approval.id, ...(approval.alertKey ? { alertKey: approval.alertKey } : {}), target: targetLabel(target), accountKey: target.accountKey, correlationId };
   }
 
+  /**
+   * An audit entry about one approval: its ids and target, and in `details.action` the action it
+   * is for, so every vote, approval, denial and run says what was voted on (`history <who>`).
+   */
+  async function auditApproval(approval: Approval, correlationId: string, entry: Omit<AuditEntry, 'at' | 'approvalId' | 'alertKey' | 'target' | 'accountKey' | 'correlationId'>): Promise<void> {
+    await audit({ ...entry, ...auditOf(approval, correlationId), details: { ...entry.details, action: approval.action } });
+  }
+
   function actionLog(approval: Approval, correlationId: string): Logger {
     return log.child({ approval: approval.id, action: approval.action, target: parseActionTarget(approval.target).accountKey, correlationId });
   }
 
-  async function requireApprover(actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string): Promise<void> {
+  async function requireApprover(actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string, action?: string): Promise<void> {
     let allowed = false;
     let code: string | undefined;
     try {
@@ -144,7 +152,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       log.warn({ err: error, actor: actor.aadObjectId }, 'approver check failed');
     }
     if (allowed) return;
-    await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.unauthorized', outcome: 'refused', correlationId, details: { attempted: what, name: actor.name }, ...(code ? { code } : {}), ...context });
+    await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.unauthorized', outcome: 'refused', correlationId, details: { attempted: what, name: actor.name, ...(action ? { action } : {}) }, ...(code ? { code } : {}), ...context });
     throw new AppError(
       'NOT_AUTHORIZED',
       code ? 'Your approver rights could not be checked right now, so nothing was changed. Try again in a minute.' : `You are not an approver, so you cannot ${what}. Nothing was changed.`,
@@ -267,10 +275,10 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const required = decision.kind === 'allow' ? decision.requiredApprovals : UNREACHABLE_APPROVALS;
     const { approval: created, inserted } = await insertApproval(alertKey, id, action, actionTarget, required, actor, extra);
     if (!inserted) return created;
-    await audit({ actor: created.requestedBy, action: 'approval.requested', outcome: 'info', ...auditOf(created, correlationId), details: { action, requiredApprovals: decision.kind === 'allow' ? required : undefined, privileged: inspection.privileged, reasons: inspection.reasons } });
+    await auditApproval(created, correlationId, { actor: created.requestedBy, action: 'approval.requested', outcome: 'info', details: { action, requiredApprovals: decision.kind === 'allow' ? required : undefined, privileged: inspection.privileged, reasons: inspection.reasons } });
     if (decision.kind === 'refuse') {
       await store.transitionApproval(id, 'pending', 'refused', { decidedBy: 'guard rails', reason: decision.reason });
-      await audit({ actor: created.requestedBy, action: 'approval.refused', outcome: 'refused', ...auditOf(created, correlationId), details: { reason: decision.reason } });
+      await auditApproval(created, correlationId, { actor: created.requestedBy, action: 'approval.refused', outcome: 'refused', details: { reason: decision.reason } });
       inspectLog.info({ reason: decision.reason }, 'approval refused by guard rails');
     }
     return (await store.getApproval(id)) ?? created;
@@ -313,11 +321,11 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     }
     const approverId = actor.aadObjectId ?? actor.id;
     const { added, votes } = await store.addApprovalVote(approval.id, approverId, actor.name, now());
-    await audit({ actor: approverId, action: added ? 'approval.vote' : 'approval.vote-repeated', outcome: 'info', ...auditOf(approval, correlationId), details: { name: actor.name, votes: votes.length, required: approval.requiredApprovals } });
+    await auditApproval(approval, correlationId, { actor: approverId, action: added ? 'approval.vote' : 'approval.vote-repeated', outcome: 'info', details: { name: actor.name, votes: votes.length, required: approval.requiredApprovals } });
     alog.info({ added, votes: votes.length, required: approval.requiredApprovals }, 'approval vote');
     if (votes.length < approval.requiredApprovals) return (await store.getApproval(approval.id)) ?? approval;
     if (await store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes) })) {
-      await audit({ actor: approverId, action: 'approval.approved', outcome: 'success', ...auditOf(approval, correlationId), details: { approvers: votes.map((v) => v.approverId) } });
+      await auditApproval(approval, correlationId, { actor: approverId, action: 'approval.approved', outcome: 'success', details: { approvers: votes.map((v) => v.approverId) } });
       // The person whose vote completed the approval is "the approving analyst" who gets a password.
       await start(approval.id, { aadObjectId: approverId, teamsId: actor.id, name: actor.name }, correlationId);
     }
@@ -342,7 +350,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       const outcome = await cap.take(now());
       if (outcome.kind !== 'taken') {
         if (outcome.kind === 'cap-reached') {
-          await audit({ actor: 'system', action: 'execution.paused', outcome: 'info', ...auditOf(approval, correlationId), details: { maxActionsPerHour: settings.maxActionsPerHour } });
+          await auditApproval(approval, correlationId, { actor: 'system', action: 'execution.paused', outcome: 'info', details: { maxActionsPerHour: settings.maxActionsPerHour } });
           alog.warn({ maxActionsPerHour: settings.maxActionsPerHour }, 'hourly cap reached: execution paused');
           background('cap-notice', () => replyFor(approval, `Execution paused: more than ${settings.maxActionsPerHour} destructive actions in an hour. ${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))} waits until an approver types resume.`));
         }
@@ -381,7 +389,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const alog = actionLog(approval, correlationId);
     const action = approval.action as ActionName;
     const target = parseActionTarget(approval.target);
-    await audit({ actor: 'system', action: 'action.started', outcome: 'info', ...auditOf(approval, correlationId), details: { action, dryRun: settings.dryRun, approvedBy: approval.decidedBy } });
+    await auditApproval(approval, correlationId, { actor: 'system', action: 'action.started', outcome: 'info', details: { action, dryRun: settings.dryRun, approvedBy: approval.decidedBy } });
     const started = performance.now();
     let threadText: string;
     try {
@@ -389,7 +397,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       const durationMs = Math.round(performance.now() - started);
       const stored = { summary: result.summary, details: result.details, durationMs, dryRun: settings.dryRun, approvedBy: approval.decidedBy };
       const won = await store.transitionApproval(id, 'running', 'succeeded', { result: stored, finishedAt: now() });
-      await audit({ actor: 'system', action: 'action.executed', outcome: 'success', ...auditOf(approval, correlationId), details: { action, durationMs, dryRun: settings.dryRun, details: result.details, settled: won } });
+      await auditApproval(approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'success', details: { action, durationMs, dryRun: settings.dryRun, details: result.details, settled: won } });
       alog.info({ durationMs, dryRun: settings.dryRun, settled: won }, 'action succeeded');
       const done = (await store.getApproval(id)) ?? approval;
       threadText = successLine(done);
@@ -398,7 +406,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
       const durationMs = Math.round(performance.now() - started);
       await store.transitionApproval(id, 'running', 'failed', { errorCode: failure.code, reason: failure.message, finishedAt: now() });
-      await audit({ actor: 'system', action: 'action.executed', outcome: 'failure', code: failure.code, ...auditOf(approval, correlationId), details: { action, durationMs, message: failure.message, ...failure.details } });
+      await auditApproval(approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'failure', code: failure.code, details: { action, durationMs, message: failure.message, ...failure.details } });
       alog.warn({ code: failure.code, durationMs, err: isAppError(error) ? undefined : error }, 'action failed');
       const again = approval.alertKey ? 'Press Retry on the card to run it again.' : 'Look the person up again to retry.';
       threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
@@ -419,18 +427,18 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     }
     try {
       await deps.privateMessenger.sendPrivate(approver, { text: `Temporary password for ${label}: ${password}\n\nThe user must change it at next logon. This message is the only copy.` }, via);
-      await audit({ actor: approver.aadObjectId, action: 'password.delivered', outcome: 'success', ...auditOf(approval, correlationId), details: { via: 'private-chat' } });
+      await auditApproval(approval, correlationId, { actor: approver.aadObjectId, action: 'password.delivered', outcome: 'success', details: { via: 'private-chat' } });
       return ` The temporary password was sent privately to ${approver.name}.`;
     } catch (error) {
       alog.warn({ code: isAppError(error) ? error.code : 'INTERNAL' }, 'temporary password delivery failed');
-      await audit({ actor: approver.aadObjectId, action: 'password.delivered', outcome: 'failure', code: isAppError(error) ? error.code : 'INTERNAL', ...auditOf(approval, correlationId) });
+      await auditApproval(approval, correlationId, { actor: approver.aadObjectId, action: 'password.delivered', outcome: 'failure', code: isAppError(error) ? error.code : 'INTERNAL' });
       return ` The temporary password could not be sent privately to ${approver.name}; reset it again to get a new one.`;
     }
   }
 
   async function expire(approval: Approval, correlationId: string): Promise<boolean> {
     const won = await store.transitionApproval(approval.id, 'pending', 'expired', { decidedBy: 'expiry' });
-    if (won) await audit({ actor: 'system', action: 'approval.expired', outcome: 'info', ...auditOf(approval, correlationId), details: { ttlMinutes: settings.ttlMinutes } });
+    if (won) await auditApproval(approval, correlationId, { actor: 'system', action: 'approval.expired', outcome: 'info', details: { ttlMinutes: settings.ttlMinutes } });
     return won;
   }
 
@@ -439,7 +447,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function approve(ref: { alertKey?: string; code?: string }, action: ActionName, target: string, actor: Actor, correlationId: string): Promise<{ approval: Approval; record: AlertRecord }> {
     const record = await loadAlert(ref);
     const policyApprovals = await validateAction(record, action, target);
-    await requireApprover(actor, 'approve actions', { alertKey: record.key, accountKey: target }, correlationId);
+    await requireApprover(actor, 'approve actions', { alertKey: record.key, accountKey: target }, correlationId, action);
     if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
     const approval = await getOrCreateApproval(record, action, target, actor, policyApprovals, correlationId);
     return { approval: await vote(approval, actor, correlationId), record };
@@ -448,12 +456,12 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function retry(ref: { alertKey?: string; code?: string }, action: ActionName, target: string, actor: Actor, correlationId: string): Promise<{ approval: Approval; record: AlertRecord }> {
     const record = await loadAlert(ref);
     await validateAction(record, action, target);
-    await requireApprover(actor, 'retry actions', { alertKey: record.key, accountKey: target }, correlationId);
+    await requireApprover(actor, 'retry actions', { alertKey: record.key, accountKey: target }, correlationId, action);
     if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
     const approval = await store.getApproval(approvalIdFor(record.key, action, target));
     if (!approval) throw new AppError('NOT_FOUND', 'There is nothing to retry for this action.');
     if (approval.state === 'failed') {
-      await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.retry', outcome: 'info', ...auditOf(approval, correlationId), details: { name: actor.name, previousError: approval.errorCode } });
+      await auditApproval(approval, correlationId, { actor: actor.aadObjectId ?? actor.id, action: 'approval.retry', outcome: 'info', details: { name: actor.name, previousError: approval.errorCode } });
       await start(approval.id, { aadObjectId: actor.aadObjectId ?? actor.id, teamsId: actor.id, name: actor.name }, correlationId, 'failed');
     }
     return { approval: (await store.getApproval(approval.id)) ?? approval, record };
@@ -461,7 +469,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
 
   async function denyApproval(approval: Approval, actor: Actor, reason: string | undefined, correlationId: string): Promise<boolean> {
     const won = await store.transitionApproval(approval.id, 'pending', 'denied', { decidedBy: actor.name, ...(reason ? { reason } : {}) });
-    if (won) await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.denied', outcome: 'denied', ...auditOf(approval, correlationId), details: { name: actor.name, reason } });
+    if (won) await auditApproval(approval, correlationId, { actor: actor.aadObjectId ?? actor.id, action: 'approval.denied', outcome: 'denied', details: { name: actor.name, reason } });
     return won;
   }
 
@@ -495,7 +503,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
    */
   async function approvePerson(data: { action: ActionName; target: string }, cardAction: CardAction, turn: ChatTurn, correlationId: string): Promise<Approval> {
     const { action, target } = data;
-    await requireApprover(turn.actor, 'approve actions', { accountKey: target }, correlationId);
+    await requireApprover(turn.actor, 'approve actions', { accountKey: target }, correlationId, action);
     if (turn.actor.aadObjectId) teamsIds.set(turn.actor.aadObjectId, turn.actor.id);
     const system = ACTION_CATALOG[action].system;
     if (!deps.resolvePerson || !capabilities[system] || !remediation.supports(action)) {
@@ -579,6 +587,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
         const ref = cardAction.data;
         const record = await store.getAlertByKey(typeof ref.alertKey === 'string' ? ref.alertKey : '').catch(() => undefined);
         if (record) return cardOutcome(record, undefined);
+        // No card to restore (a lookup card): nothing else may go to the conversation.
+        return { kind: 'answered', text };
       }
       return { kind: 'message', text };
     }
@@ -620,7 +630,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     let alertKey: string | undefined;
     if (byCode) {
       alertKey = byCode.alertKey;
-      await requireApprover(turn.actor, 'deny actions', { alertKey: byCode.alertKey, approvalId: byCode.id }, correlationId);
+      await requireApprover(turn.actor, 'deny actions', { alertKey: byCode.alertKey, approvalId: byCode.id }, correlationId, byCode.action);
       denied = (await denyApproval(byCode, turn.actor, reason, correlationId)) ? [byCode] : [];
     } else {
       const record = await loadAlert({ code });
@@ -726,18 +736,20 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
           ? await store.transitionApproval(approval.id, 'running', 'succeeded', { result: { summary: `${label}: in place (confirmed after a restart)`, reconciled: true, dryRun: settings.dryRun }, finishedAt: now() })
           : await store.transitionApproval(approval.id, 'running', 'failed', {
               errorCode: 'INTERRUPTED',
-              reason: state === 'not-applied' ? 'the bot stopped during the action and the directory shows it was not applied' : 'the bot stopped during the action and its effect could not be read back: check the account',
+              reason: state === 'not-applied' ? 'the bot stopped during the action and the directory shows it was not applied' : 'the bot stopped during the action and its effect could not be confirmed: check the account',
               finishedAt: now(),
             });
       if (!won) return false;
-      await audit({ actor: 'system', action: 'action.reconciled', outcome: state === 'applied' ? 'success' : 'failure', ...(state === 'applied' ? {} : { code: 'INTERRUPTED' }), ...auditOf(approval, correlationId), details: { readBack: state } });
+      await auditApproval(approval, correlationId, { actor: 'system', action: 'action.reconciled', outcome: state === 'applied' ? 'success' : 'failure', ...(state === 'applied' ? {} : { code: 'INTERRUPTED' }), details: { readBack: state } });
       alog.warn({ readBack: state }, 'reconciled an action interrupted by a restart');
+      // Retry is a button on the alert's card; a lookup card has none (its request is asked afresh).
+      const retry = approval.alertKey ? 'press Retry on the card' : 'look the person up again';
       const text =
         state === 'applied'
           ? `${label} was interrupted by a bot restart; the directory shows it is in place (approved by ${approval.decidedBy ?? 'unknown'}).`
           : state === 'not-applied'
-            ? `${label} was interrupted by a bot restart and is NOT in place. Press Retry on the card to run it.`
-            : `${label} was interrupted by a bot restart and its effect could not be read back: check the account, then Retry if needed.`;
+            ? `${label} was interrupted by a bot restart and is NOT in place. To run it, ${retry}.`
+            : `${label} was interrupted by a bot restart and could not be confirmed complete: it may be only partly in place. Check the account; to finish it, ${retry}.`;
       try {
         if (approval.alertKey) await updateCard(approval.alertKey, text);
         await replyFor(approval, text);

@@ -1,8 +1,10 @@
 import { ActivityTypes, TurnContext, type Activity } from 'botbuilder';
 import { toActivity } from './teams-messenger.ts';
 import { channelReferenceFromActivity } from './conversation-reference.ts';
+import type { PrivateMessenger } from '../approvals/approval-ports.ts';
 import type { ChatTurn, ConversationKind } from '../domain/chat.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
+import type { Logger } from '../observability/logger.ts';
 
 function conversationKind(activity: Activity): ConversationKind {
   const type = activity.conversation?.conversationType;
@@ -18,8 +20,14 @@ function channelReferenceOf(activity: Activity): Record<string, unknown> {
 }
 
 export interface ChatTurnOptions {
-  /** Sends privately to the sender (targeted activity); undefined when the tenant cannot. */
-  sendTargeted?: (context: TurnContext, message: OutboundMessage) => Promise<void>;
+  /**
+   * Sends a targeted activity (only the sender sees it) into the inbound conversation; resolves
+   * false when the connector refused it or could not be reached. Undefined: the bot never tries.
+   */
+  sendTargeted?: (context: TurnContext, message: OutboundMessage) => Promise<boolean>;
+  /** A 1:1 chat with the sender: the fallback where targeted messages are refused. */
+  sendPrivate?: PrivateMessenger['sendPrivate'];
+  logger?: Logger;
 }
 
 export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}): ChatTurn {
@@ -27,6 +35,8 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
   const channelData = (activity.channelData ?? {}) as { tenant?: { id?: string }; team?: { id?: string }; channel?: { id?: string } };
   const recipient = activity.recipient as (typeof activity.recipient & { isTargeted?: boolean }) | undefined;
   const targeted = recipient?.isTargeted === true;
+  const kind = conversationKind(activity);
+  const channelReference = channelReferenceOf(activity);
   const reply = async (message: OutboundMessage) => {
     await context.sendActivity(toActivity(message));
   };
@@ -34,19 +44,30 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
     actor: { id: activity.from?.id ?? '', aadObjectId: activity.from?.aadObjectId, name: activity.from?.name ?? 'someone' },
     conversation: {
       id: activity.conversation?.id ?? '',
-      kind: conversationKind(activity),
+      kind,
       tenantId: channelData.tenant?.id ?? activity.conversation?.tenantId,
       teamId: channelData.team?.id,
       channelId: channelData.channel?.id,
     },
-    channelReference: channelReferenceOf(activity),
+    channelReference,
     targeted,
     reply,
     async replyPrivately(message) {
-      if (targeted && options.sendTargeted) {
-        await options.sendTargeted(context, message);
-        return;
+      // A personal chat is private already. Elsewhere the answer is targeted at the sender
+      // whatever the inbound was (a card's Action.Submit is not targeted, a slash command is);
+      // where the connector refuses that, a 1:1 chat with the sender; only then, in the open.
+      if (kind === 'personal') return reply(message);
+      if (options.sendTargeted && (await options.sendTargeted(context, message))) return;
+      const from = activity.from;
+      if (options.sendPrivate && from?.aadObjectId) {
+        try {
+          await options.sendPrivate({ aadObjectId: from.aadObjectId, teamsId: from.id, name: from.name ?? 'someone' }, message, channelReference);
+          return;
+        } catch (error) {
+          options.logger?.warn({ err: error, conversation: activity.conversation?.id }, 'private 1:1 answer failed; answering in the conversation instead');
+        }
       }
+      options.logger?.warn({ conversation: activity.conversation?.id }, 'no private way to answer the sender; answering in the conversation');
       await reply(message);
     },
     async typing() {

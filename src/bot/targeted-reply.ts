@@ -15,19 +15,20 @@ interface SignableRequest {
 
 export interface TargetedSenderOptions {
   logger: Logger;
-  /** Upper bound of the connector call before falling back to a normal reply. */
+  /** Upper bound of the connector call before it counts as refused. */
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
 
 /**
- * Answers a targeted message (a Teams slash command) so only its sender sees the answer: the same
+ * Answers so only the sender of the inbound activity sees it (a Teams targeted message): the same
  * reply botbuilder would send, POSTed to the connector with `?isTargetedActivity=true` and the
  * sender as recipient (botbuilder 4.23 has no API for it; the Teams SDKs append that query
- * parameter). A connector that refuses it (tenant without targeted messages, older endpoint)
- * gets a normal reply in the conversation instead, so the asker is never left without an answer.
+ * parameter). Works for any inbound in a channel or group chat, a slash command or a card's
+ * Action.Submit alike. Resolves false when the connector refuses it (tenant without targeted
+ * messages, older endpoint) or does not answer: the caller then picks another private way.
  */
-export function createTargetedSender(options: TargetedSenderOptions): (context: TurnContext, message: OutboundMessage) => Promise<void> {
+export function createTargetedSender(options: TargetedSenderOptions): (context: TurnContext, message: OutboundMessage) => Promise<boolean> {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
   return async (context, message) => {
@@ -35,12 +36,12 @@ export function createTargetedSender(options: TargetedSenderOptions): (context: 
     const log = options.logger.child({ component: 'targeted-reply', conversation: inbound.conversation?.id });
     try {
       const status = await postTargeted(context, message, doFetch, timeoutMs);
-      if (status >= 200 && status < 300) return;
-      log.warn({ status }, 'connector refused the targeted reply; answering in the conversation instead');
+      if (status >= 200 && status < 300) return true;
+      log.warn({ status }, 'connector refused the targeted reply');
     } catch (error) {
-      log.warn({ err: error }, 'targeted reply failed; answering in the conversation instead');
+      log.warn({ err: error }, 'targeted reply failed');
     }
-    await context.sendActivity(toActivity(message));
+    return false;
   };
 }
 
@@ -56,7 +57,7 @@ async function postTargeted(context: TurnContext, message: OutboundMessage, doFe
     serviceUrl: inbound.serviceUrl,
     conversation: inbound.conversation,
     from: bot,
-    // The one person who sees it: the sender of the slash command.
+    // The one person who sees it: the sender (of the slash command, of the card's button).
     recipient: { id: inbound.from.id, name: inbound.from.name, ...(inbound.from.aadObjectId ? { aadObjectId: inbound.from.aadObjectId } : {}) },
     replyToId: inbound.id,
   };

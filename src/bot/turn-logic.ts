@@ -37,6 +37,7 @@ function invokeResponse(outcome: CardActionOutcome): InvokeResponse {
   if (outcome.kind === 'card') {
     return { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: outcome.card } };
   }
+  // An invoke answer reaches only the clicker: `answered` may say its text there too.
   return { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: outcome.text } };
 }
 
@@ -61,6 +62,7 @@ export function createTurnLogic(handlers: TurnHandlers, logger: Logger): TurnLog
         } else if (outcome.kind === 'message') {
           await context.sendActivity(outcome.text);
         }
+        // `answered`: the clicker already has the answer (privately); a Submit reply would be public.
         return;
       }
       if (isCardInvoke) {

@@ -4,6 +4,7 @@ import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
 import type { ChatTurn, CommandHandler } from '../domain/chat.ts';
 import type { Directory } from '../domain/directory.ts';
+import type { OutboundMessage } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../store/store.ts';
 import { findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
@@ -54,9 +55,18 @@ export function helpText(): string {
 }
 
 /**
- * The bot's text commands. Answers that concern a person go privately to the asker where Teams
- * can (a `/lookup` slash command is a targeted message); `subscribe` answers in the thread so the
- * channel sees what it signed up for. A failure becomes one sentence; details go to the log.
+ * Where a command's answer goes: the way it was asked. A slash command (a targeted message) is
+ * answered privately to the asker; an @mention in a channel or group chat is answered in the
+ * thread, visible, as the asker chose to ask in the open; a personal chat is private anyway.
+ */
+function answer(turn: ChatTurn, message: OutboundMessage): Promise<void> {
+  return turn.targeted ? turn.replyPrivately(message) : turn.reply(message);
+}
+
+/**
+ * The bot's text commands. Answers follow the question (see `answer`): a `/lookup` slash command
+ * is answered privately, an @mention in the thread; `subscribe` always answers in the thread so
+ * the channel sees what it signed up for. A failure becomes one sentence; details go to the log.
  */
 export function createCommandHandler(deps: CommandDeps): CommandHandler {
   const sourceTimeoutMs = deps.sourceTimeoutMs ?? 1500;
@@ -73,7 +83,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
   };
 
   const handlers: Record<CommandName, (args: string, turn: ChatTurn) => Promise<void>> = {
-    help: async (_args, turn) => turn.replyPrivately({ text: helpText() }),
+    help: async (_args, turn) => answer(turn, { text: helpText() }),
     lookup: (args, turn) => lookup(args, turn),
     alerts: (_args, turn) => alerts(turn),
     pending: (_args, turn) => pending(turn),
@@ -88,74 +98,74 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
 
   async function lookup(args: string, turn: ChatTurn): Promise<void> {
     const result = await lookupPerson(args, lookupDeps);
-    if (result.kind === 'invalid') return turn.replyPrivately({ text: result.message });
+    if (result.kind === 'invalid') return answer(turn, { text: result.message });
     if (result.kind === 'none') {
-      return turn.replyPrivately({ text: [`No user matches ${echo(args)}.`, ...result.notes.map((note) => safeText(note, 200))].join(' ') });
+      return answer(turn, { text: [`No user matches ${echo(args)}.`, ...result.notes.map((note) => safeText(note, 200))].join(' ') });
     }
     if (result.kind === 'many') {
       const card = renderPickListCard(toPickListData(args, result.candidates, result.more, result.notes, deps.netbiosDomain));
-      return turn.replyPrivately({ card, summary: `Several people match ${echo(args)}` });
+      return answer(turn, { card, summary: `Several people match ${echo(args)}` });
     }
     const data = toLookupCardData(result.person, { capabilities: deps.capabilities, oktaConfigured: deps.okta !== undefined, netbiosDomain: deps.netbiosDomain });
-    return turn.replyPrivately({ card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
+    return answer(turn, { card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
   }
 
   async function alerts(turn: ChatTurn): Promise<void> {
     const open = await deps.store.listOpenAlerts(MAX_LIST);
-    if (open.length === 0) return turn.replyPrivately({ text: 'No open MDI alerts.' });
+    if (open.length === 0) return answer(turn, { text: 'No open MDI alerts.' });
     const lines = open.map((record) => {
       const who = record.alert.accounts[0];
       const account = who ? (who.domain && who.samAccountName ? `${who.domain}\\${who.samAccountName}` : (who.userPrincipalName ?? who.displayName ?? '')) : '';
       return `- **${capitalize(record.severity)}** ${safeText(record.alert.title, 120)}${account ? ` · ${safeText(account, 80)}` : ''} · Ref ${safeText(record.code, 20)} · ${readableUtc(record.changedAt.toISOString())}`;
     });
-    return turn.replyPrivately({ text: [`Open MDI alerts, newest first (${open.length}${open.length === MAX_LIST ? '+' : ''}):`, ...lines].join('\n\n') });
+    return answer(turn, { text: [`Open MDI alerts, newest first (${open.length}${open.length === MAX_LIST ? '+' : ''}):`, ...lines].join('\n\n') });
   }
 
   async function pending(turn: ChatTurn): Promise<void> {
     const waiting = await deps.store.listPendingApprovals();
-    if (waiting.length === 0) return turn.replyPrivately({ text: 'Nothing is waiting for approval.' });
+    if (waiting.length === 0) return answer(turn, { text: 'Nothing is waiting for approval.' });
     const lines = waiting.slice(0, MAX_LIST).map((approval) => {
       const target = targetLabel(approval.target);
       return `- **${safeText(approval.code, 20)}** ${labelOf(approval.action)}${target ? ` · ${safeText(target, 80)}` : ''} · expires ${readableUtc(approval.expiresAt.toISOString())}`;
     });
     const more = waiting.length > MAX_LIST ? [`…and ${waiting.length - MAX_LIST} more.`] : [];
-    return turn.replyPrivately({ text: ['Waiting for approval (`approve <code>` or `deny <code> [reason]`):', ...lines, ...more].join('\n\n') });
+    return answer(turn, { text: ['Waiting for approval (`approve <code>` or `deny <code> [reason]`):', ...lines, ...more].join('\n\n') });
   }
 
   async function history(args: string, turn: ChatTurn): Promise<void> {
     const text = args.trim();
-    if (!text) return turn.replyPrivately({ text: 'Tell me who: `history jdoe`.' });
-    if (text.length > MAX_LOOKUP_LENGTH) return turn.replyPrivately({ text: `That is longer than ${MAX_LOOKUP_LENGTH} characters, too long to be a name.` });
+    if (!text) return answer(turn, { text: 'Tell me who: `history jdoe`.' });
+    if (text.length > MAX_LOOKUP_LENGTH) return answer(turn, { text: `That is longer than ${MAX_LOOKUP_LENGTH} characters, too long to be a name.` });
     const found = await findCandidates(text, lookupDeps);
     if (found.candidates.length > 1) {
       const options = found.candidates.slice(0, 5).map((candidate) => `\`history ${safeText(exactQueryOf(candidate, deps.netbiosDomain), 80)}\``);
-      return turn.replyPrivately({ text: `Several people match ${echo(text)}: ${options.join(', ')}${found.candidates.length > 5 ? ', …' : ''}` });
+      return answer(turn, { text: `Several people match ${echo(text)}: ${options.join(', ')}${found.candidates.length > 5 ? ', …' : ''}` });
     }
     // Nobody in the directories: the typed text may still be a key the audit knows (a leaver).
     const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [text.toLowerCase()];
     const entries = await auditFor(deps.store, keys, 15);
     const notes = found.notes.map((note) => safeText(note, 200));
-    if (entries.length === 0) return turn.replyPrivately({ text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
+    if (entries.length === 0) return answer(turn, { text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
     const lines = entries.map((entry) => {
       const action = typeof entry.details?.action === 'string' ? ` ${labelOf(entry.details.action)}` : '';
       const by = entry.actor ? ` by ${entry.actor}` : '';
       return `- ${safeText(`${readableUtc(entry.at.toISOString())} · ${entry.action}${action} · ${entry.outcome}${by}`, 200)}`;
     });
-    return turn.replyPrivately({ text: [`History for ${echo(text)}, newest first:`, ...lines, ...notes].join('\n\n') });
+    return answer(turn, { text: [`History for ${echo(text)}, newest first:`, ...lines, ...notes].join('\n\n') });
   }
 
   async function decide(verb: 'approve' | 'deny', args: string, turn: ChatTurn): Promise<void> {
     const [code = '', ...rest] = args.split(' ');
-    if (!CODE.test(code)) return turn.replyPrivately({ text: `Usage: \`${verb} <code>\`${verb === 'deny' ? ' [reason]' : ''}; \`pending\` lists the codes.` });
-    if (!deps.approvals) return turn.replyPrivately({ text: 'Approvals are not enabled on this bot yet.' });
+    if (!CODE.test(code)) return answer(turn, { text: `Usage: \`${verb} <code>\`${verb === 'deny' ? ' [reason]' : ''}; \`pending\` lists the codes.` });
+    if (!deps.approvals) return answer(turn, { text: 'Approvals are not enabled on this bot yet.' });
     const more = rest.join(' ').trim().slice(0, 500) || undefined;
     const message = verb === 'approve' ? await deps.approvals.approveByCode(code, more, turn) : await deps.approvals.denyByCode(code, more, turn);
-    return turn.replyPrivately({ text: message });
+    return answer(turn, { text: message });
   }
 
   async function resume(turn: ChatTurn): Promise<void> {
-    if (!deps.approvals?.resume) return turn.replyPrivately({ text: 'Nothing to resume: actions are not paused on this bot.' });
-    return turn.replyPrivately({ text: await deps.approvals.resume(turn) });
+    if (!deps.approvals?.resume) return answer(turn, { text: 'Nothing to resume: actions are not paused on this bot.' });
+    return answer(turn, { text: await deps.approvals.resume(turn) });
   }
 
   function subscriptionId(turn: ChatTurn): string {
@@ -208,15 +218,15 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     if (subscriptionsOutcome.kind === 'ok') lines.push(`- **Channels subscribed**: ${subscriptionsOutcome.value.length}`);
     if (pausedOutcome.kind === 'ok') lines.push(`- **Actions**: ${pausedOutcome.value ? 'paused' : 'active'}`);
     lines.push(`- **Minimum severity posted**: ${deps.minSeverity}`);
-    return turn.replyPrivately({ text: ['Status:', ...lines].join('\n\n') });
+    return answer(turn, { text: ['Status:', ...lines].join('\n\n') });
   }
 
   return async (text, turn) => {
     const parsed = parseCommand(text);
     const log = deps.logger.child({ command: parsed.kind === 'command' ? parsed.name : parsed.kind, conversationKind: turn.conversation.kind, targeted: turn.targeted });
-    if (parsed.kind === 'empty') return turn.replyPrivately({ text: helpText() });
+    if (parsed.kind === 'empty') return answer(turn, { text: helpText() });
     if (parsed.kind === 'unknown') {
-      return turn.replyPrivately({ text: `I don't know ${echo(parsed.word)}. Try \`lookup <who>\`, \`alerts\`, \`pending\`, \`history <who>\`, \`subscribe\`, \`status\` or \`help\`.` });
+      return answer(turn, { text: `I don't know ${echo(parsed.word)}. Try \`lookup <who>\`, \`alerts\`, \`pending\`, \`history <who>\`, \`subscribe\`, \`status\` or \`help\`.` });
     }
     // Teams shows "typing…" only if we are slow: a quick answer needs no indicator.
     const typing = setTimeout(() => {
@@ -228,7 +238,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       log.info({ ms: Date.now() - started }, 'command answered');
     } catch (error) {
       log.error({ err: error, ms: Date.now() - started }, 'command failed');
-      await turn.replyPrivately({ text: `Sorry, \`${parsed.name}\` failed: ${describeError(error)}` });
+      await answer(turn, { text: `Sorry, \`${parsed.name}\` failed: ${describeError(error)}` });
     } finally {
       clearTimeout(typing);
     }

@@ -35,7 +35,11 @@ export interface ChatTurn {
   targeted: boolean;
   /** Answers in the same conversation (the same thread for channel messages). */
   reply(message: OutboundMessage): Promise<void>;
-  /** Answers so only the sender sees it where Teams supports that; otherwise like `reply`. */
+  /**
+   * Answers so only the sender sees it, whatever the inbound was: in a personal chat a normal
+   * reply; in a channel or group chat a targeted message, else a 1:1 chat with the sender, and
+   * only when neither is possible a normal reply.
+   */
   replyPrivately(message: OutboundMessage): Promise<void>;
   /** Shows the typing indicator while a slow answer is prepared. */
   typing(): Promise<void>;
@@ -54,7 +58,10 @@ export interface CardAction {
   cardActivityId?: string;
 }
 
-/** What the clicker sees at once: a replacement card, or a short message. */
-export type CardActionOutcome = { kind: 'card'; card: Record<string, unknown> } | { kind: 'message'; text: string };
+/**
+ * What the clicker sees at once: a replacement card, or a short message; `answered` when the
+ * handler has already answered the clicker itself (privately) and nothing more may be sent.
+ */
+export type CardActionOutcome = { kind: 'card'; card: Record<string, unknown> } | { kind: 'message'; text: string } | { kind: 'answered'; text: string };
 
 export type CardActionHandler = (action: CardAction, turn: ChatTurn) => Promise<CardActionOutcome>;

@@ -86,7 +86,12 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
       const oktaAction = requireOkta(action);
       const user = await find(target, opts.signal);
       if (!user) return 'unknown';
-      if (oktaAction === 'suspend-okta') return user.status === 'SUSPENDED' ? 'applied' : 'not-applied';
+      // suspend-okta is two calls: the suspend, then DELETE of the sessions and OAuth tokens.
+      // Okta's API shows the status but not whether sessions were cleared (none are listable
+      // per user), so a suspended user does not prove the action complete: a run killed between
+      // the calls leaves live sessions. 'unknown' makes the reconciler ask for a Retry, which on
+      // a suspended user only clears the sessions (idempotent).
+      if (oktaAction === 'suspend-okta') return user.status === 'SUSPENDED' ? 'unknown' : 'not-applied';
       return user.status === 'SUSPENDED' ? 'not-applied' : 'applied';
     },
   };
