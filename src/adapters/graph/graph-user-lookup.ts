@@ -23,9 +23,14 @@ const MAX_RESULTS = 25;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SID = /^S-1-\d{1,15}(-\d{1,10}){1,15}$/i;
 
-/** An OData string literal: the value in single quotes, each quote inside doubled. */
+/**
+ * An OData string literal ready for the query string: the value in single quotes, each quote
+ * inside doubled, and then percent-encoded. The Graph SDK puts `$filter` into the URL as it is
+ * given, so without the encoding a `%27`, `&`, `#` or `+` typed by an analyst would be decoded by
+ * Graph into a quote, a new parameter, a fragment or a space: filter injection.
+ */
 export function odataString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  return `'${encodeURIComponent(value.replaceAll("'", "''"))}'`;
 }
 
 interface Page {
