@@ -28,6 +28,7 @@ import { createGraphIdentityActions } from './adapters/graph/graph-identity-acti
 import { createGraphUserLookup } from './adapters/graph/graph-user-lookup.ts';
 import { createGraphApproverCheck } from './adapters/graph/graph-approver-check.ts';
 import { createSentinelAlertSource } from './adapters/loganalytics/sentinel-alert-source.ts';
+import { createSentinelPersonAlerts } from './adapters/loganalytics/sentinel-person-alerts.ts';
 import { createLdapDirectory } from './adapters/ldap/ldap-directory.ts';
 import { createOktaClient, type OktaClient } from './adapters/okta/okta-client.ts';
 import { createOktaRemediation } from './adapters/okta/okta-remediation.ts';
@@ -39,6 +40,7 @@ import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import { createOktaUserLookup } from './commands/okta-lookup.ts';
+import type { SentinelAlertLookup } from './commands/ports.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
 export interface RunningBot {
@@ -78,6 +80,8 @@ interface Integrations {
   graph?: GraphClient;
   graphLookup?: GraphClient;
   okta?: OktaClient;
+  /** Sentinel searched by `lookup` for a person's recent alerts (whenever a workspace is configured). */
+  sentinelLookup?: SentinelAlertLookup;
   /** NetBIOS domain of `directory` (CORP), when there is one. */
   netbiosDomain?: string;
 }
@@ -112,12 +116,18 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
           logger,
         })
       : undefined);
+  // The lookup reads Sentinel whenever a workspace is configured, also when Graph is the alert
+  // source: the workspace may hold MDI alerts from before the bot polled, or from another connector.
+  const sentinelLookup =
+    credential && config.sentinel
+      ? createSentinelPersonAlerts({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs: LOOKUP_TIMEOUT_MS, maxRetries: 0 })
+      : undefined;
   const okta = config.okta ? createOktaClient({ orgUrl: config.okta.orgUrl, apiToken: config.okta.apiToken, timeoutMs, logger }) : undefined;
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
   if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain });
-  if (graph) systems.entra = createGraphIdentityActions({ client: graph });
+  if (graph) systems.entra = createGraphIdentityActions({ client: graph, privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })) });
   if (okta) systems.okta = createOktaRemediation({ client: okta });
   return {
     sources,
@@ -127,6 +137,7 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
     graph,
     graphLookup,
     okta,
+    sentinelLookup,
     netbiosDomain,
   };
 }
@@ -142,6 +153,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
   }
+  if (!config.teamsTenantId) logger.warn('no tenant configured (TEAMS_TENANT_ID, MicrosoftAppTenantId, AZURE_TENANT_ID): Teams turns from any tenant are accepted (BOT_AUTH=off only)');
   if (config.dryRun) logger.warn('DRY_RUN=true: approved actions go through every step except the change itself');
   const policy = loadActionPolicy({ file: config.actionPolicyFile });
   const store: Store = await openStore({ databaseUrl: config.databaseUrl.reveal(), logger });
@@ -215,7 +227,9 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     directory: integrations.directory,
     entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
     okta: integrations.okta ? createOktaUserLookup(integrations.okta, { timeoutMs: LOOKUP_TIMEOUT_MS }) : undefined,
+    sentinel: integrations.sentinelLookup,
     approvals,
+    approvers,
     status: {
       alertSources: () => sourceStatuses(store, integrations.sources.map((s) => s.name)),
     },
@@ -233,6 +247,14 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },
+      // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.
+      access: {
+        botAuth: config.botAuth,
+        tenantId: config.teamsTenantId,
+        onRefused: async (refusal) => {
+          await store.appendAudit({ at: new Date(), actor: refusal.actor, action: 'approval.unauthorized', outcome: 'refused', details: { attempted: refusal.attempted, name: refusal.name, refusedBecause: refusal.reason, channelId: refusal.channelId, tenantId: refusal.tenantId } });
+        },
+      },
     },
     logger,
   );

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
+import { createUserListApproverCheck } from '../src/approvals/approver-check.ts';
 import { createBotAdapter, handleBotRequest } from '../src/bot/bot-adapter.ts';
 import { createTargetedSender } from '../src/bot/targeted-reply.ts';
 import { createTurnLogic } from '../src/bot/turn-logic.ts';
@@ -15,7 +16,7 @@ import type { DirectoryUser } from '../src/domain/directory.ts';
 import { createHttpServer, type HttpServer } from '../src/http/server.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { ALICE_USER, channelMention, personalMessage, targetedSlashCommand, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
+import { ALICE_USER, BOB_USER, channelMention, personalMessage, targetedSlashCommand, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
 import type { EntraTokenServer } from './servers/entra-token-server.ts';
 import type { Fault } from './servers/graph/faults.ts';
@@ -95,6 +96,8 @@ beforeAll(async () => {
     entra: createGraphUserLookup({ client: graphClient }),
     okta: createOktaUserLookup(oktaClient, { timeoutMs: 1_500 }),
     approvals: fakeApprovals,
+    // Alice approves; Bob does not (subscribe/unsubscribe are approvers' decisions).
+    approvers: createUserListApproverCheck([ALICE_USER.aadObjectId]),
     status: statusProbe,
     capabilities: { activeDirectory: true, entra: true, okta: true },
     netbiosDomain: env.domain,
@@ -338,6 +341,28 @@ describe('the other commands through /api/messages', () => {
     connector.reset();
     const twice = await send(channelMention(teams, { command: 'unsubscribe' }));
     expect(textOf(twice.posts[0])).toBe('This channel was not subscribed.');
+  });
+
+  it('only an approver may subscribe or unsubscribe a channel: anyone else gets one private line, audited, nothing changes', async (ctx) => {
+    requireSamba(ctx);
+    const bob = { user: BOB_USER };
+    const refused = await send(channelMention(teams, { ...bob, command: 'subscribe' }));
+    expect(refused.posts.map(textOf)).toEqual(['Only approvers can subscribe a channel; nothing was changed.']);
+    expect(await store.listSubscriptions()).toHaveLength(0);
+
+    await send(channelMention(teams, { command: 'subscribe' }));
+    expect(await store.listSubscriptions()).toHaveLength(1);
+    connector.reset();
+    const notOff = await send(channelMention(teams, { ...bob, command: 'unsubscribe' }));
+    expect(notOff.posts.map(textOf)).toEqual(['Only approvers can unsubscribe a channel; nothing was changed.']);
+    expect(await store.listSubscriptions()).toHaveLength(1);
+    const audit = await store.listAudit({ limit: 50 });
+    expect(audit.filter((a) => a.action === 'subscription.unauthorized').map((a) => [a.actor, a.outcome, a.details?.attempted])).toEqual([
+      [BOB_USER.aadObjectId, 'refused', 'unsubscribe'],
+      [BOB_USER.aadObjectId, 'refused', 'subscribe'],
+    ]);
+    await send(channelMention(teams, { command: 'unsubscribe' }));
+    expect(await store.listSubscriptions()).toHaveLength(0);
   });
 
   it('subscribe outside a channel explains where to do it and stores nothing', async (ctx) => {

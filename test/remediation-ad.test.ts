@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdRemediation } from '../src/actions/ad-remediation.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
-import type { LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
+import { replBlobChangeTime, replXmlChangeTime, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
 import type { ActionTarget, Remediation } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';
@@ -74,7 +76,13 @@ describe('AD remediation against Samba AD: actions and undo', () => {
     const env = requireSamba(ctx);
     const remediation = remediationFor(env);
     const bySam = await remediation.inspect('disable-ad-account', { accountKey: 'sid:s-1-5-21-1-2-3-999999', samAccountName: 'test07', domain: 'corp' }, opts());
-    expect(bySam).toEqual({ found: true, privileged: false, reasons: [] });
+    expect(bySam).toEqual({
+      found: true,
+      privileged: false,
+      reasons: [],
+      // What AD found (not what the alert said): the guard rails match the bot's own accounts on it.
+      identities: [{ system: 'activeDirectory', dn: staffDn(env, 'Test User07'), sid: expect.stringMatching(/^S-1-5-21-\d+-\d+-\d+-\d+$/), samAccountName: 'test07', domain: 'CORP', userPrincipalName: expect.any(String) }],
+    });
     const byUpn = await remediation.run('disable-ad-account', { accountKey: 'upn:test07@corp.example.test' }, { ...opts(), dryRun: true });
     expect(byUpn.details).toMatchObject({ matchedBy: 'userPrincipalName', samAccountName: 'test07' });
     expect(await remediation.inspect('disable-ad-account', { accountKey: 'sam:otherdom\\test07' }, opts())).toMatchObject({ found: false });
@@ -85,6 +93,8 @@ describe('AD remediation against Samba AD: actions and undo', () => {
     const dn = staffDn(env, 'Test User08');
     const remediation = remediationFor(env);
     expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('not-applied');
+    // The run's start, as the workflow hands it to the read-back (approval.startedAt).
+    const since = new Date();
     const result = await remediation.run('reset-password', sam('test08'), opts());
     expect(result.summary).toBe('Reset the password of CORP\\test08 in AD; it must be changed at next logon');
     expect(result.temporaryPassword).toBeInstanceOf(Secret);
@@ -93,7 +103,9 @@ describe('AD remediation against Samba AD: actions and undo', () => {
     expect((await readAttrs(env, dn)).pwdLastSet).toBe('0');
     // The new password is the one AD now holds: binding with it answers "must change" (773).
     expect(await sambaBindReason(env, dn, password)).toBe('773');
-    expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('applied');
+    expect(await remediation.readBack('reset-password', sam('test08'), { ...opts(), since })).toBe('applied');
+    // Without the run's start nothing proves this reset wrote the password.
+    expect(await remediation.readBack('reset-password', sam('test08'), opts())).toBe('unknown');
     expect(JSON.stringify(result)).not.toContain(password);
     expect(JSON.stringify(result.details)).not.toContain(password);
     expect(capture.lines().some((line) => line.msg === 'action finished' && line.action === 'reset-password')).toBe(true);
@@ -129,6 +141,69 @@ describe('AD remediation against Samba AD: actions and undo', () => {
     expect(nested).toMatchObject({ found: true, privileged: true });
     expect(nested.reasons).toContain('member of Domain Admins');
     expect(nested.reasons.some((r) => r.startsWith('adminCount'))).toBe(false);
+  });
+});
+
+/** A fresh user in OU=Staff (so tests never share one), created by the domain administrator. */
+async function freshUser(env: SambaEnv, prefix: string): Promise<{ sam: string; dn: string }> {
+  const sam = `${prefix}${randomBytes(3).toString('hex')}`.slice(0, 20);
+  const dn = `CN=${sam},${env.staffOu}`;
+  await asSambaAdmin(env, (client) =>
+    client.add(dn, [
+      new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+      new Attribute({ type: 'sAMAccountName', values: [sam] }),
+      new Attribute({ type: 'userPrincipalName', values: [`${sam}@${env.realm.toLowerCase()}`] }),
+      new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"Init-${randomBytes(9).toString('base64url')}-9aZ"`, 'utf16le')] }),
+      new Attribute({ type: 'userAccountControl', values: ['512'] }),
+    ]),
+  );
+  return { sam, dn };
+}
+
+describe('AD remediation against Samba AD: issue 4 read-back and privileged groups', () => {
+  it('a reset interrupted before it wrote anything is not reported done because "must change" was already set', async (ctx) => {
+    const env = requireSamba(ctx);
+    const { sam: name, dn } = await freshUser(env, 'rbmust');
+    const directory = sambaDirectory(env, capture.logger);
+    const remediation = createRemediationRouter({ activeDirectory: createAdRemediation({ directory, netbiosDomain: env.domain }) });
+    // Someone forced "must change at next logon" before the run: pwdLastSet=0, password untouched.
+    await asSambaAdmin(env, (client) => client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdLastSet', values: ['0'] }) })));
+    await new Promise((r) => setTimeout(r, 1100)); // the metadata keeps whole seconds
+    const since = new Date();
+    expect((await readAttrs(env, dn)).pwdLastSet).toBe('0');
+    // The bot "crashed" before its modify: the old read-back said 'applied' here.
+    expect(await remediation.readBack('reset-password', sam(name), { ...opts(), since })).toBe('unknown');
+    const written = await directory.passwordWrittenAt?.({ samAccountName: name });
+    expect(written).toBeInstanceOf(Date);
+    expect(written!.getTime()).toBeLessThan(since.getTime());
+
+    await remediation.run('reset-password', sam(name), opts());
+    const after = await directory.passwordWrittenAt?.({ dn });
+    expect(after!.getTime()).toBeGreaterThanOrEqual(Math.floor(since.getTime() / 1000) * 1000);
+    expect(after!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await remediation.readBack('reset-password', sam(name), { ...opts(), since })).toBe('applied');
+  });
+
+  it('reads the unicodePwd change time from Windows-style msDS-ReplAttributeMetaData XML too', () => {
+    const xml = (name: string, time: string) => `<DS_REPL_ATTR_META_DATA>\n\t<pszAttributeName>${name}</pszAttributeName>\n\t<dwVersion>3</dwVersion>\n\t<ftimeLastOriginatingChange>${time}</ftimeLastOriginatingChange>\n</DS_REPL_ATTR_META_DATA>\n`;
+    expect(replXmlChangeTime([xml('pwdLastSet', '2026-01-02T03:04:05Z'), xml('unicodePwd', '2026-01-02T03:04:06Z')], 'unicodePwd')?.toISOString()).toBe('2026-01-02T03:04:06.000Z');
+    expect(replXmlChangeTime([xml('pwdLastSet', '2026-01-02T03:04:05Z')], 'unicodePwd')).toBeNull();
+    expect(replBlobChangeTime(Buffer.alloc(8), 0x9005a)).toBeNull();
+  });
+
+  it('members of Group Policy Creator Owners and builtin Replicator are privileged (by well-known RID / SID)', async (ctx) => {
+    const env = requireSamba(ctx);
+    const gpo = await freshUser(env, 'privgpo');
+    const repl = await freshUser(env, 'privrepl');
+    await asSambaAdmin(env, async (client) => {
+      await client.modify(`CN=Group Policy Creator Owners,CN=Users,${env.baseDn}`, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [gpo.dn] }) }));
+      await client.modify(`CN=Replicator,CN=Builtin,${env.baseDn}`, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [repl.dn] }) }));
+    });
+    const remediation = remediationFor(env);
+    const first = await remediation.inspect('disable-ad-account', sam(gpo.sam), opts());
+    expect(first).toMatchObject({ found: true, privileged: true, reasons: ['member of Group Policy Creator Owners'] });
+    expect(first.identities).toEqual([{ system: 'activeDirectory', dn: gpo.dn, sid: expect.stringMatching(/^S-1-5-21-/), samAccountName: gpo.sam, domain: env.domain, userPrincipalName: `${gpo.sam}@${env.realm.toLowerCase()}` }]);
+    expect(await remediation.inspect('reset-password', sam(repl.sam), opts())).toMatchObject({ found: true, privileged: true, reasons: ['member of Replicator'] });
   });
 });
 

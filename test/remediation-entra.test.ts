@@ -139,6 +139,8 @@ describe('Entra remediation: actions and undo, read back from the tenant', () =>
       privileged: true,
       reasons: ['member of the privileged Entra group Tier 0 Admins'],
       syncedFromAd: true,
+      // What Entra found, for the guard rails (an alert may name the account differently).
+      identities: [{ system: 'entra', entraObjectId: dave.id, userPrincipalName: dave.userPrincipalName, sid: dave.onPremisesSecurityIdentifier, samAccountName: dave.onPremisesSamAccountName, ...(dave.onPremisesDistinguishedName ? { dn: dave.onPremisesDistinguishedName } : {}) }],
     });
     expect(await remediation.inspect('revoke-sessions', byId(bob), opts())).toMatchObject({ found: true, privileged: false, reasons: [] });
     expect(await remediation.inspect('revoke-sessions', { accountKey: 'upn:ghost@corp.example.test' }, opts())).toMatchObject({ found: false });

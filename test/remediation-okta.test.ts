@@ -125,8 +125,8 @@ describe('Okta remediation: suspend and unsuspend', () => {
   });
 
   it('inspect finds the user (or not)', async () => {
-    const { target } = person('ina.inspect');
-    expect(await remediation().inspect('suspend-okta', target, opts())).toEqual({ found: true, privileged: false, reasons: [] });
+    const { target, login } = person('ina.inspect');
+    expect(await remediation().inspect('suspend-okta', target, opts())).toEqual({ found: true, privileged: false, reasons: [], identities: [{ system: 'okta', oktaUserId: expect.any(String), login }] });
     expect(await remediation().inspect('suspend-okta', { accountKey: 'upn:ghost@corp.example.test' }, opts())).toMatchObject({ found: false });
   });
 });

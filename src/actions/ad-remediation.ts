@@ -1,7 +1,7 @@
 import type { ActionName } from './action-names.ts';
 import { isPrivileged, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
+import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
 import { targetIdentity } from './target-identity.ts';
 
 /**
@@ -129,12 +129,14 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
       const reasons: string[] = [];
       if (user.adminCount > 0) reasons.push('adminCount=1 (protected by AdminSDHolder)');
       for (const group of user.privilegedGroups) reasons.push(`member of ${group}`);
-      return { found: true, privileged: isPrivileged(user), reasons };
+      const identity: FoundIdentity = { system: 'activeDirectory', dn: user.dn, sid: user.sid, samAccountName: user.samAccountName, domain };
+      if (user.userPrincipalName) identity.userPrincipalName = user.userPrincipalName;
+      return { found: true, privileged: isPrivileged(user), reasons, identities: [identity] };
     },
 
     run,
 
-    async readBack(action, target, _options: ReadBackOptions): Promise<AppliedState> {
+    async readBack(action, target, readOptions: ReadBackOptions): Promise<AppliedState> {
       const adAction = requireAd(action);
       const resolved = await resolve(target);
       if (!resolved) return 'unknown';
@@ -144,9 +146,16 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
           return user.enabled ? 'not-applied' : 'applied';
         case 'enable-ad-account':
           return user.enabled ? 'applied' : 'not-applied';
-        case 'reset-password':
+        case 'reset-password': {
           // pwdLastSet=0 reads back as no date and "must change": what the reset leaves behind.
-          return user.pwdLastSet === null && user.mustChangePassword ? 'applied' : 'not-applied';
+          if (!(user.pwdLastSet === null && user.mustChangePassword)) return 'not-applied';
+          // ...but "must change" may have been set before the run: only a password written since
+          // the run started proves this reset (the reset writes both in one modify).
+          if (!readOptions.since || !directory.passwordWrittenAt) return 'unknown';
+          const written = await directory.passwordWrittenAt({ dn: user.dn });
+          // Replication metadata keeps whole seconds: compare against the start of the run's second.
+          return written !== null && written.getTime() >= Math.floor(readOptions.since.getTime() / 1000) * 1000 ? 'applied' : 'unknown';
+        }
       }
     },
   };

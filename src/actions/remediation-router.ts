@@ -1,6 +1,7 @@
-import { ACTION_CATALOG, isActionName, type ActionName, type ActionSystem } from './action-names.ts';
+import { ACTION_CATALOG, ACTION_NAMES, isActionName, type ActionName, type ActionSystem } from './action-names.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import type { Remediation } from '../domain/remediation.ts';
+import type { ActionTarget, FoundIdentity, Remediation, TargetInspection } from '../domain/remediation.ts';
+import { targetIdentity } from './target-identity.ts';
 
 /**
  * The Remediation the workflow uses: sends each action to the implementation of the system it
@@ -10,6 +11,14 @@ import type { Remediation } from '../domain/remediation.ts';
 export type RemediationsBySystem = Partial<Record<ActionSystem, Remediation>>;
 
 const SYSTEM_NAMES: Record<ActionSystem, string> = { activeDirectory: 'Active Directory', entra: 'Entra ID', okta: 'Okta' };
+
+/**
+ * Systems that can say whether a PERSON is privileged (AD: adminCount and the built-in groups;
+ * Entra: the configured privileged groups), asked for every action whatever system it runs in.
+ * Okta cannot (its admin roles are not visible through the Users API). Order matters: AD first,
+ * whose UPN lets Entra find someone an alert named only by SID.
+ */
+const PRIVILEGE_SYSTEMS: readonly ActionSystem[] = ['activeDirectory', 'entra'];
 
 export function createRemediationRouter(systems: RemediationsBySystem): Remediation {
   function target(action: ActionName): Remediation {
@@ -28,8 +37,44 @@ export function createRemediationRouter(systems: RemediationsBySystem): Remediat
       return systems[ACTION_CATALOG[action].system]?.supports(action) ?? false;
     },
 
-    inspect(action, actionTarget, options) {
-      return target(action).inspect(action, actionTarget, options);
+    /**
+     * Protection is about the person: the action's own system answers whether the account is
+     * there (and its own facts), then every other configured system that can judge privilege is
+     * asked about the same person, found by the identifiers the earlier answers returned. Any
+     * "privileged" wins; a check that cannot answer (error, timeout) fails the whole inspection,
+     * which the workflow turns into a refusal with the reason (nothing is approved unchecked).
+     */
+    async inspect(action, actionTarget, options) {
+      const primary = await target(action).inspect(action, actionTarget, options);
+      const ownSystem = ACTION_CATALOG[action].system;
+      const reasons = [...primary.reasons];
+      const identities: FoundIdentity[] = [...(primary.identities ?? [])];
+      let privileged = primary.privileged;
+      let known = withFound(actionTarget, identities);
+      for (const system of PRIVILEGE_SYSTEMS) {
+        const implementation = systems[system];
+        if (system === ownSystem || !implementation) continue;
+        const probe = ACTION_NAMES.find((a) => ACTION_CATALOG[a].system === system && implementation.supports(a));
+        if (!probe || !canLookUp(system, known)) continue;
+        let answer: TargetInspection;
+        try {
+          answer = await bounded(implementation.inspect(probe, known, options), options.signal, system);
+        } catch (error) {
+          const inner = isAppError(error) ? error.message.replace(/\.$/, '') : 'it failed unexpectedly';
+          throw new AppError(isAppError(error) ? error.code : 'INTERNAL', `${SYSTEM_NAMES[system]} could not say whether the account is privileged there (${lowerFirst(inner)})`, {
+            cause: error,
+            details: { system, ...(isAppError(error) ? error.details : {}) },
+          });
+        }
+        if (!answer.found) continue;
+        if (answer.privileged) {
+          privileged = true;
+          reasons.push(...(answer.reasons.length > 0 ? answer.reasons : ['privileged']).map((reason) => `${reason} (${SYSTEM_NAMES[system]})`));
+        }
+        identities.push(...(answer.identities ?? []));
+        known = withFound(known, answer.identities ?? []);
+      }
+      return { ...primary, privileged, reasons, ...(identities.length > 0 ? { identities } : {}) };
     },
 
     async run(action, actionTarget, options) {
@@ -52,4 +97,57 @@ export function createRemediationRouter(systems: RemediationsBySystem): Remediat
       return target(action).readBack(action, actionTarget, options);
     },
   };
+}
+
+/** The target with the gaps filled from what directories found (the alert's own values kept). */
+function withFound(target: ActionTarget, identities: readonly FoundIdentity[]): ActionTarget {
+  const id = targetIdentity(target);
+  const next: ActionTarget = { ...target };
+  for (const found of identities) {
+    if (!id.sid && !next.sid && found.sid) next.sid = found.sid;
+    if (!id.userPrincipalName && !next.userPrincipalName && found.userPrincipalName) next.userPrincipalName = found.userPrincipalName;
+    if (!id.entraObjectId && !next.entraObjectId && found.entraObjectId) next.entraObjectId = found.entraObjectId;
+    // A sAMAccountName is only meaningful with its domain: take it from AD, which knows both.
+    if (!id.samAccountName && !next.samAccountName && found.system === 'activeDirectory' && found.samAccountName) {
+      next.samAccountName = found.samAccountName;
+      if (found.domain) next.domain = found.domain;
+    }
+  }
+  return next;
+}
+
+/** Whether `system` has anything to find this person by (else it cannot know them). */
+function canLookUp(system: ActionSystem, target: ActionTarget): boolean {
+  const id = targetIdentity(target);
+  if (system === 'activeDirectory') return Boolean(id.sid || id.samAccountName || id.userPrincipalName);
+  if (system === 'entra') return Boolean(id.entraObjectId || id.userPrincipalName);
+  return Boolean(id.userPrincipalName);
+}
+
+/** The inspection, or a TIMEOUT when the caller's deadline passes first (LDAP ignores signals). */
+function bounded<T>(work: Promise<T>, signal: AbortSignal | undefined, system: ActionSystem): Promise<T> {
+  if (!signal) return work;
+  const timeout = () => new AppError('TIMEOUT', 'The check timed out.', { details: { system } });
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(timeout());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(timeout());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
 }

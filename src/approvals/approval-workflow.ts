@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ACTION_CATALOG, isDestructive, undoOf, type ActionName } from '../actions/action-names.ts';
 import { requiredApprovals, type ActionPolicy } from '../actions/action-policy.ts';
 import { proposeActions, type DirectoryCapabilities, type ProposedAction } from '../actions/propose-actions.ts';
+import { plain } from '../cards/alert-card.ts';
 import { CARD_VERBS } from '../cards/verbs.ts';
 import type { Actor, CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
 import { primaryAccountKey } from '../domain/account-key.ts';
@@ -65,7 +66,7 @@ export interface ApprovalWorkflowDeps {
    * names in the directory / Entra ID, server-side. Without it such buttons are refused.
    */
   resolvePerson?: (targetKey: string) => Promise<AlertAccount | undefined>;
-  /** Lease holder name of this process (default: random). */
+  /** Prefix of this process's run-lease tokens (default: random); each run attempt adds its own part. */
   instanceId?: string;
   now?: () => Date;
 }
@@ -95,6 +96,7 @@ export interface ApprovalWorkflow {
 /** No vote count reaches this: rows created only to be refused or denied can never run. */
 const UNREACHABLE_APPROVALS = 1_000_000;
 const CODE_ATTEMPTS = 5;
+const MAX_CHAT_LINE = 1_000;
 
 export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWorkflow {
   const { store, remediation, messenger, approvers, policy, capabilities, settings } = deps;
@@ -104,8 +106,14 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   const inspectTimeoutMs = settings.inspectTimeoutMs ?? 4_000;
   const runLeaseMs = settings.runLeaseMs ?? 15_000;
   const instanceId = deps.instanceId ?? `approvals-${randomUUID()}`;
-  /** Executions running in this process (their leases are renewed here). */
+  /**
+   * Approvals this process is starting or running (their leases are renewed here). Two local
+   * starts of one approval (resume() and the sweeper's reconcile(), a vote and a retry) never
+   * overlap: the second returns at once.
+   */
   const runningHere = new Set<string>();
+  /** A lease holder for one run attempt or one reconciliation: never shared, not even in this process. */
+  const leaseToken = (what: string) => `${instanceId}:${what}:${randomUUID()}`;
   const runLease = (id: string) => `approval-run:${id}`;
   const cap: ExecutionCap = createExecutionCap(store, settings.maxActionsPerHour);
   const inflight = new Set<Promise<void>>();
@@ -152,7 +160,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       log.warn({ err: error, actor: actor.aadObjectId }, 'approver check failed');
     }
     if (allowed) return;
-    await audit({ actor: actor.aadObjectId ?? actor.id, action: 'approval.unauthorized', outcome: 'refused', correlationId, details: { attempted: what, name: actor.name, ...(action ? { action } : {}) }, ...(code ? { code } : {}), ...context });
+    await audit({ actor: approverIdOf(actor), action: 'approval.unauthorized', outcome: 'refused', correlationId, details: { attempted: what, name: actor.name, ...(action ? { action } : {}) }, ...(code ? { code } : {}), ...context });
     throw new AppError(
       'NOT_AUTHORIZED',
       code ? 'Your approver rights could not be checked right now, so nothing was changed. Try again in a minute.' : `You are not an approver, so you cannot ${what}. Nothing was changed.`,
@@ -218,7 +226,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     if (!alertKey) return;
     const record = await store.getAlertByKey(alertKey);
     const thread = record ? await threadOf(record) : undefined;
-    if (thread) await messenger.reply(thread, { text });
+    if (thread) await messenger.reply(thread, { text: chatSafe(text) });
   }
 
   /** Where a person-level request (a lookup card) is answered: the clicker's conversation. */
@@ -234,7 +242,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function replyFor(approval: Approval, text: string): Promise<void> {
     if (approval.alertKey) return replyInThread(approval.alertKey, text);
     const destination = replyDestination(approval);
-    if (destination) await messenger.reply(destination, { text });
+    if (destination) await messenger.reply(destination, { text: chatSafe(text) });
   }
 
   /** Card update and thread reply after the clicker has had their answer; failures only logged. */
@@ -295,7 +303,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
           target: { ...target, ...extra },
           code: generateReferenceCode(),
           requiredApprovals: required,
-          requestedBy: actor.aadObjectId ?? actor.id,
+          requestedBy: approverIdOf(actor),
           requestedAt: now(),
           expiresAt: new Date(now().getTime() + settings.ttlMinutes * 60_000),
         });
@@ -319,7 +327,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       await expire(approval, correlationId);
       return (await store.getApproval(approval.id)) ?? approval;
     }
-    const approverId = actor.aadObjectId ?? actor.id;
+    const approverId = approverIdOf(actor);
     const { added, votes } = await store.addApprovalVote(approval.id, approverId, actor.name, now());
     await auditApproval(approval, correlationId, { actor: approverId, action: added ? 'approval.vote' : 'approval.vote-repeated', outcome: 'info', details: { name: actor.name, votes: votes.length, required: approval.requiredApprovals } });
     alog.info({ added, votes: votes.length, required: approval.requiredApprovals }, 'approval vote');
@@ -332,6 +340,10 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     return (await store.getApproval(approval.id)) ?? approval;
   }
 
+  function rememberTeamsId(actor: Actor): void {
+    if (actor.aadObjectId) teamsIds.set(approverIdOf(actor), actor.id);
+  }
+
   function recipientOf(aadObjectId: string, name: string): PrivateRecipient {
     const teamsId = teamsIds.get(aadObjectId);
     return { aadObjectId, name, ...(teamsId ? { teamsId } : {}) };
@@ -342,8 +354,20 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
    * the clicker gets "running" at once, everyone gets the result when it is there.
    */
   async function start(id: string, approver: PrivateRecipient | undefined, correlationId: string, from: 'approved' | 'failed' = 'approved'): Promise<void> {
+    if (runningHere.has(id)) return;
+    runningHere.add(id);
+    let handedOver = false;
+    try {
+      handedOver = await startHere(id, approver, correlationId, from);
+    } finally {
+      if (!handedOver) runningHere.delete(id);
+    }
+  }
+
+  /** start() once this process is the only local starter of `id`; true when a run was handed to the background. */
+  async function startHere(id: string, approver: PrivateRecipient | undefined, correlationId: string, from: 'approved' | 'failed'): Promise<boolean> {
     const approval = await store.getApproval(id);
-    if (!approval || approval.state !== from) return;
+    if (!approval || approval.state !== from) return false;
     const alog = actionLog(approval, correlationId);
     let slot: string | undefined;
     if (isDestructive(approval.action as ActionName)) {
@@ -355,35 +379,56 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
           background('cap-notice', () => replyFor(approval, `Execution paused: more than ${settings.maxActionsPerHour} destructive actions in an hour. ${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))} waits until an approver types resume.`));
         }
         if (from === 'failed') throw new AppError('CONFLICT', 'Execution is paused (hourly cap): an approver must type resume first.');
-        return;
+        return false;
       }
       slot = outcome.slot;
     }
     // The run lease is taken BEFORE the row says running: a running row always has (had) a
     // holder, so the reconciler may treat a lapsed lease as a dead process, never as a run starting.
-    const leased = await store.tryAcquireLease(runLease(id), instanceId, runLeaseMs, now());
+    // Its holder is a token of this run attempt: a losing starter can only ever release its own.
+    const token = leaseToken('run');
+    const leased = await store.tryAcquireLease(runLease(id), token, runLeaseMs, now());
     const started = leased && (await store.transitionApproval(id, from, 'running', { startedAt: now(), ...(from === 'failed' ? { errorCode: '', reason: '' } : {}) }));
     if (!started) {
-      if (leased) await store.releaseLease(runLease(id), instanceId);
+      if (leased) await store.releaseLease(runLease(id), token);
       if (slot) await cap.release(slot);
-      return;
+      return false;
     }
-    runningHere.add(id);
     background('execute', async () => {
+      // A renewal refused means another instance took the lease (this one looked dead): the run
+      // is aborted, and nothing it does afterwards is written (see `stillHolds`).
+      const lost = new AbortController();
       const renew = setInterval(() => {
-        void store.renewLease(runLease(id), instanceId, runLeaseMs, now()).catch((error: unknown) => log.warn({ err: error, approval: id }, 'could not renew the run lease'));
+        store.renewLease(runLease(id), token, runLeaseMs, now()).then(
+          (held) => {
+            if (held || lost.signal.aborted) return;
+            alog.warn('run lease lost to another instance: aborting the run');
+            lost.abort(new AppError('CONFLICT', 'The bot lost its hold on this action while it ran; it was stopped and is checked again.'));
+          },
+          (error: unknown) => log.warn({ err: error, approval: id }, 'could not renew the run lease'),
+        );
       }, Math.max(250, Math.floor(runLeaseMs / 3)));
       try {
-        await execute(id, approver, correlationId);
+        await execute(id, approver, correlationId, { token, signal: lost.signal });
       } finally {
         clearInterval(renew);
         runningHere.delete(id);
-        await store.releaseLease(runLease(id), instanceId).catch(() => undefined);
+        await store.releaseLease(runLease(id), token).catch(() => undefined);
       }
     });
+    return true;
   }
 
-  async function execute(id: string, approver: PrivateRecipient | undefined, correlationId: string): Promise<void> {
+  /**
+   * Whether `token` still holds the run lease of `id`, extending it for the final write: the
+   * transition that follows happens well inside the renewed lifetime, so no other instance can
+   * have taken the lease (and settled the row) in between.
+   */
+  async function stillHolds(id: string, token: string): Promise<boolean> {
+    return store.renewLease(runLease(id), token, runLeaseMs, now()).catch(() => false);
+  }
+
+  async function execute(id: string, approver: PrivateRecipient | undefined, correlationId: string, lease: { token: string; signal: AbortSignal }): Promise<void> {
     const approval = await store.getApproval(id);
     if (!approval || approval.state !== 'running') return;
     const alog = actionLog(approval, correlationId);
@@ -391,11 +436,17 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const target = parseActionTarget(approval.target);
     await auditApproval(approval, correlationId, { actor: 'system', action: 'action.started', outcome: 'info', details: { action, dryRun: settings.dryRun, approvedBy: approval.decidedBy } });
     const started = performance.now();
+    /** The lease was lost: another instance settles (or settled) the row; this run writes and says nothing. */
+    const leaseLost = async (outcome: string): Promise<void> => {
+      alog.warn({ outcome }, 'run lease lost: the result is left to the instance that took it over');
+      await auditApproval(approval, correlationId, { actor: 'system', action: 'action.lease-lost', outcome: 'info', details: { action, outcome } });
+    };
     let threadText: string;
     try {
-      const result = await remediation.run(action, target, { dryRun: settings.dryRun, log: alog, signal: AbortSignal.timeout(runTimeoutMs) });
+      const result = await remediation.run(action, target, { dryRun: settings.dryRun, log: alog, signal: AbortSignal.any([AbortSignal.timeout(runTimeoutMs), lease.signal]) });
       const durationMs = Math.round(performance.now() - started);
       const stored = { summary: result.summary, details: result.details, durationMs, dryRun: settings.dryRun, approvedBy: approval.decidedBy };
+      if (!(await stillHolds(id, lease.token))) return await leaseLost('succeeded');
       const won = await store.transitionApproval(id, 'running', 'succeeded', { result: stored, finishedAt: now() });
       await auditApproval(approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'success', details: { action, durationMs, dryRun: settings.dryRun, details: result.details, settled: won } });
       alog.info({ durationMs, dryRun: settings.dryRun, settled: won }, 'action succeeded');
@@ -405,6 +456,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     } catch (error) {
       const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
       const durationMs = Math.round(performance.now() - started);
+      if (!(await stillHolds(id, lease.token))) return await leaseLost('failed');
       await store.transitionApproval(id, 'running', 'failed', { errorCode: failure.code, reason: failure.message, finishedAt: now() });
       await auditApproval(approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'failure', code: failure.code, details: { action, durationMs, message: failure.message, ...failure.details } });
       alog.warn({ code: failure.code, durationMs, err: isAppError(error) ? undefined : error }, 'action failed');
@@ -448,7 +500,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const record = await loadAlert(ref);
     const policyApprovals = await validateAction(record, action, target);
     await requireApprover(actor, 'approve actions', { alertKey: record.key, accountKey: target }, correlationId, action);
-    if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
+    rememberTeamsId(actor);
     const approval = await getOrCreateApproval(record, action, target, actor, policyApprovals, correlationId);
     return { approval: await vote(approval, actor, correlationId), record };
   }
@@ -457,19 +509,19 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     const record = await loadAlert(ref);
     await validateAction(record, action, target);
     await requireApprover(actor, 'retry actions', { alertKey: record.key, accountKey: target }, correlationId, action);
-    if (actor.aadObjectId) teamsIds.set(actor.aadObjectId, actor.id);
+    rememberTeamsId(actor);
     const approval = await store.getApproval(approvalIdFor(record.key, action, target));
     if (!approval) throw new AppError('NOT_FOUND', 'There is nothing to retry for this action.');
     if (approval.state === 'failed') {
-      await auditApproval(approval, correlationId, { actor: actor.aadObjectId ?? actor.id, action: 'approval.retry', outcome: 'info', details: { name: actor.name, previousError: approval.errorCode } });
-      await start(approval.id, { aadObjectId: actor.aadObjectId ?? actor.id, teamsId: actor.id, name: actor.name }, correlationId, 'failed');
+      await auditApproval(approval, correlationId, { actor: approverIdOf(actor), action: 'approval.retry', outcome: 'info', details: { name: actor.name, previousError: approval.errorCode } });
+      await start(approval.id, { aadObjectId: approverIdOf(actor), teamsId: actor.id, name: actor.name }, correlationId, 'failed');
     }
     return { approval: (await store.getApproval(approval.id)) ?? approval, record };
   }
 
   async function denyApproval(approval: Approval, actor: Actor, reason: string | undefined, correlationId: string): Promise<boolean> {
     const won = await store.transitionApproval(approval.id, 'pending', 'denied', { decidedBy: actor.name, ...(reason ? { reason } : {}) });
-    if (won) await auditApproval(approval, correlationId, { actor: actor.aadObjectId ?? actor.id, action: 'approval.denied', outcome: 'denied', details: { name: actor.name, reason } });
+    if (won) await auditApproval(approval, correlationId, { actor: approverIdOf(actor), action: 'approval.denied', outcome: 'denied', details: { name: actor.name, reason } });
     return won;
   }
 
@@ -504,7 +556,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function approvePerson(data: { action: ActionName; target: string }, cardAction: CardAction, turn: ChatTurn, correlationId: string): Promise<Approval> {
     const { action, target } = data;
     await requireApprover(turn.actor, 'approve actions', { accountKey: target }, correlationId, action);
-    if (turn.actor.aadObjectId) teamsIds.set(turn.actor.aadObjectId, turn.actor.id);
+    rememberTeamsId(turn.actor);
     const system = ACTION_CATALOG[action].system;
     if (!deps.resolvePerson || !capabilities[system] || !remediation.supports(action)) {
       throw new AppError('INPUT_INVALID', `${actionLabel(action)} is not configured in this deployment.`);
@@ -597,13 +649,14 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string> {
     const correlationId = randomUUID();
     const byCode = await store.getApprovalByCode(code);
-    let alertKey: string;
-    let action: ActionName;
-    let target: string;
-    if (byCode?.alertKey) {
-      alertKey = byCode.alertKey;
-      action = byCode.action as ActionName;
-      target = parseActionTarget(byCode.target).accountKey;
+    let approval: Approval;
+    if (byCode) {
+      // The code names one approval (an alert's or a lookup card's): the vote goes to that row,
+      // wherever it is typed. It was validated when it was requested; the vote only counts while
+      // it is pending (and not expired), like a click.
+      await requireApprover(turn.actor, 'approve actions', { ...(byCode.alertKey ? { alertKey: byCode.alertKey } : {}), approvalId: byCode.id }, correlationId, byCode.action);
+      rememberTeamsId(turn.actor);
+      approval = await vote(byCode, turn.actor, correlationId);
     } else {
       const record = await loadAlert({ code });
       const open = proposalsOf(record);
@@ -612,14 +665,11 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
         const options = open.map((p, i) => `${i + 1}. ${actionLabel(p.action)} for ${p.targetLabel}: approve ${record.code} ${i + 1}`);
         return open.length === 0 ? 'No actions are offered on that alert.' : `Which one?\n\n${options.join('\n\n')}`;
       }
-      alertKey = record.key;
-      action = picked.action;
-      target = picked.target;
+      approval = (await approve({ alertKey: record.key }, picked.action, picked.target, turn.actor, correlationId)).approval;
     }
-    const { approval, record } = await approve({ alertKey }, action, target, turn.actor, correlationId);
     const votes = await store.listApprovalVotes(approval.id);
     const line = `${actionLabel(approval.action)} for ${targetLabel(parseActionTarget(approval.target))}: ${stateLine(approval, votes, { paused: (await cap.pausedState()) !== undefined, ttlMinutes: settings.ttlMinutes })}`;
-    announce(record.key, line);
+    announce(approval.alertKey, line);
     return line;
   }
 
@@ -646,8 +696,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   async function resume(turn: ChatTurn): Promise<string> {
     const correlationId = randomUUID();
     await requireApprover(turn.actor, 'lift the execution pause', {}, correlationId);
-    const wasPaused = await cap.resume(turn.actor.aadObjectId ?? turn.actor.id, now());
-    await audit({ actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'execution.resumed', outcome: 'info', correlationId, details: { name: turn.actor.name, wasPaused } });
+    const wasPaused = await cap.resume(approverIdOf(turn.actor), now());
+    await audit({ actor: approverIdOf(turn.actor), action: 'execution.resumed', outcome: 'info', correlationId, details: { name: turn.actor.name, wasPaused } });
     const waiting = await store.listApprovalsInState('approved');
     for (const approval of waiting) {
       const votes = await store.listApprovalVotes(approval.id);
@@ -675,7 +725,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       await turn.replyPrivately({ text: message });
       return true;
     }
-    await turn.reply({ text: answer });
+    await turn.reply({ text: chatSafe(answer) });
     return true;
   }
 
@@ -702,11 +752,12 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     for (const approval of await store.listApprovalsInState('running')) {
       // A live run renews its lease; taking it means the runner is gone (crashed or killed).
       if (runningHere.has(approval.id)) continue;
-      if (!(await store.tryAcquireLease(runLease(approval.id), instanceId, runLeaseMs, now()))) continue;
+      const token = leaseToken('reconcile');
+      if (!(await store.tryAcquireLease(runLease(approval.id), token, runLeaseMs, now()))) continue;
       try {
-        if (await settleInterrupted(approval, correlationId)) settled++;
+        if (await settleInterrupted(approval, token, correlationId)) settled++;
       } finally {
-        await store.releaseLease(runLease(approval.id), instanceId).catch(() => undefined);
+        await store.releaseLease(runLease(approval.id), token).catch(() => undefined);
       }
     }
     // Approved but never started (the process died in between): start them, unless paused.
@@ -720,7 +771,7 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   }
 
   /** Reads an interrupted action's effect back and settles the row; reports it where it was asked for. */
-  async function settleInterrupted(approval: Approval, correlationId: string): Promise<boolean> {
+  async function settleInterrupted(approval: Approval, token: string, correlationId: string): Promise<boolean> {
     {
       const alog = actionLog(approval, correlationId);
       const target = parseActionTarget(approval.target);
@@ -731,6 +782,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
         alog.warn({ err: error }, 'read-back failed during reconciliation');
       }
       const label = `${actionLabel(approval.action)} for ${targetLabel(target)}`;
+      // The read-back may outlast the lease: settle only while still holding it.
+      if (!(await stillHolds(approval.id, token))) return false;
       const won =
         state === 'applied'
           ? await store.transitionApproval(approval.id, 'running', 'succeeded', { result: { summary: `${label}: in place (confirmed after a restart)`, reconciled: true, dryRun: settings.dryRun }, finishedAt: now() })
@@ -761,10 +814,14 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
   }
 
   return {
-    onCardAction,
+    async onCardAction(action, turn) {
+      const outcome = await onCardAction(action, turn);
+      // Cards escape at render; a message answer (a Submit's one goes to the conversation) here.
+      return outcome.kind === 'card' ? outcome : { ...outcome, text: chatSafe(outcome.text) };
+    },
     onCommand,
-    approveByCode,
-    denyByCode,
+    approveByCode: async (code, choice, turn) => chatSafe(await approveByCode(code, choice, turn)),
+    denyByCode: async (code, reason, turn) => chatSafe(await denyByCode(code, reason, turn)),
     resume,
     listPending: () => store.listPendingApprovals(),
     sweepExpired,
@@ -774,6 +831,26 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
       while (inflight.size > 0) await Promise.allSettled([...inflight]);
     },
   };
+}
+
+/**
+ * Text for a chat message (thread reply, command answer) built around names, deny reasons and
+ * error messages from people, alerts and directories: each line through the cards' `plain()`
+ * (markdown escaped, so `[x](https://evil)` stays text; control characters gone).
+ */
+function chatSafe(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => plain(line, MAX_CHAT_LINE))
+    .join('\n');
+}
+
+/**
+ * Who voted / acted, as stored and compared: the Entra object id, lower-case (Teams and Graph may
+ * spell a GUID in either case, and one person must never count twice).
+ */
+function approverIdOf(actor: Actor): string {
+  return (actor.aadObjectId ?? actor.id).trim().toLowerCase();
 }
 
 function pickProposal(proposals: readonly ProposedAction[], choice: string | undefined): ProposedAction | undefined {

@@ -41,7 +41,8 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
     await context.sendActivity(toActivity(message));
   };
   return {
-    actor: { id: activity.from?.id ?? '', aadObjectId: activity.from?.aadObjectId, name: activity.from?.name ?? 'someone' },
+    // Object ids compared lower-case everywhere (votes, approver lists): one person, one spelling.
+    actor: { id: activity.from?.id ?? '', aadObjectId: activity.from?.aadObjectId?.trim().toLowerCase() || undefined, name: activity.from?.name ?? 'someone' },
     conversation: {
       id: activity.conversation?.id ?? '',
       kind,

@@ -10,7 +10,66 @@ export interface TurnHandlers {
   onCommand?: CommandHandler;
   onCardAction?: CardActionHandler;
   chat?: ChatTurnOptions;
+  /**
+   * Who may talk to the bot at all (decided before any handler). Without it: Teams only, any
+   * tenant; the composition root always passes it.
+   */
+  access?: TurnAccess;
 }
+
+/**
+ * The identity a turn carries (`from.aadObjectId`) is only as good as the channel that wrote it:
+ * Teams stamps it; Web Chat / Direct Line clients write `from` themselves. So only `msteams` turns
+ * are served (test channels too, with BOT_AUTH=off only), and only from our own tenant.
+ */
+export interface TurnAccess {
+  botAuth: 'on' | 'off';
+  /**
+   * The organisation's Entra tenant (TEAMS_TENANT_ID, else MicrosoftAppTenantId, else
+   * AZURE_TENANT_ID): turns from any other tenant are refused. Unset only with BOT_AUTH=off, when
+   * every tenant is accepted (local runs: the Agents Playground, the lab).
+   */
+  tenantId?: string;
+  /** Records a refused approval attempt (the audit); failures are only logged. */
+  onRefused?: (refusal: TurnRefusal) => Promise<void>;
+}
+
+export interface TurnRefusal {
+  reason: 'channel' | 'tenant';
+  channelId: string;
+  tenantId?: string;
+  /** aadObjectId (lower-case), else the channel's user id: as the activity claims it. */
+  actor: string;
+  name?: string;
+  /** What was attempted: a card verb or the command's first word. */
+  attempted: string;
+}
+
+/** Channels a developer uses locally (Bot Framework Emulator, Web Chat tests); never with authentication on. */
+const TEST_CHANNELS: ReadonlySet<string> = new Set(['emulator', 'webchat', 'directline', 'test']);
+const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume']);
+
+function tenantOf(activity: Activity): string | undefined {
+  const channelData = (activity.channelData ?? {}) as { tenant?: { id?: unknown } };
+  const id = typeof channelData.tenant?.id === 'string' ? channelData.tenant.id : activity.conversation?.tenantId;
+  return id?.trim() ? id.trim().toLowerCase() : undefined;
+}
+
+/** Why this turn may not be served, or undefined when it may. */
+export function accessRefusal(activity: Activity, access: TurnAccess | undefined): 'channel' | 'tenant' | undefined {
+  const channel = (activity.channelId ?? '').toLowerCase();
+  const teams = channel === 'msteams';
+  if (!teams && !(access?.botAuth === 'off' && TEST_CHANNELS.has(channel))) return 'channel';
+  if (!access) return undefined;
+  const expected = access.tenantId?.trim().toLowerCase();
+  if (!expected) return access.botAuth === 'off' ? undefined : 'tenant';
+  const tenant = tenantOf(activity);
+  // Teams always names the tenant; a local test channel may not (accepted with BOT_AUTH=off only).
+  if (tenant === undefined) return teams || access.botAuth === 'on' ? 'tenant' : undefined;
+  return tenant === expected ? undefined : 'tenant';
+}
+
+const REFUSED_TEXT = 'Sorry, I only work in Microsoft Teams for the organisation I was set up for. Nothing was done.';
 
 /** Text of a message without the bot's @mention and without a leading slash. */
 export function commandText(activity: Activity): string {
@@ -49,6 +108,20 @@ export function createTurnLogic(handlers: TurnHandlers, logger: Logger): TurnLog
     const isCardInvoke = activity.type === ActivityTypes.Invoke && activity.name === 'adaptiveCard/action';
     if (isCardInvoke || activity.type === ActivityTypes.Message) {
       const action = cardActionOf(activity);
+      const refused = accessRefusal(activity, handlers.access);
+      if (refused) {
+        const attempted = action ? action.verb : (commandText(activity).split(/\s+/)[0] ?? '').toLowerCase();
+        const actor = activity.from?.aadObjectId?.trim().toLowerCase() || activity.from?.id || 'unknown';
+        log.warn({ refused, channelId: activity.channelId, tenant: tenantOf(activity), attempted }, 'turn refused: not Teams, or not our tenant');
+        if (APPROVAL_VERBS.has(attempted) && handlers.access?.onRefused) {
+          await handlers.access
+            .onRefused({ reason: refused, channelId: activity.channelId ?? '', ...(tenantOf(activity) ? { tenantId: tenantOf(activity) } : {}), actor, ...(activity.from?.name ? { name: activity.from.name } : {}), attempted })
+            .catch((error: unknown) => log.error({ err: error }, 'could not audit a refused turn'));
+        }
+        if (isCardInvoke) await context.sendActivity({ type: ActivityTypes.InvokeResponse, value: invokeResponse({ kind: 'message', text: REFUSED_TEXT }) });
+        else await context.sendActivity(REFUSED_TEXT);
+        return;
+      }
       if (action) {
         const turn = toChatTurn(context, handlers.chat);
         const outcome: CardActionOutcome = handlers.onCardAction

@@ -1,4 +1,5 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
+import type { ApproverCheck } from '../approvals/approver-check.ts';
 import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
 import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
@@ -10,7 +11,7 @@ import type { Store } from '../store/store.ts';
 import { findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
 import { renderLookupCard, renderPickListCard, toLookupCardData, toPickListData, exactQueryOf } from './lookup-card.ts';
 import { parseCommand, type CommandName } from './parse-command.ts';
-import type { ApprovalCommands, EntraUserLookup, OktaUserLookup, StatusProbe } from './ports.ts';
+import type { ApprovalCommands, EntraUserLookup, OktaUserLookup, SentinelAlertLookup, StatusProbe } from './ports.ts';
 import { echo, safeText } from './safe-text.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -20,8 +21,14 @@ export interface CommandDeps {
   directory?: Directory;
   entra?: EntraUserLookup;
   okta?: OktaUserLookup;
+  /** Sentinel's SecurityAlert table, searched for the person on `lookup` (besides the store). */
+  sentinel?: SentinelAlertLookup;
+  /** Look-back of that search in days (default 30). */
+  sentinelDays?: number;
   /** The approval workflow; `approve`/`deny` say so politely while it is absent. */
   approvals?: ApprovalCommands;
+  /** Who may `subscribe`/`unsubscribe` a channel: the approvers (the workflow's check). Absent: nobody. */
+  approvers?: ApproverCheck;
   status?: StatusProbe;
   /** Which systems actions can run against (decides the lookup card's buttons). */
   capabilities: DirectoryCapabilities;
@@ -76,6 +83,8 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     directory: deps.directory,
     entra: deps.entra,
     okta: deps.okta,
+    sentinel: deps.sentinel,
+    ...(deps.sentinelDays === undefined ? {} : { sentinelDays: deps.sentinelDays }),
     store: deps.store,
     netbiosDomain: deps.netbiosDomain,
     capabilities: deps.capabilities,
@@ -172,10 +181,29 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     return `teams:${turn.conversation.id.split(';messageid=')[0]}`;
   }
 
+  /**
+   * Where alerts go is an approver's decision: anyone else gets one line (privately) and an audit
+   * entry. Fails closed when the check cannot say.
+   */
+  async function mayManageSubscriptions(turn: ChatTurn, command: 'subscribe' | 'unsubscribe'): Promise<boolean> {
+    const actor = turn.actor.aadObjectId ?? turn.actor.id;
+    let allowed = false;
+    try {
+      allowed = deps.approvers ? await deps.approvers.isApprover(turn.actor, { log: deps.logger }) : false;
+    } catch (error) {
+      deps.logger.warn({ err: error, actor }, 'approver check failed');
+    }
+    if (allowed) return true;
+    await deps.store.appendAudit({ at: now(), actor, action: 'subscription.unauthorized', target: subscriptionId(turn), outcome: 'refused', details: { attempted: command, name: turn.actor.name } });
+    await turn.replyPrivately({ text: `Only approvers can ${command} a channel; nothing was changed.` });
+    return false;
+  }
+
   async function subscribe(turn: ChatTurn): Promise<void> {
     if (turn.conversation.kind !== 'channel') {
       return turn.reply({ text: 'Subscribe in the team channel that should receive the alerts: type `@Incident Bot subscribe` there.' });
     }
+    if (!(await mayManageSubscriptions(turn, 'subscribe'))) return;
     const id = subscriptionId(turn);
     await deps.store.saveSubscription({ id, conversationReference: turn.channelReference, createdBy: turn.actor.aadObjectId ?? turn.actor.id, createdAt: now() });
     await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.created', target: id, outcome: 'info' });
@@ -186,6 +214,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
 
   async function unsubscribe(turn: ChatTurn): Promise<void> {
     if (turn.conversation.kind !== 'channel') return turn.reply({ text: 'Unsubscribe in the channel that receives the alerts.' });
+    if (!(await mayManageSubscriptions(turn, 'unsubscribe'))) return;
     const id = subscriptionId(turn);
     const removed = await deps.store.removeSubscription(id);
     if (removed) await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.removed', target: id, outcome: 'info' });

@@ -105,8 +105,9 @@ export function toLookupCardData(person: PersonReport, options: { capabilities: 
   const lists: LookupCardData['lists'] = [];
   lists.push({
     heading: 'Recent MDI alerts',
+    // An alert only Sentinel knows has no Ref code (nothing here can act on it by code): say where it is from.
     lines: person.alerts.length > 0
-      ? person.alerts.map((record) => safeText(`${capitalize(record.severity)} · ${record.alert.title} · ${record.status} · Ref ${record.code} · ${readableUtc(record.alert.lastActivity ?? record.changedAt.toISOString())}`, LINE))
+      ? person.alerts.map((entry) => safeText(`${capitalize(entry.alert.severity)} · ${entry.alert.title} · ${entry.status} · ${entry.code ? `Ref ${entry.code}` : 'from Sentinel'} · ${readableUtc(entry.at.toISOString())}`, LINE))
       : ['None on record.'],
   });
   if (person.pending.length > 0) {

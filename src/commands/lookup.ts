@@ -1,17 +1,21 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
-import type { AlertAccount } from '../domain/alert.ts';
+import type { Alert, AlertAccount, AlertStatus } from '../domain/alert.ts';
 import type { Directory, DirectoryUser } from '../domain/directory.ts';
 import { isAppError } from '../domain/errors.ts';
 import { accountKeysOf } from '../store/account-keys.ts';
 import type { AlertRecord, Approval, AuditRecord, Store } from '../store/store.ts';
-import type { EntraRisk, EntraUser, EntraUserLookup, OktaUserLookup, OktaUserSummary } from './ports.ts';
+import type { EntraRisk, EntraUser, EntraUserLookup, OktaUserLookup, OktaUserSummary, SentinelAlertLookup, SentinelPersonAlerts } from './ports.ts';
 import { withTimeout, type SourceOutcome } from './with-timeout.ts';
 
 export interface LookupDeps {
   directory?: Directory;
   entra?: EntraUserLookup;
   okta?: OktaUserLookup;
+  /** Recent alerts from Sentinel besides the store's; absent when no workspace is configured. */
+  sentinel?: SentinelAlertLookup;
+  /** How far back Sentinel is searched, in days (default 30). */
+  sentinelDays?: number;
   store: Store;
   /** NetBIOS name of the AD domain (CORP), to build DOMAIN\sam keys. */
   netbiosDomain?: string;
@@ -32,10 +36,22 @@ export interface Candidate {
   entra?: EntraUser;
 }
 
+/** One alert on the lookup card: from the store (with its Ref code) or known to Sentinel only. */
+export interface LookupAlert {
+  alert: Alert;
+  status: AlertStatus;
+  /** The store's reference (`approve`/cards use it); absent for an alert only Sentinel knows. */
+  code?: string;
+  origin: 'store' | 'sentinel';
+  /** What the card shows and sorts by: last activity, else when the alert last changed. */
+  at: Date;
+}
+
 export interface PersonReport extends Candidate {
   entraRisk: SourceOutcome<EntraRisk | undefined>;
   okta: SourceOutcome<OktaUserSummary | undefined>;
-  alerts: AlertRecord[];
+  /** Store and Sentinel merged (one entry per alert key), newest first, at most MAX_ALERTS. */
+  alerts: LookupAlert[];
   audit: AuditRecord[];
   pending: Approval[];
   /** Normalized key carried in button data (same form as the alert card's `target`). */
@@ -55,6 +71,7 @@ export const MAX_LOOKUP_LENGTH = 256;
 /** A pick list longer than this is not a pick list: ask for a more precise name instead. */
 export const MAX_CANDIDATES = 8;
 const MAX_ALERTS = 5;
+const SENTINEL_DAYS = 30;
 const MAX_AUDIT = 8;
 
 /** A source failure as the chat shows it: the AppError's sentence, never a stack or vendor text. */
@@ -166,30 +183,42 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   const entraLookup = deps.entra;
   const entraId = entra?.id;
   const store = deps.store;
+  const sentinel = deps.sentinel;
+  // A late Sentinel query is cancelled rather than left running once the card has gone out.
+  const sentinelAbort = new AbortController();
+  const sentinelPerson = { samAccountName: account.samAccountName, domain: account.domain, userPrincipalName: account.userPrincipalName, sid: account.sid, entraObjectId: account.entraObjectId };
 
-  const [entraRisk, oktaOutcome, alerts, audit, pending] = await Promise.all([
+  const [entraRisk, oktaOutcome, alerts, sentinelAlerts, audit, pending] = await Promise.all([
     withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, describeError),
     withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, describeError),
     withTimeout(() => alertsFor(store, storeKeys), timeout, describeError),
+    withTimeout(
+      sentinel && (() => sentinel.recentAlertsFor(sentinelPerson, { days: deps.sentinelDays ?? SENTINEL_DAYS, limit: MAX_ALERTS, signal: sentinelAbort.signal })),
+      timeout,
+      describeError,
+    ),
     withTimeout(() => auditFor(store, auditKeys), timeout, describeError),
     withTimeout(() => pendingFor(store, auditKeys), timeout, describeError),
   ]);
+  if (sentinelAlerts.kind === 'timeout') sentinelAbort.abort(new Error('the lookup answered without Sentinel'));
   for (const [name, outcome] of [
     ['Identity Protection', entraRisk],
     ['Okta', oktaOutcome],
     ['The alert store', alerts],
+    ['Sentinel', sentinelAlerts],
     ['The audit log', audit],
     ['The approval store', pending],
   ] as const) {
     const note = sourceNote(name, outcome);
     if (note) notes.push(note);
   }
+  if (sentinelAlerts.kind === 'ok' && sentinelAlerts.value.partial) notes.push(sentinelAlerts.value.partial);
   return {
     ad,
     entra,
     entraRisk,
     okta: oktaOutcome,
-    alerts: alerts.kind === 'ok' ? alerts.value : [],
+    alerts: mergeAlerts(alerts.kind === 'ok' ? alerts.value : [], sentinelAlerts.kind === 'ok' ? sentinelAlerts.value : undefined),
     audit: audit.kind === 'ok' ? audit.value : [],
     pending: pending.kind === 'ok' ? pending.value : [],
     target: primaryAccountKey(account),
@@ -201,7 +230,30 @@ async function alertsFor(store: Store, keys: string[]): Promise<AlertRecord[]> {
   const lists = await Promise.all(keys.map((key) => store.listAlertsForAccount(key, MAX_ALERTS)));
   const byKey = new Map<string, AlertRecord>();
   for (const record of lists.flat()) byKey.set(record.key, record);
-  return [...byKey.values()].sort((a, b) => b.changedAt.getTime() - a.changedAt.getTime()).slice(0, MAX_ALERTS);
+  // Ordered and bounded with Sentinel's in mergeAlerts.
+  return [...byKey.values()];
+}
+
+/**
+ * The store's alerts and Sentinel's as one list: an alert both know (same key, the provider's
+ * alert id) appears once, as the store's entry with its Ref code; newest activity first, bounded.
+ */
+export function mergeAlerts(stored: AlertRecord[], sentinel: SentinelPersonAlerts | undefined, limit = MAX_ALERTS): LookupAlert[] {
+  const byKey = new Map<string, LookupAlert>();
+  for (const record of stored) {
+    byKey.set(record.key, { alert: record.alert, status: record.status, code: record.code, origin: 'store', at: shownTime(record.alert, record.changedAt) });
+  }
+  for (const alert of sentinel?.alerts ?? []) {
+    if (byKey.has(alert.key)) continue;
+    const changed = Date.parse(alert.lastUpdatedAt ?? alert.createdAt ?? '');
+    byKey.set(alert.key, { alert, status: alert.status, origin: 'sentinel', at: shownTime(alert, Number.isNaN(changed) ? new Date(0) : new Date(changed)) });
+  }
+  return [...byKey.values()].sort((a, b) => b.at.getTime() - a.at.getTime()).slice(0, limit);
+}
+
+function shownTime(alert: Alert, changedAt: Date): Date {
+  const activity = alert.lastActivity ? Date.parse(alert.lastActivity) : Number.NaN;
+  return Number.isNaN(activity) ? changedAt : new Date(activity);
 }
 
 /** Newest first, one entry once even when it is indexed under several of the person's keys. */

@@ -38,6 +38,12 @@ export interface Config {
   pollIntervalSeconds: number;
   minSeverity: Severity;
   teamsChannel?: { channelId: string; serviceUrl: string; tenantId?: string };
+  /**
+   * The organisation's tenant: the only one whose Teams turns the bot serves. TEAMS_TENANT_ID,
+   * else MicrosoftAppTenantId, else AZURE_TENANT_ID (the tenant whose approvers Graph checks).
+   * Required with BOT_AUTH=on; unset with BOT_AUTH=off means any tenant (local runs).
+   */
+  teamsTenantId?: string;
   threadWindowMinutes: number;
   approvalTtlMinutes: number;
   /** Seconds a running action's store lease lives without renewal; a lapsed lease = a dead process. */
@@ -48,6 +54,8 @@ export interface Config {
   /** Approvals needed on protected/privileged accounts, or 'refuse'. */
   protectedAccountApprovals: number | 'refuse';
   serviceAccounts: string[];
+  /** Entra groups whose (transitive) members count as privileged, whatever system an action runs in. */
+  entraPrivilegedGroupIds?: string[];
   actionPolicyFile?: string;
   cardFooter?: string;
   tempPasswordDelivery: TempPasswordDelivery;
@@ -133,12 +141,17 @@ export function loadConfig(env: Env): Config {
 
   const approverGroups = r.guidList('APPROVER_GROUP_IDS');
   const approverUsers = r.guidList('APPROVER_USER_IDS');
+  const entraPrivilegedGroups = r.guidList('ENTRA_PRIVILEGED_GROUP_IDS');
 
   const channelId = r.text('TEAMS_CHANNEL_ID');
   const serviceUrl = r.url('TEAMS_SERVICE_URL');
   const teamsTenant = r.guid('TEAMS_TENANT_ID') ?? botTenantId;
   if (channelId && !serviceUrl) problems.push('TEAMS_SERVICE_URL: required when TEAMS_CHANNEL_ID is set');
   if (serviceUrl && !channelId) problems.push('TEAMS_CHANNEL_ID: required when TEAMS_SERVICE_URL is set');
+  const organisationTenant = teamsTenant ?? (azure?.tenantId || undefined);
+  if (botAuth === 'on' && appId && !organisationTenant) {
+    problems.push('TEAMS_TENANT_ID: required with BOT_AUTH=on when neither MicrosoftAppTenantId nor AZURE_TENANT_ID is set (the tenant whose Teams may use the bot)');
+  }
 
   const config: Config = {
     port,
@@ -157,6 +170,7 @@ export function loadConfig(env: Env): Config {
     pollIntervalSeconds: r.int('POLL_INTERVAL_SECONDS', 60, 5, 86_400),
     minSeverity: r.oneOf('MIN_SEVERITY', SEVERITIES.filter((s) => s !== 'unknown'), 'low'),
     teamsChannel: channelId && serviceUrl ? { channelId, serviceUrl, tenantId: teamsTenant } : undefined,
+    teamsTenantId: organisationTenant,
     threadWindowMinutes: r.int('THREAD_WINDOW_MINUTES', 60, 0, 10_080),
     approvalTtlMinutes: r.int('APPROVAL_TTL_MINUTES', 240, 1, 43_200),
     approvalRunLeaseSeconds: r.int('APPROVAL_RUN_LEASE_SECONDS', 15, 2, 600),
@@ -165,6 +179,7 @@ export function loadConfig(env: Env): Config {
     protectedAccounts: r.list('PROTECTED_ACCOUNTS', []),
     protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
     serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
+    entraPrivilegedGroupIds: entraPrivilegedGroups,
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
     cardFooter: r.text('CARD_FOOTER'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),

@@ -29,6 +29,12 @@ export interface Directory {
   resetPassword(ref: UserRef, options: ResetPasswordOptions): Promise<Secret>;
   /** Resolves when the directory answers an authenticated request within the timeout. */
   ping(): Promise<void>;
+  /**
+   * When the password (unicodePwd) of `ref` was last written, by the directory's replication
+   * metadata (whole seconds); null when the directory does not say. Optional: a directory
+   * without it leaves a reset's read-back 'unknown'.
+   */
+  passwordWrittenAt?(ref: UserRef): Promise<Date | null>;
 }
 
 /**
@@ -59,6 +65,12 @@ export const PRIVILEGED_GROUPS = [
   'Backup Operators',
   'Server Operators',
   'Print Operators',
+  'Replicator',
+  'Domain Controllers',
+  'Read-only Domain Controllers',
+  'Group Policy Creator Owners',
+  'Key Admins',
+  'Enterprise Key Admins',
 ] as const;
 export type PrivilegedGroup = (typeof PRIVILEGED_GROUPS)[number];
 

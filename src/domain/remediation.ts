@@ -45,6 +45,27 @@ export interface TargetInspection {
   reasons: string[];
   /** Entra user mastered on-premises: Entra ID refuses to disable it (use AD). */
   syncedFromAd?: boolean;
+  /**
+   * The account as each consulted system FOUND it (not as the alert named it), one entry per
+   * system that found it: the guard rails match service and protected accounts against these too.
+   */
+  identities?: FoundIdentity[];
+}
+
+/** Identifiers of one account as a directory returned them. */
+export interface FoundIdentity {
+  system: 'activeDirectory' | 'entra' | 'okta';
+  /** AD distinguished name. */
+  dn?: string;
+  sid?: string;
+  samAccountName?: string;
+  /** NetBIOS domain (CORP) of samAccountName. */
+  domain?: string;
+  userPrincipalName?: string;
+  entraObjectId?: string;
+  oktaUserId?: string;
+  /** Okta login. */
+  login?: string;
 }
 
 export interface ReadBackOptions {

@@ -60,7 +60,9 @@ export type LogAnalyticsFault =
   /** Answer with this status (429 carries Retry-After) instead of running the query. */
   | { kind: 'status'; status: number; retryAfterSeconds?: number; times?: number }
   /** 200 with the (optionally truncated) tables AND error PartialError, as the service does on partial failures. */
-  | { kind: 'partial'; keepRows?: number; message?: string; times?: number };
+  | { kind: 'partial'; keepRows?: number; message?: string; times?: number }
+  /** Hold the request until `until` resolves, then answer it normally (a slow or stuck service). */
+  | { kind: 'hang'; until: Promise<void>; times?: number };
 
 export interface RecordedQuery {
   workspaceId: string;
@@ -98,7 +100,7 @@ export async function startLogAnalyticsServer(options: LogAnalyticsServerOptions
   const queries: RecordedQuery[] = [];
   const now = options.now ?? (() => new Date());
 
-  const handler = (req: JsonRequest): JsonReply => {
+  const handler = async (req: JsonRequest): Promise<JsonReply> => {
     const match = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(req.path);
     if (!match) return errorReply(404, 'PathNotFoundError', 'The requested path does not exist');
     if (req.method !== 'POST') return errorReply(405, 'MethodNotAllowed', `The requested method ${req.method} is not supported here (the stand-in serves POST only)`);
@@ -119,6 +121,7 @@ export async function startLogAnalyticsServer(options: LogAnalyticsServerOptions
       return errorReply(400, 'BadArgumentError', 'The request had some invalid properties', undefined, { code: 'QueryValidationError', message: "Required property 'query' is missing or empty" });
     }
     const fault = takeFault(faults);
+    if (fault?.kind === 'hang') await fault.until;
     if (fault?.kind === 'status') {
       record(fault.status);
       const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadActionPolicy } from '../../src/actions/action-policy.ts';
 import type { ActionName } from '../../src/actions/action-names.ts';
-import { createApprovalWorkflow, type ApprovalSettings, type ApprovalWorkflow } from '../../src/approvals/approval-workflow.ts';
+import { createApprovalWorkflow, type ApprovalSettings, type ApprovalWorkflow, type ApprovalWorkflowDeps } from '../../src/approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from '../../src/approvals/approver-check.ts';
 import type { PrivateRecipient } from '../../src/approvals/approval-ports.ts';
 import type { Alert } from '../../src/domain/alert.ts';
@@ -165,7 +165,9 @@ export async function seedAlert(store: Store, alert: Alert): Promise<AlertRecord
   return record;
 }
 
-export async function createHarness(options: { databaseUrl?: string; settings?: Partial<ApprovalSettings>; store?: Store; seed?: boolean } = {}): Promise<Harness> {
+export async function createHarness(
+  options: { databaseUrl?: string; settings?: Partial<ApprovalSettings>; store?: Store; seed?: boolean; resolvePerson?: ApprovalWorkflowDeps['resolvePerson'] } = {},
+): Promise<Harness> {
   const log = captureLogger();
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'approvals-')), 'bot.db')}`;
   const store = options.store ?? (await openStore({ databaseUrl, logger: log.logger }));
@@ -190,6 +192,7 @@ export async function createHarness(options: { databaseUrl?: string; settings?: 
       },
     },
     now: () => clock.now,
+    ...(options.resolvePerson ? { resolvePerson: options.resolvePerson } : {}),
   });
   return {
     store,

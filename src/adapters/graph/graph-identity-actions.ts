@@ -3,7 +3,7 @@ import type { GraphRequest } from '@microsoft/microsoft-graph-client';
 import type { ActionName } from '../../actions/action-names.ts';
 import { targetIdentity } from '../../actions/target-identity.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
 import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
 
 /**
@@ -29,7 +29,18 @@ const PERMISSIONS = {
   groups: 'GroupMember.Read.All',
 } as const;
 
-const USER_SELECT = ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'onPremisesSyncEnabled', 'onPremisesSamAccountName', 'onPremisesDomainName', 'signInSessionsValidFromDateTime'];
+const USER_SELECT = [
+  'id',
+  'userPrincipalName',
+  'displayName',
+  'accountEnabled',
+  'onPremisesSyncEnabled',
+  'onPremisesSamAccountName',
+  'onPremisesDomainName',
+  'onPremisesSecurityIdentifier',
+  'onPremisesDistinguishedName',
+  'signInSessionsValidFromDateTime',
+];
 
 export interface GraphIdentityActionsOptions {
   /** From createGraphClient: token, deadline per attempt and 429 retries are its job. */
@@ -52,6 +63,8 @@ interface EntraUser {
   onPremisesSyncEnabled: boolean | null;
   onPremisesSamAccountName: string | null;
   onPremisesDomainName: string | null;
+  onPremisesSecurityIdentifier?: string | null;
+  onPremisesDistinguishedName?: string | null;
   signInSessionsValidFromDateTime: string | null;
 }
 
@@ -228,7 +241,11 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
       const user = await resolve(target, opts.signal);
       if (!user) return { found: false, privileged: false, reasons: [] };
       const reasons = await privilegedReasons(user, opts.signal);
-      return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true };
+      const identity: FoundIdentity = { system: 'entra', entraObjectId: user.id, userPrincipalName: user.userPrincipalName };
+      if (user.onPremisesSecurityIdentifier) identity.sid = user.onPremisesSecurityIdentifier;
+      if (user.onPremisesSamAccountName) identity.samAccountName = user.onPremisesSamAccountName;
+      if (user.onPremisesDistinguishedName) identity.dn = user.onPremisesDistinguishedName;
+      return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true, identities: [identity] };
     },
 
     run,

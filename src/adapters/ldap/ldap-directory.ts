@@ -58,14 +58,28 @@ const UF_ACCOUNTDISABLE = 0x2;
 const UF_LOCKOUT = 0x10;
 const UF_PASSWORD_EXPIRED = 0x800000;
 
+// Groups whose members control the domain (the AdminSDHolder-protected set, plus Group Policy
+// Creator Owners, whose members can write policy), by well-known SID or RID.
 const BUILTIN_PRIVILEGED: Record<string, PrivilegedGroup> = {
   'S-1-5-32-544': 'Administrators',
   'S-1-5-32-548': 'Account Operators',
   'S-1-5-32-549': 'Server Operators',
   'S-1-5-32-550': 'Print Operators',
   'S-1-5-32-551': 'Backup Operators',
+  'S-1-5-32-552': 'Replicator',
 };
-const DOMAIN_PRIVILEGED_RIDS: Record<number, PrivilegedGroup> = { 512: 'Domain Admins', 518: 'Schema Admins', 519: 'Enterprise Admins' };
+const DOMAIN_PRIVILEGED_RIDS: Record<number, PrivilegedGroup> = {
+  512: 'Domain Admins',
+  516: 'Domain Controllers',
+  518: 'Schema Admins',
+  519: 'Enterprise Admins',
+  520: 'Group Policy Creator Owners',
+  521: 'Read-only Domain Controllers',
+  526: 'Key Admins',
+  527: 'Enterprise Key Admins',
+};
+/** ATTRTYP of unicodePwd in replPropertyMetaData (a base-schema attribute: prefix 0x0009). */
+const ATTID_UNICODE_PWD = 0x0009005a;
 
 export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
   const url = new URL(options.url);
@@ -278,6 +292,24 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
         return password;
       });
     },
+    async passwordWrittenAt(ref: UserRef) {
+      refFilter(ref);
+      return session('passwordWrittenAt', async (client) => {
+        const user = await resolve(client, ref);
+        const { searchEntries } = await client.search(user.dn, {
+          scope: 'base',
+          filter: '(objectClass=*)',
+          attributes: ['msDS-ReplAttributeMetaData', 'replPropertyMetaData'],
+          explicitBufferAttributes: ['replPropertyMetaData'],
+          sizeLimit: 1,
+          timeLimit: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
+        });
+        const entry = searchEntries[0];
+        if (!entry) return null;
+        // Windows answers the constructed XML attribute; Samba (4.17) leaves it empty but returns the blob.
+        return replXmlChangeTime(texts(entry, 'msDS-ReplAttributeMetaData'), 'unicodePwd') ?? replBlobChangeTime(binary(entry, 'replPropertyMetaData'), ATTID_UNICODE_PWD);
+      });
+    },
     async ping() {
       return session('ping', async (client) => {
         await client.search(baseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['objectClass'], sizeLimit: 1 });
@@ -315,6 +347,36 @@ function toUser(entry: Entry, privilegedGroups: PrivilegedGroup[]): DirectoryUse
     privilegedGroups,
     memberOf: texts(entry, 'memberOf'),
   };
+}
+
+/** ftimeLastOriginatingChange of `attribute` in msDS-ReplAttributeMetaData values (DS_REPL_ATTR_META_DATA XML). */
+export function replXmlChangeTime(values: string[], attribute: string): Date | null {
+  for (const xml of values) {
+    const name = /<pszAttributeName>([^<]*)<\/pszAttributeName>/.exec(xml)?.[1];
+    if (name?.toLowerCase() !== attribute.toLowerCase()) continue;
+    const time = /<ftimeLastOriginatingChange>([^<]*)<\/ftimeLastOriginatingChange>/.exec(xml)?.[1];
+    const parsed = time === undefined ? Number.NaN : Date.parse(time);
+    return Number.isNaN(parsed) ? null : new Date(parsed);
+  }
+  return null;
+}
+
+/**
+ * originating_change_time of `attid` in a replPropertyMetaData blob (replPropertyMetaDataBlob
+ * version 1: version, reserved, count, reserved, then 48-byte entries: attid, version,
+ * NTTIME in whole seconds since 1601, invocation GUID, originating USN, local USN).
+ */
+export function replBlobChangeTime(blob: Buffer | undefined, attid: number): Date | null {
+  if (!blob || blob.length < 16 || blob.readUInt32LE(0) !== 1) return null;
+  const count = blob.readUInt32LE(8);
+  for (let i = 0; i < count; i += 1) {
+    const at = 16 + i * 48;
+    if (at + 48 > blob.length) return null;
+    if (blob.readUInt32LE(at) !== attid) continue;
+    const seconds = Number(blob.readBigUInt64LE(at + 8));
+    return seconds === 0 ? null : new Date((seconds - 11_644_473_600) * 1000);
+  }
+  return null;
 }
 
 function privilegedGroupOf(sid: string): PrivilegedGroup | undefined {

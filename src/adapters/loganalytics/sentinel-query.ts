@@ -51,6 +51,80 @@ export function buildSentinelAlertQuery(options: SentinelQueryOptions): string {
   ].join('\n');
 }
 
+/** What the person query may search for; only identifiers that look like what they claim to be are used. */
+export interface PersonSearch {
+  samAccountName?: string;
+  userPrincipalName?: string;
+  sid?: string;
+  entraObjectId?: string;
+}
+
+export interface PersonAlertQueryOptions {
+  person: PersonSearch;
+  /** Look-back in whole days, 1 to 90. */
+  days: number;
+  /** Rows to return, 1 to 500. */
+  rowLimit: number;
+  /** SENTINEL_ALERT_FILTER, replacing the MDI default (validated again here). */
+  filter?: string;
+}
+
+const SID = /^S-1-[0-9]{1,3}(-[0-9]{1,10}){1,14}$/i;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// local@domain.tld: no spaces, quotes, backslashes or pipes in the local part; a DNS-ish domain.
+const UPN = /^[^\s@"\\|;<>()[\]*]{1,64}@[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63}){1,8}$/i;
+// sAMAccountName: letters, digits and . _ - ' (AD refuses " / \ [ ] : ; | = , + * ? < >; spaces and @ are legal but not searched for).
+const SAM = /^[\p{L}\p{N}._'-]{1,64}$/u;
+
+/**
+ * The search terms for a person, most specific first: SID, Entra object id, UPN, then the sam.
+ * Anything that does not look like the identifier it claims to be is left out (never "fixed"),
+ * so hostile text cannot widen the search; every kept term is still quoted with kqlString.
+ */
+export function personSearchTerms(person: PersonSearch): string[] {
+  const terms: string[] = [];
+  const sid = person.sid?.trim();
+  if (sid && SID.test(sid)) terms.push(sid.toUpperCase());
+  const entra = person.entraObjectId?.trim();
+  if (entra && GUID.test(entra)) terms.push(entra.toLowerCase());
+  const upn = person.userPrincipalName?.trim();
+  if (upn && upn.length <= 256 && UPN.test(upn)) terms.push(upn);
+  const sam = person.samAccountName?.trim();
+  // "._-" alone is no name: a sam needs at least one letter or digit.
+  if (sam && SAM.test(sam) && /[\p{L}\p{N}]/u.test(sam)) terms.push(sam);
+  const seen = new Set<string>();
+  return terms.filter((term) => {
+    const key = term.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The newest version of each MDI alert of the last `days` days whose Entities mention one of the
+ * person's identifiers, newest first. `has` is a coarse, indexed prefilter (a sam "jdoe" also hits
+ * "CORP\jdoe.admin"): the caller keeps only alerts whose mapped accounts really are the person.
+ * Undefined when the person has no usable identifier (then no query is worth sending).
+ */
+export function buildPersonAlertQuery(options: PersonAlertQueryOptions): string | undefined {
+  const { days, rowLimit } = options;
+  if (!Number.isInteger(days) || days < 1 || days > 90) throw new AppError('INPUT_INVALID', 'The Sentinel look-back must be a whole number of days from 1 to 90.');
+  if (!Number.isInteger(rowLimit) || rowLimit < 1 || rowLimit > 500) throw new AppError('INPUT_INVALID', 'The Sentinel lookup row limit must be a whole number from 1 to 500.');
+  const terms = personSearchTerms(options.person);
+  if (terms.length === 0) return undefined;
+  const predicate = options.filter === undefined ? DEFAULT_MDI_PREDICATE : `(${validateKqlPredicate(options.filter)})`;
+  return [
+    'SecurityAlert',
+    `| where TimeGenerated > ago(${days}d)`,
+    `| where ${predicate}`,
+    `| where ${terms.map((term) => `Entities has ${kqlString(term)}`).join(' or ')}`,
+    '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
+    '| sort by TimeGenerated desc, SystemAlertId asc',
+    `| take ${rowLimit}`,
+  ].join('\n');
+}
+
 /** A KQL string literal: double-quoted with backslash escapes, as Kusto reads it. */
 export function kqlString(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r')}"`;

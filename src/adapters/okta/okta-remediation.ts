@@ -78,8 +78,10 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
     async inspect(action, target, opts): Promise<TargetInspection> {
       requireOkta(action);
       const user = await find(target, opts.signal);
-      // Okta admin roles are not visible through the Users API: privilege comes from AD / Entra checks.
-      return { found: user !== undefined, privileged: false, reasons: [] };
+      // Okta admin roles are not visible through the Users API: privilege comes from the AD and
+      // Entra checks the router adds for every action.
+      if (!user) return { found: false, privileged: false, reasons: [] };
+      return { found: true, privileged: false, reasons: [], identities: [{ system: 'okta', oktaUserId: user.id, login: user.login }] };
     },
     run,
     async readBack(action, target, opts): Promise<AppliedState> {

@@ -7,6 +7,8 @@ import { tokenizeKql, type KqlToken } from './kql-lexer.ts';
  *   <Table> | where <expr> | sort|order by Col [asc|desc], ... | take|limit N | project A, B
  *           | summarize arg_max(Col, *) by Key, ...
  * Expressions: == != =~ !~ < <= > >= in (...) !in (...), and/or/not(), parentheses,
+ * the term operators has, !has, has_cs, !has_cs (see stringMatch; `contains` and the other string
+ * operators are refused: nothing here needs them yet),
  * isempty/isnotempty(x), ago(timespan), now(), datetime(...) literals, string/number/bool literals.
  * Comparisons are type-checked like Kusto (no string-to-datetime coercion), so a client query that
  * would fail on the real service fails here too.
@@ -229,7 +231,16 @@ class Parser {
       this.index += 2;
       return this.parseIn(left, true, columns);
     }
-    if (token.kind === 'ident' && ['has', 'contains', 'startswith', 'endswith', 'between', 'matches', 'has_any', 'in~', 'hasprefix'].includes(token.text)) {
+    if (token.kind === 'ident' && STRING_OPERATORS.includes(token.text)) {
+      this.index++;
+      return stringMatch(token.text, false, left, this.parsePrimary(columns));
+    }
+    const after = this.tokens[this.index + 1];
+    if (token.kind === 'punct' && token.text === '!' && after?.kind === 'ident' && NEGATABLE.includes(after.text)) {
+      this.index += 2;
+      return stringMatch(after.text, true, left, this.parsePrimary(columns));
+    }
+    if (token.kind === 'ident' && ['contains', 'contains_cs', 'startswith', 'endswith', 'between', 'matches', 'has_any', 'has_all', 'in~', 'hasprefix', 'hassuffix'].includes(token.text)) {
       throw this.syntax(token, `operator '${token.text}' is not supported by the local stand-in`);
     }
     return left;
@@ -373,6 +384,54 @@ class Parser {
   private syntax(token: KqlToken, reason: string): KqlError {
     return KqlError.syntax(reason, token.text, token);
   }
+}
+
+/** String operators the stand-in evaluates; each also negated with a leading `!` (`!has`, `!has_cs`). */
+const STRING_OPERATORS = ['has', 'has_cs'];
+const NEGATABLE = STRING_OPERATORS;
+
+/**
+ * Kusto's term operators on strings, `has` and `has_cs`: the right side is a whole term of the left
+ * side. Kusto splits strings into maximal runs of alphanumeric characters (its terms), so
+ * "KustoExplorerQueryRun" has "Explorer" is false although it contains it. A right side holding
+ * punctuation (a UPN, a SID) matches where it occurs with its alphanumeric ends on term
+ * boundaries: "CORP\jdoe.x" has "jdoe" is true, "xjdoe" has "jdoe" is false. `has` ignores case,
+ * `has_cs` does not. Both sides must be strings, as on the service.
+ */
+function stringMatch(op: string, negate: boolean, left: Compiled, right: Compiled): Compiled {
+  const name = `${negate ? '!' : ''}${op}`;
+  if (category(left.type) !== 'string' || category(right.type) !== 'string') {
+    throw KqlError.semantic(`operator '${name}' expects string operands, got ${left.type} and ${right.type}`);
+  }
+  const caseSensitive = op.endsWith('_cs');
+  return {
+    type: 'bool',
+    evaluate: (row) => {
+      const l = left.evaluate(row);
+      const r = right.evaluate(row);
+      if (l === null || r === null) return false;
+      const hay = caseSensitive ? String(l) : String(l).toLowerCase();
+      const needle = caseSensitive ? String(r) : String(r).toLowerCase();
+      const found = hasTerm(hay, needle);
+      return negate ? !found : found;
+    },
+  };
+}
+
+const ALNUM_END = /[\p{L}\p{N}]$/u;
+const ALNUM_START = /^[\p{L}\p{N}]/u;
+
+function hasTerm(hay: string, needle: string): boolean {
+  if (needle === '') return false;
+  const openStart = !ALNUM_START.test(needle);
+  const openEnd = !ALNUM_END.test(needle);
+  for (let at = hay.indexOf(needle); at >= 0; at = hay.indexOf(needle, at + 1)) {
+    const end = at + needle.length;
+    const startsTerm = openStart || !ALNUM_END.test(hay.slice(Math.max(0, at - 2), at));
+    const endsTerm = openEnd || !ALNUM_START.test(hay.slice(end, end + 2));
+    if (startsTerm && endsTerm) return true;
+  }
+  return false;
 }
 
 function constant(type: KqlType, value: KqlCell): Compiled {
