@@ -85,7 +85,9 @@ export function createSentinelAlertSource(options: CreateSentinelAlertSourceOpti
     if (rows >= rowLimit) {
       problems.push({ message: `Read the row limit (${rowLimit}); newer alerts are read on the next poll.` });
     }
-    const watermark = newest === undefined || (since !== undefined && newest < since.getTime()) ? since : new Date(newest);
+    // A partial result may have dropped rows older than the newest one returned: keep the old
+    // watermark so the next poll reads them again (the store de-duplicates what comes twice).
+    const watermark = partial !== undefined || newest === undefined || (since !== undefined && newest < since.getTime()) ? since : new Date(newest);
     log.debug({ from: from.toISOString(), rows, alerts: alerts.length, problems: problems.length, partial: partial !== undefined }, 'read Sentinel alerts');
     return { alerts, watermark, problems, partial: partial !== undefined };
   }
