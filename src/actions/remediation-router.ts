@@ -1,3 +1,4 @@
+import { raceAbort } from '../shared/race-abort.ts';
 import { ACTION_CATALOG, ACTION_NAMES, isActionName, type ActionName, type ActionSystem } from './action-names.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget, FoundIdentity, Remediation, TargetInspection } from '../domain/remediation.ts';
@@ -126,26 +127,7 @@ function canLookUp(system: ActionSystem, target: ActionTarget): boolean {
 
 /** The inspection, or a TIMEOUT when the caller's deadline passes first (LDAP ignores signals). */
 function bounded<T>(work: Promise<T>, signal: AbortSignal | undefined, system: ActionSystem): Promise<T> {
-  if (!signal) return work;
-  const timeout = () => new AppError('TIMEOUT', 'The check timed out.', { details: { system } });
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(timeout());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(timeout());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceAbort(work, signal, () => new AppError('TIMEOUT', 'The check timed out.', { details: { system } }));
 }
 
 function lowerFirst(text: string): string {

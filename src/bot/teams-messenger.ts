@@ -1,3 +1,4 @@
+import { raceAbort } from '../shared/race-abort.ts';
 import type { PrivateMessenger } from '../approvals/approval-ports.ts';
 import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
@@ -395,21 +396,3 @@ function describe(failure: Failure): string {
   }
 }
 
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
