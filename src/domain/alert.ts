@@ -65,3 +65,8 @@ export interface Alert {
 export function severityRank(severity: Severity): number {
   return SEVERITIES.indexOf(severity);
 }
+
+/** An account the bot can act on or group by: it carries at least one identifier. */
+export function isIdentifiedAccount(account: AlertAccount): boolean {
+  return Boolean(account.samAccountName || account.userPrincipalName || account.sid || account.entraObjectId);
+}

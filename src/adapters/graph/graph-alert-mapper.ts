@@ -1,5 +1,6 @@
+import { assignIfPresent } from '../../shared/assign-if-present.ts';
 import { z } from 'zod';
-import { ALERT_STATUSES, SEVERITIES } from '../../domain/alert.ts';
+import { ALERT_STATUSES, SEVERITIES, isIdentifiedAccount } from '../../domain/alert.ts';
 import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
 
@@ -142,8 +143,7 @@ function mapUserEvidence(evidence: z.infer<typeof evidenceSchema>): AlertAccount
   assignIfPresent(account, 'sid', nonEmpty(user.userSid));
   assignIfPresent(account, 'entraObjectId', nonEmpty(user.azureAdUserId));
   assignIfPresent(account, 'adObjectGuid', nonEmpty(user.activeDirectoryObjectGuid));
-  const identified = account.samAccountName || account.userPrincipalName || account.sid || account.entraObjectId;
-  return identified ? account : undefined;
+  return isIdentifiedAccount(account) ? account : undefined;
 }
 
 function mapDeviceEvidence(evidence: z.infer<typeof evidenceSchema>): AlertDevice | undefined {
@@ -216,6 +216,3 @@ function nonEmpty(value: string | null | undefined): string | undefined {
 }
 
 /** Keeps absent fields absent (not `undefined`-valued) so equality and JSON stay clean. */
-function assignIfPresent<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
-  if (value !== undefined) target[key] = value;
-}

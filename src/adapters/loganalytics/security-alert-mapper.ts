@@ -1,3 +1,5 @@
+import { assignIfPresent } from '../../shared/assign-if-present.ts';
+import { isIdentifiedAccount } from '../../domain/alert.ts';
 import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
 import { MAX_KEY_LENGTH } from '../graph/graph-alert-mapper.ts';
@@ -69,13 +71,13 @@ export function mapSecurityAlertRow(row: Record<string, unknown>): MappedAlert {
     devices,
   };
   const tactics = text(row.Tactics)?.split(',').map((tactic) => tactic.trim()).filter(Boolean);
-  assign(alert, 'category', text(extended?.Category) ?? tactics?.[0]);
-  assign(alert, 'detectorId', text(row.AlertType));
-  assign(alert, 'firstActivity', date(row.StartTime, 'StartTime', warnings));
-  assign(alert, 'lastActivity', date(row.EndTime, 'EndTime', warnings));
-  assign(alert, 'createdAt', date(row.TimeGenerated, 'TimeGenerated', warnings));
-  assign(alert, 'lastUpdatedAt', date(row.TimeGenerated, 'TimeGenerated', []));
-  assign(alert, 'portalUrl', httpUrl(row.AlertLink, warnings));
+  assignIfPresent(alert, 'category', text(extended?.Category) ?? tactics?.[0]);
+  assignIfPresent(alert, 'detectorId', text(row.AlertType));
+  assignIfPresent(alert, 'firstActivity', date(row.StartTime, 'StartTime', warnings));
+  assignIfPresent(alert, 'lastActivity', date(row.EndTime, 'EndTime', warnings));
+  assignIfPresent(alert, 'createdAt', date(row.TimeGenerated, 'TimeGenerated', warnings));
+  assignIfPresent(alert, 'lastUpdatedAt', date(row.TimeGenerated, 'TimeGenerated', []));
+  assignIfPresent(alert, 'portalUrl', httpUrl(row.AlertLink, warnings));
   return { alert, warnings };
 }
 
@@ -160,26 +162,25 @@ function mapAccountEntity(entity: Entity): AlertAccount | undefined {
   }
   if (name?.includes('@')) {
     // Cloud accounts sometimes carry the full UPN in Name: it is not a sAMAccountName.
-    if (isUpn(name)) assign(account, 'userPrincipalName', name);
+    if (isUpn(name)) assignIfPresent(account, 'userPrincipalName', name);
   } else {
-    assign(account, 'samAccountName', name);
-    if (name && upnSuffix && isUpn(`${name}@${upnSuffix}`)) assign(account, 'userPrincipalName', `${name}@${upnSuffix}`);
+    assignIfPresent(account, 'samAccountName', name);
+    if (name && upnSuffix && isUpn(`${name}@${upnSuffix}`)) assignIfPresent(account, 'userPrincipalName', `${name}@${upnSuffix}`);
   }
-  assign(account, 'domain', domain);
-  assign(account, 'displayName', text(entity.DisplayName));
-  assign(account, 'sid', text(entity.Sid));
-  assign(account, 'entraObjectId', text(entity.AadUserId));
-  assign(account, 'adObjectGuid', text(entity.ObjectGuid));
-  const identified = account.samAccountName || account.userPrincipalName || account.sid || account.entraObjectId;
-  return identified ? account : undefined;
+  assignIfPresent(account, 'domain', domain);
+  assignIfPresent(account, 'displayName', text(entity.DisplayName));
+  assignIfPresent(account, 'sid', text(entity.Sid));
+  assignIfPresent(account, 'entraObjectId', text(entity.AadUserId));
+  assignIfPresent(account, 'adObjectGuid', text(entity.ObjectGuid));
+  return isIdentifiedAccount(account) ? account : undefined;
 }
 
 function mapHostEntity(entity: Entity): AlertDevice | undefined {
   const device: AlertDevice = {};
   const fqdn = text(entity.FQDN);
-  assign(device, 'hostName', text(entity.HostName) ?? fqdn?.split('.')[0]);
-  assign(device, 'dnsDomain', text(entity.DnsDomain));
-  assign(device, 'entraDeviceId', text(entity.AadDeviceId));
+  assignIfPresent(device, 'hostName', text(entity.HostName) ?? fqdn?.split('.')[0]);
+  assignIfPresent(device, 'dnsDomain', text(entity.DnsDomain));
+  assignIfPresent(device, 'entraDeviceId', text(entity.AadDeviceId));
   return device.hostName ? device : undefined;
 }
 
@@ -259,6 +260,3 @@ function text(value: unknown): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-function assign<T extends object, K extends keyof T>(target: T, key: K, value: T[K] | undefined): void {
-  if (value !== undefined) target[key] = value;
-}
