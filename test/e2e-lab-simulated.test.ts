@@ -6,7 +6,7 @@ import { startLab, type Lab } from '../lab/lab.ts';
 import { createMemoryDirectory, readDirectoryFile } from '../lab/memory-directory.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';
 import { isAppError } from '../src/domain/errors.ts';
-import { cardActions, cardsOf, cardTexts, freePort, playgroundInstalled, type PlaygroundConfig, type PlaygroundStream, type StreamEvent } from './support/playground.ts';
+import { allText, approvalOutcome, cardsOf, disableAction, freePort, playgroundInstalled, threadOf, type PlaygroundConfig, type PlaygroundStream, type StreamEvent } from './support/playground.ts';
 
 /**
  * `LAB_DIRECTORY=simulated`: the lab on a machine without Samba. The bot process
@@ -20,21 +20,6 @@ import { cardActions, cardsOf, cardTexts, freePort, playgroundInstalled, type Pl
 const CI = Boolean(process.env.CI);
 const STEP_MS = 20_000;
 const suite = !playgroundInstalled() && !CI ? describe.skip : describe;
-
-function allText(event: StreamEvent): string {
-  return [event.message.text ?? '', ...cardsOf(event.message).flatMap((c) => cardTexts(c))].join('\n');
-}
-
-function disableAction(event: StreamEvent) {
-  return cardsOf(event.message)
-    .flatMap((card) => cardActions(card))
-    .find((a) => a.type === 'Action.Execute' && a.verb === 'approve' && a.data?.action === 'disable-ad-account');
-}
-
-function threadOf(event: StreamEvent): string {
-  if (event.actionConversationId.includes(';messageid=')) return event.actionConversationId;
-  return event.message.postConversationId ?? `${event.actionConversationId};messageid=${event.message.messageId}`;
-}
 
 suite('npm run lab with LAB_DIRECTORY=simulated: the bot acts on the in-memory directory', () => {
   let lab: Lab;
@@ -106,17 +91,8 @@ suite('npm run lab with LAB_DIRECTORY=simulated: the bot acts on the in-memory d
     const response = await lab.playground.client.invoke({ conversationId: thread, replyToId: firstCard.message.messageId, verb: 'approve', data: disableAction(firstCard)?.data ?? {} });
     expect(JSON.stringify(response)).not.toMatch(/application\/vnd\.microsoft\.error/);
 
-    const result = await stream.waitFor(
-      `the result of disabling ${sam} in the alert's thread`,
-      (e) => e.action === 'createMessage' && isBot(e) && e.receivedAt >= clickedAt && e.actionConversationId === thread && /disabled/i.test(allText(e)) && allText(e).includes(sam),
-      STEP_MS,
-    );
+    const { result, updated } = await approvalOutcome({ stream, card: firstCard, sam, botId: config.bot.id, clickedAt, stepMs: STEP_MS });
     expect(allText(result)).toContain(config.currentUser.name);
-    const updated = await stream.waitFor(
-      'the alert card updated for everyone',
-      (e) => e.action === 'updateMessage' && e.receivedAt >= clickedAt && e.message.messageId === firstCard?.message.messageId && disableAction(e) === undefined,
-      STEP_MS,
-    );
     expect(allText(updated)).toMatch(/approved|disabled/i);
 
     // Read back what the bot process holds (it writes every change to the lab's file).

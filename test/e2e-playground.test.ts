@@ -6,11 +6,14 @@ import type { Page } from 'playwright-core';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { chromiumInstalled, launchChromium, type LocalBrowser } from './support/chromium.ts';
 import {
-  cardActions,
+  allText,
+  approvalOutcome,
   cardsOf,
   cardTexts,
+  disableAction,
   freePort,
   playgroundInstalled,
+  threadOf,
   type PlaygroundConfig,
   type PlaygroundStream,
   type StreamEvent,
@@ -43,22 +46,6 @@ const suite = missing.length > 0 && !CI ? describe.skip : describe;
 
 function channelOf(conversationId: string): string {
   return conversationId.split(';messageid=')[0] ?? conversationId;
-}
-
-/** The conversation id a reply or invoke on this message uses (its thread). */
-function threadOf(event: StreamEvent): string {
-  if (event.actionConversationId.includes(';messageid=')) return event.actionConversationId;
-  return event.message.postConversationId ?? `${event.actionConversationId};messageid=${event.message.messageId}`;
-}
-
-function disableAction(event: StreamEvent) {
-  return cardsOf(event.message)
-    .flatMap((card) => cardActions(card))
-    .find((a) => a.type === 'Action.Execute' && a.verb === 'approve' && a.data?.action === 'disable-ad-account');
-}
-
-function allText(event: StreamEvent): string {
-  return [event.message.text ?? '', ...cardsOf(event.message).flatMap((c) => cardTexts(c))].join('\n');
 }
 
 interface UiInvoke {
@@ -260,17 +247,8 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
       expect(JSON.stringify(response)).not.toMatch(/application\/vnd\.microsoft\.error/);
     }
 
-    const result = await stream.waitFor(
-      `the result of disabling ${sam} in the alert's thread`,
-      (e) => e.action === 'createMessage' && isBot(e) && e.receivedAt >= clickedAt && e.actionConversationId === thread && /disabled/i.test(allText(e)) && allText(e).includes(sam),
-      STEP_MS,
-    );
+    const { result, updated } = await approvalOutcome({ stream, card: alertCard, sam, botId: config.bot.id, clickedAt, stepMs: STEP_MS });
     expect(allText(result)).toContain(config.currentUser.name);
-    const updated = await stream.waitFor(
-      'the alert card updated for everyone',
-      (e) => e.action === 'updateMessage' && e.receivedAt >= clickedAt && e.message.messageId === alertCard?.message.messageId && disableAction(e) === undefined,
-      STEP_MS,
-    );
     expect(allText(updated)).toMatch(/approved|disabled/i);
 
     // Read back from the directory itself (the DC, or the simulated directory's file the bot

@@ -407,3 +407,48 @@ export function cardActions(node: unknown): Array<{ type: string; title?: string
   const own = record.type === 'Action.Execute' || record.type === 'Action.Submit' ? [record as { type: string; title?: string; verb?: string; data?: Record<string, unknown> }] : [];
   return [...own, ...Object.values(record).flatMap(cardActions)];
 }
+
+/** All text of a stream message: its own text and every text in its cards. */
+export function allText(event: StreamEvent): string {
+  return [event.message.text ?? '', ...cardsOf(event.message).flatMap((c) => cardTexts(c))].join('\n');
+}
+
+/** The card's "Disable AD account" approve button, if it still has one. */
+export function disableAction(event: StreamEvent) {
+  return cardsOf(event.message)
+    .flatMap((card) => cardActions(card))
+    .find((a) => a.type === 'Action.Execute' && a.verb === 'approve' && a.data?.action === 'disable-ad-account');
+}
+
+/** The conversation id a reply or invoke on this message uses (its thread). */
+export function threadOf(event: StreamEvent): string {
+  if (event.actionConversationId.includes(';messageid=')) return event.actionConversationId;
+  return event.message.postConversationId ?? `${event.actionConversationId};messageid=${event.message.messageId}`;
+}
+
+/**
+ * After an Approve of "Disable AD account" on `card`: the bot's result line in the card's thread
+ * naming `sam`, and the card updated for everyone without that button.
+ */
+export async function approvalOutcome(options: {
+  stream: PlaygroundStream;
+  card: StreamEvent;
+  sam: string;
+  botId: string;
+  clickedAt: number;
+  stepMs: number;
+}): Promise<{ result: StreamEvent; updated: StreamEvent }> {
+  const { stream, card, sam, clickedAt, stepMs } = options;
+  const thread = threadOf(card);
+  const result = await stream.waitFor(
+    `the result of disabling ${sam} in the alert's thread`,
+    (e) => e.action === 'createMessage' && e.message.from?.id === options.botId && e.receivedAt >= clickedAt && e.actionConversationId === thread && /disabled/i.test(allText(e)) && allText(e).includes(sam),
+    stepMs,
+  );
+  const updated = await stream.waitFor(
+    'the alert card updated for everyone',
+    (e) => e.action === 'updateMessage' && e.receivedAt >= clickedAt && e.message.messageId === card.message.messageId && disableAction(e) === undefined,
+    stepMs,
+  );
+  return { result, updated };
+}
