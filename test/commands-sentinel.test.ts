@@ -3,15 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished }
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createSentinelPersonAlerts } from '../src/adapters/loganalytics/sentinel-person-alerts.ts';
-import { createBotAdapter, handleBotRequest } from '../src/bot/bot-adapter.ts';
-import { createTargetedSender } from '../src/bot/targeted-reply.ts';
-import { createTurnLogic } from '../src/bot/turn-logic.ts';
 import { createCommandHandler } from '../src/commands/command-handler.ts';
 import type { SentinelAlertLookup } from '../src/commands/ports.ts';
-import { loadConfig } from '../src/config/config.ts';
 import type { Alert } from '../src/domain/alert.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';
-import { createHttpServer, type HttpServer } from '../src/http/server.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { personalMessage, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
@@ -24,6 +19,7 @@ import { addUser, createTenant, type Tenant, type TenantUser } from './servers/t
 import { checkTeamsCard } from './support/card-rules.ts';
 import { gate } from './support/gate.ts';
 import { captureLogger } from './support/log-capture.ts';
+import { startCommandBot, type CommandBot } from './support/command-bot.ts';
 import { requireSamba, sambaEnv, type SambaEnv } from './support/samba.ts';
 import { sambaDirectory } from './support/samba-directory.ts';
 
@@ -42,8 +38,7 @@ let graph: GraphServer;
 let la: LogAnalyticsServer;
 let connector: BotConnectorServer;
 let store: Store;
-let http: HttpServer;
-let botUrl = '';
+let bot: CommandBot;
 let tenant: Tenant;
 let teams: TeamsContext;
 let jdoe: DirectoryUser;
@@ -88,16 +83,12 @@ beforeAll(async () => {
     logger: log.logger,
     sourceTimeoutMs: 1_500,
   });
-  const config = loadConfig({ BOT_AUTH: 'off', PORT: '0', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:' });
-  const adapter = createBotAdapter({ config, logger: log.logger });
-  const logic = createTurnLogic({ onCommand, chat: { sendTargeted: createTargetedSender({ logger: log.logger }) } }, log.logger);
-  http = createHttpServer({ logger: log.logger, handleMessages: (req) => handleBotRequest(adapter, req, logic, log.logger), isReady: async () => true });
-  botUrl = (await http.listen(0, '127.0.0.1')).url;
+  bot = await startCommandBot({ onCommand: onCommand, connector, logger: log.logger });
   teams = { serviceUrl: connector.serviceUrl, botAppId: '00000000-0000-0000-0000-00000000b07a' };
 });
 
 afterAll(async () => {
-  await Promise.all([http?.close(), tokens?.close(), graph?.close(), la?.close(), connector?.close()]);
+  await Promise.all([bot?.close(), tokens?.close(), graph?.close(), la?.close(), connector?.close()]);
   await store?.close();
 });
 
@@ -107,11 +98,7 @@ beforeEach(() => {
   la.queries.length = 0;
 });
 
-async function send(activity: InboundActivity): Promise<{ status: number; posts: SentRecord[] }> {
-  const response = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
-  await response.body?.cancel();
-  return { status: response.status, posts: connector.sent.filter((record) => record.activity?.type === 'message') };
-}
+const send = (activity: InboundActivity) => bot.send(activity);
 
 function lookup(who: string): Promise<{ status: number; posts: SentRecord[] }> {
   return send(personalMessage(teams, { text: `lookup ${who}` }));

@@ -4,16 +4,11 @@ import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
 import { createUserListApproverCheck } from '../src/approvals/approver-check.ts';
-import { createBotAdapter, handleBotRequest } from '../src/bot/bot-adapter.ts';
-import { createTargetedSender } from '../src/bot/targeted-reply.ts';
-import { createTurnLogic } from '../src/bot/turn-logic.ts';
 import { createCommandHandler, type CommandDeps } from '../src/commands/command-handler.ts';
 import { createOktaUserLookup } from '../src/commands/okta-lookup.ts';
 import type { ApprovalCommands, StatusProbe } from '../src/commands/ports.ts';
-import { loadConfig } from '../src/config/config.ts';
 import type { Alert } from '../src/domain/alert.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';
-import { createHttpServer, type HttpServer } from '../src/http/server.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { ALICE_USER, BOB_USER, channelMention, personalMessage, targetedSlashCommand, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
@@ -26,6 +21,7 @@ import { addOktaUser, addUser, createTenant, type Tenant } from './servers/tenan
 import { checkTeamsCard } from './support/card-rules.ts';
 import { gate } from './support/gate.ts';
 import { captureLogger } from './support/log-capture.ts';
+import { startCommandBot, type CommandBot } from './support/command-bot.ts';
 import { requireSamba, sambaEnv, type SambaEnv } from './support/samba.ts';
 import { sambaDirectory } from './support/samba-directory.ts';
 
@@ -41,8 +37,7 @@ let graph: GraphServer;
 let okta: OktaServer;
 let connector: BotConnectorServer;
 let store: Store;
-let http: HttpServer;
-let botUrl = '';
+let bot: CommandBot;
 let tenant: Tenant;
 let teams: TeamsContext;
 let jdoe: DirectoryUser;
@@ -105,16 +100,12 @@ beforeAll(async () => {
     logger: log.logger,
     sourceTimeoutMs: 1_500,
   };
-  const config = loadConfig({ BOT_AUTH: 'off', PORT: '0', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:' });
-  const adapter = createBotAdapter({ config, logger: log.logger });
-  const logic = createTurnLogic({ onCommand: createCommandHandler(deps), chat: { sendTargeted: createTargetedSender({ logger: log.logger }) } }, log.logger);
-  http = createHttpServer({ logger: log.logger, handleMessages: (req) => handleBotRequest(adapter, req, logic, log.logger), isReady: async () => true });
-  botUrl = (await http.listen(0, '127.0.0.1')).url;
+  bot = await startCommandBot({ onCommand: createCommandHandler(deps), connector, logger: log.logger });
   teams = { serviceUrl: connector.serviceUrl, botAppId: '00000000-0000-0000-0000-00000000b07a' };
 });
 
 afterAll(async () => {
-  await Promise.all([http?.close(), tokens?.close(), graph?.close(), okta?.close(), connector?.close()]);
+  await Promise.all([bot?.close(), tokens?.close(), graph?.close(), okta?.close(), connector?.close()]);
   await store?.close();
 });
 
@@ -126,12 +117,7 @@ beforeEach(() => {
  * POSTs one activity to /api/messages; resolves with what the bot posted back. (How fast it
  * answers is measured by the benchmark, `npm run bench` → bench/lookup.ts, not here.)
  */
-async function send(activity: InboundActivity): Promise<{ status: number; posts: SentRecord[] }> {
-  const response = await fetch(`${botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
-  await response.body?.cancel();
-  const posts = connector.sent.filter((record) => record.activity?.type === 'message');
-  return { status: response.status, posts };
-}
+const send = (activity: InboundActivity) => bot.send(activity);
 
 function cardOf(record: SentRecord | undefined): Record<string, unknown> {
   const attachment = (record?.activity?.attachments as { contentType: string; content: Record<string, unknown> }[] | undefined)?.[0];
