@@ -6,7 +6,7 @@ import { startLab, type Lab } from '../lab/lab.ts';
 import { createMemoryDirectory, readDirectoryFile } from '../lab/memory-directory.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';
 import { isAppError } from '../src/domain/errors.ts';
-import { allText, approvalOutcome, cardsOf, disableAction, freePort, playgroundInstalled, threadOf, type PlaygroundConfig, type PlaygroundStream, type StreamEvent } from './support/playground.ts';
+import { allText, approvalOutcome, cardsOf, disableAction, freePort, lookupInPersonalChat, playgroundInstalled, threadOf, type PlaygroundConfig, type PlaygroundStream, type StreamEvent } from './support/playground.ts';
 
 /**
  * `LAB_DIRECTORY=simulated`: the lab on a machine without Samba. The bot process
@@ -106,13 +106,7 @@ suite('npm run lab with LAB_DIRECTORY=simulated: the bot acts on the in-memory d
 
   it('`lookup` in personal chat reads the account back from the bot\'s directory: disabled', async () => {
     const sam = lab.tenant.victim.onPremisesSamAccountName as string;
-    const sentAt = Date.now();
-    await lab.playground.client.send({ conversationId: config.personalChat.id, text: `lookup ${sam}` });
-    const answer = await stream.waitFor(
-      `a lookup card for ${sam} in personal chat`,
-      (e) => e.action === 'createMessage' && isBot(e) && e.receivedAt >= sentAt && e.actionConversationId === config.personalChat.id && cardsOf(e.message).length > 0,
-      STEP_MS,
-    );
+    const answer = await lookupInPersonalChat({ client: lab.playground.client, stream, config, who: sam, stepMs: STEP_MS });
     const text = allText(answer);
     expect(text).toContain(lab.tenant.victim.displayName);
     expect(text).toMatch(/disabled/i);

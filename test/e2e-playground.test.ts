@@ -12,6 +12,7 @@ import {
   cardTexts,
   disableAction,
   freePort,
+  lookupInPersonalChat,
   playgroundInstalled,
   threadOf,
   type PlaygroundConfig,
@@ -272,13 +273,7 @@ suite('incident-bot in the Microsoft 365 Agents Playground (npm run lab)', () =>
 
   it('answers `lookup <user>` in personal chat with a card', async () => {
     const sam = lab.tenant.victim.onPremisesSamAccountName as string;
-    const sentAt = Date.now();
-    await lab.playground.client.send({ conversationId: config.personalChat.id, text: `lookup ${sam}` });
-    const answer = await stream.waitFor(
-      `a lookup card for ${sam} in personal chat`,
-      (e) => e.action === 'createMessage' && isBot(e) && e.receivedAt >= sentAt && e.actionConversationId === config.personalChat.id && cardsOf(e.message).length > 0,
-      STEP_MS,
-    );
+    const answer = await lookupInPersonalChat({ client: lab.playground.client, stream, config, who: sam, stepMs: STEP_MS });
     const text = allText(answer);
     expect(text).toContain(lab.tenant.victim.displayName);
     // The account disabled above reads back as disabled in the lookup.

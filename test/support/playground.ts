@@ -452,3 +452,15 @@ export async function approvalOutcome(options: {
   );
   return { result, updated };
 }
+
+/** Types `lookup <who>` in the personal chat and waits for the bot's card there. */
+export async function lookupInPersonalChat(options: { client: PlaygroundClient; stream: PlaygroundStream; config: PlaygroundConfig; who: string; stepMs: number }): Promise<StreamEvent> {
+  const { client, stream, config, who } = options;
+  const sentAt = Date.now();
+  await client.send({ conversationId: config.personalChat.id, text: `lookup ${who}` });
+  return stream.waitFor(
+    `a lookup card for ${who} in personal chat`,
+    (e) => e.action === 'createMessage' && e.message.from?.id === config.bot.id && e.receivedAt >= sentAt && e.actionConversationId === config.personalChat.id && cardsOf(e.message).length > 0,
+    options.stepMs,
+  );
+}
