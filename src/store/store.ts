@@ -137,15 +137,7 @@ export interface Approval {
 }
 
 /** Fields a transition may set alongside the new state. Undefined fields are left as they are. */
-export interface ApprovalPatch {
-  decidedBy?: string;
-  reason?: string;
-  result?: Record<string, unknown>;
-  errorCode?: string;
-  startedAt?: Date;
-  finishedAt?: Date;
-  card?: { conversationId: string; activityId: string };
-}
+export type ApprovalPatch = Pick<Approval, 'decidedBy' | 'reason' | 'result' | 'errorCode' | 'startedAt' | 'finishedAt' | 'card'>;
 
 export interface Vote {
   approverId: string;
