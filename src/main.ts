@@ -39,6 +39,7 @@ import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
+import { createAlertMessageRenderer } from './notifier/alert-message.ts';
 import { createOktaUserLookup } from './commands/okta-lookup.ts';
 import type { SentinelAlertLookup } from './commands/ports.ts';
 
@@ -219,7 +220,15 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     channel: configuredChannel,
     logger,
     instanceId,
-    render: async (record) => (await approvals.renderCard(record.key)) ?? { text: record.alert.title },
+    // The one alert-card renderer; the approvals only answer what state the card's actions are in.
+    render: createAlertMessageRenderer({
+      policy,
+      capabilities: integrations.capabilities,
+      dryRun: config.dryRun,
+      ttlMinutes: config.approvalTtlMinutes,
+      ...(config.cardFooter ? { footer: config.cardFooter } : {}),
+      cardState: (alertKey) => approvals.cardState(alertKey),
+    }),
   });
 
   const onCommand = createCommandHandler({
@@ -240,10 +249,8 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   });
   const logic = createTurnLogic(
     {
-      onCommand: async (text, turn) => {
-        if (await approvals.onCommand(text, turn)) return;
-        await onCommand(text, turn);
-      },
+      // Typed approve/deny/pending/resume included: one path, the command handler, which calls the approvals.
+      onCommand,
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },

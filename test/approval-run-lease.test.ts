@@ -153,12 +153,12 @@ describe('typed approve <code>', () => {
     expect(first.kind === 'message' && first.text).toContain(`approve ${pending!.code}`);
 
     const mallory = turnOf(MALLORY);
-    await h.workflow.onCommand(`approve ${pending!.code}`, mallory);
+    await h.command(`approve ${pending!.code}`, mallory);
     expect(mallory.privateReplies.map((m) => m.text)).toEqual([expect.stringContaining('not an approver')]);
 
     // Bob is in the SOC channel, not in Alice's personal chat: he types the code the status line gave.
     const bob = turnOf(BOB);
-    await h.workflow.onCommand(`approve ${pending!.code.toLowerCase()}`, bob);
+    await h.command(`approve ${pending!.code.toLowerCase()}`, bob);
     await h.workflow.idle();
     expect(bob.privateReplies).toEqual([]);
     expect(bob.replies[0]?.text).toMatch(/^Reset AD password for CORP\\jdoe: Approved by (Alice, Bob|Bob, Alice)/);
@@ -194,7 +194,7 @@ describe('thread replies escape what people and alerts wrote', () => {
     expect(failure).not.toContain(EVIL);
 
     const bob = turnOf(BOB);
-    await h.workflow.onCommand(`deny ${record.code} see ${EVIL}`, bob);
+    await h.command(`deny ${record.code} see ${EVIL}`, bob);
     await h.workflow.idle();
     const denied = h.messenger.replies.at(-1)?.text ?? '';
     expect(denied).toMatch(/^Denied by Bob: see \\\[x\\\]\(https:\/\/evil\.example\)/);

@@ -17,6 +17,9 @@ import { updateCards, type UpdateReport } from './update-cards.ts';
 /** Name of the store lease that makes one instance the poller. */
 export const POLLER_LEASE = 'alert-poller';
 
+/** Only shown on cards with decisions, which the default renderer never has. */
+const DEFAULT_TTL_MINUTES = 240;
+
 export type NotifierConfig = Pick<Config, 'pollIntervalSeconds' | 'minSeverity' | 'threadWindowMinutes' | 'dryRun'>;
 
 export interface NotifierTuning {
@@ -101,7 +104,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const log = deps.logger.child({ component: 'notifier', instance: instanceId });
   const render =
     deps.render ??
-    createAlertMessageRenderer({ policy: deps.policy, capabilities: deps.capabilities, footer: config.dryRun ? 'DRY RUN: approved actions are simulated, nothing is changed' : undefined });
+    createAlertMessageRenderer({ policy: deps.policy, capabilities: deps.capabilities, dryRun: config.dryRun, ttlMinutes: DEFAULT_TTL_MINUTES });
 
   let leader = false;
   let stopping = false;

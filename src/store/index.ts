@@ -3,5 +3,5 @@ export type * from './store.ts';
 export { APPROVAL_STATES, AUDIT_OUTCOMES, POST_STATES } from './store.ts';
 export { openStore, parseDatabaseUrl, DEFAULT_SQLITE_PATH, type OpenStoreOptions } from './open-store.ts';
 export { accountKeysOf, accountKeysOfAlert, normalizeAccountKey, samAccountKey } from './account-keys.ts';
-export { generateReferenceCode, normalizeReferenceCode, CODE_ALPHABET } from './reference-code.ts';
+export { generateReferenceCode, generateApprovalCode, isApprovalCodeShape, normalizeReferenceCode, CODE_ALPHABET } from './reference-code.ts';
 export { redactDatabaseUrl } from './store-errors.ts';

@@ -171,11 +171,52 @@ function initialSchema(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Rounds: a retry after a failure, or a re-request, opens a new round of votes that needs the full
+ * count again; votes are one per person per round. Card offers: what a lookup card offered, where
+ * it lives, so a click on it is checked against what the bot itself showed.
+ */
+function approvalRoundsAndCardOffers(dialect: StoreDialect): Migration {
+  const time = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('approvals').addColumn('round', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema
+        .createTable('approval_votes_v2')
+        .addColumn('approval_id', 'text', (c) => c.notNull().references('approvals.id').onDelete('cascade'))
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('approver_id', 'text', (c) => c.notNull())
+        .addColumn('approver_name', 'text', (c) => c.notNull())
+        .addColumn('voted_at', time, (c) => c.notNull())
+        // One vote per person per round: the database, not the caller, enforces it.
+        .addPrimaryKeyConstraint('approval_votes_round_pk', ['approval_id', 'round', 'approver_id'])
+        .execute();
+      await sql`insert into approval_votes_v2 (approval_id, round, approver_id, approver_name, voted_at)
+        select approval_id, 1, approver_id, approver_name, voted_at from approval_votes`.execute(db);
+      await db.schema.dropTable('approval_votes').execute();
+      await db.schema.alterTable('approval_votes_v2').renameTo('approval_votes').execute();
+
+      await db.schema
+        .createTable('card_offers')
+        .addColumn('conversation_id', 'text', (c) => c.notNull())
+        .addColumn('activity_id', 'text', (c) => c.notNull())
+        .addColumn('target_key', 'text', (c) => c.notNull())
+        .addColumn('actions_json', 'text', (c) => c.notNull())
+        .addColumn('offered_to', 'text', (c) => c.notNull())
+        .addColumn('created_at', time, (c) => c.notNull())
+        .addColumn('expires_at', time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('card_offers_pk', ['conversation_id', 'activity_id'])
+        .execute();
+    },
+  };
+}
+
 export function createMigrationProvider(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '0001_initial_schema': initialSchema(dialect),
+        '0002_approval_rounds_and_card_offers': approvalRoundsAndCardOffers(dialect),
       };
     },
   };

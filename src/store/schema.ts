@@ -75,13 +75,25 @@ export interface ApprovalsTable {
   finished_at: string | null;
   card_conversation_id: string | null;
   card_activity_id: string | null;
+  round: Generated<number>;
 }
 
 export interface ApprovalVotesTable {
   approval_id: string;
+  round: number;
   approver_id: string;
   approver_name: string;
   voted_at: string;
+}
+
+export interface CardOffersTable {
+  conversation_id: string;
+  activity_id: string;
+  target_key: string;
+  actions_json: string;
+  offered_to: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface SettingsTable {
@@ -114,6 +126,7 @@ export interface Database {
   leases: LeasesTable;
   approvals: ApprovalsTable;
   approval_votes: ApprovalVotesTable;
+  card_offers: CardOffersTable;
   settings: SettingsTable;
   audit: AuditTable;
 }

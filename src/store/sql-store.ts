@@ -19,7 +19,9 @@ import type {
   AuditOutcome,
   AuditQuery,
   AuditRecord,
+  ApprovalRound,
   CardLocation,
+  CardOffer,
   NewApproval,
   PostState,
   Store,
@@ -345,7 +347,18 @@ export class SqlStore implements Store {
 
   // ---- leases --------------------------------------------------------------------------------
 
-  async tryAcquireLease(name: string, holder: string, ttlMs: number, now: Date = new Date()): Promise<boolean> {
+  /** The database's clock (not this process's): what leases are compared with across instances. */
+  async #databaseNow(): Promise<Date> {
+    const query =
+      this.dialect === 'postgres'
+        ? sql<{ now: string }>`select to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as now`
+        : sql<{ now: string }>`select strftime('%Y-%m-%dT%H:%M:%fZ', 'now') as now`;
+    const { rows } = await query.execute(this.#db);
+    return new Date(rows[0]!.now);
+  }
+
+  async tryAcquireLease(name: string, holder: string, ttlMs: number, at?: Date): Promise<boolean> {
+    const now = at ?? (await this.#databaseNow());
     const expiresAt = iso(new Date(now.getTime() + ttlMs));
     // Insert if absent; otherwise overwrite only when the lease is ours or expired. A row comes
     // back only if this statement wrote it, which is what "acquired" means.
@@ -367,7 +380,8 @@ export class SqlStore implements Store {
     return row !== undefined;
   }
 
-  async renewLease(name: string, holder: string, ttlMs: number, now: Date = new Date()): Promise<boolean> {
+  async renewLease(name: string, holder: string, ttlMs: number, at?: Date): Promise<boolean> {
+    const now = at ?? (await this.#databaseNow());
     const result = await this.#db
       .updateTable('leases')
       .set({ expires_at: iso(new Date(now.getTime() + ttlMs)) })
@@ -453,6 +467,7 @@ export class SqlStore implements Store {
         ...(startedAt !== undefined && { started_at: iso(startedAt) }),
         ...(finishedAt !== undefined && { finished_at: iso(finishedAt) }),
         ...(patch.card !== undefined && { card_conversation_id: patch.card.conversationId, card_activity_id: patch.card.activityId }),
+        ...(patch.requiredApprovals !== undefined && { required_approvals: patch.requiredApprovals }),
       })
       .where('id', '=', id)
       .where('state', 'in', fromStates)
@@ -469,25 +484,89 @@ export class SqlStore implements Store {
     return result.numUpdatedRows > 0n;
   }
 
-  async addApprovalVote(approvalId: string, approverId: string, approverName: string, at: Date): Promise<{ added: boolean; votes: Vote[] }> {
-    const inserted = await this.#db
-      .insertInto('approval_votes')
-      .values({ approval_id: approvalId, approver_id: approverId, approver_name: approverName, voted_at: iso(at) })
-      .onConflict((oc) => oc.columns(['approval_id', 'approver_id']).doNothing())
-      .returning('approver_id')
-      .executeTakeFirst();
-    return { added: inserted !== undefined, votes: await this.listApprovalVotes(approvalId) };
+  async #currentRound(approvalId: string): Promise<number> {
+    const row = await this.#db.selectFrom('approvals').select('round').where('id', '=', approvalId).executeTakeFirst();
+    return row === undefined ? 1 : Number(row.round);
   }
 
-  async listApprovalVotes(approvalId: string): Promise<Vote[]> {
+  async addApprovalVote(approvalId: string, approverId: string, approverName: string, at: Date, round?: number): Promise<{ added: boolean; votes: Vote[] }> {
+    const inRound = round ?? (await this.#currentRound(approvalId));
+    const inserted = await this.#db
+      .insertInto('approval_votes')
+      .values({ approval_id: approvalId, round: inRound, approver_id: approverId, approver_name: approverName, voted_at: iso(at) })
+      .onConflict((oc) => oc.columns(['approval_id', 'round', 'approver_id']).doNothing())
+      .returning('approver_id')
+      .executeTakeFirst();
+    return { added: inserted !== undefined, votes: await this.listApprovalVotes(approvalId, inRound) };
+  }
+
+  async listApprovalVotes(approvalId: string, round?: number): Promise<Vote[]> {
+    const inRound = round ?? (await this.#currentRound(approvalId));
     const rows = await this.#db
       .selectFrom('approval_votes')
       .selectAll()
       .where('approval_id', '=', approvalId)
+      .where('round', '=', inRound)
       .orderBy('voted_at')
       .orderBy('approver_id')
       .execute();
     return rows.map((row) => ({ approverId: row.approver_id, approverName: row.approver_name, at: new Date(row.voted_at) }));
+  }
+
+  async reopenApproval(id: string, from: ApprovalState, next: ApprovalRound, now: Date = new Date()): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('approvals')
+      .set((eb) => ({
+        state: 'pending' satisfies ApprovalState,
+        round: eb('round', '+', 1),
+        required_approvals: next.requiredApprovals,
+        expires_at: iso(next.expiresAt),
+        requested_by: next.requestedBy,
+        requested_at: iso(now),
+        updated_at: iso(now),
+        decided_by: null,
+        reason: null,
+        result_json: null,
+        error_code: null,
+        started_at: null,
+        finished_at: null,
+      }))
+      .where('id', '=', id)
+      .where('state', '=', from)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async saveCardOffer(offer: CardOffer): Promise<void> {
+    const values = {
+      conversation_id: offer.conversationId,
+      activity_id: offer.activityId,
+      target_key: offer.targetKey,
+      actions_json: JSON.stringify(offer.actions),
+      offered_to: offer.offeredTo,
+      created_at: iso(offer.createdAt),
+      expires_at: iso(offer.expiresAt),
+    };
+    await this.#db
+      .insertInto('card_offers')
+      .values(values)
+      .onConflict((oc) => oc.columns(['conversation_id', 'activity_id']).doUpdateSet({ target_key: values.target_key, actions_json: values.actions_json, offered_to: values.offered_to, created_at: values.created_at, expires_at: values.expires_at }))
+      .execute();
+  }
+
+  async getCardOffer(conversationId: string, activityId: string): Promise<CardOffer | undefined> {
+    const row = await this.#db.selectFrom('card_offers').selectAll().where('conversation_id', '=', conversationId).where('activity_id', '=', activityId).executeTakeFirst();
+    if (!row) return undefined;
+    const actions: unknown = JSON.parse(row.actions_json);
+    return {
+      conversationId: row.conversation_id,
+      activityId: row.activity_id,
+      targetKey: row.target_key,
+      actions: Array.isArray(actions) ? actions.filter((a): a is string => typeof a === 'string') : [],
+      offeredTo: row.offered_to,
+      createdAt: new Date(row.created_at),
+      expiresAt: new Date(row.expires_at),
+    };
   }
 
   async countExecutionsSince(since: Date): Promise<number> {
@@ -673,6 +752,7 @@ function toApproval(row: ApprovalRow): Approval {
       row.card_conversation_id !== null && row.card_activity_id !== null
         ? { conversationId: row.card_conversation_id, activityId: row.card_activity_id }
         : undefined,
+    round: Number(row.round ?? 1),
   };
 }
 

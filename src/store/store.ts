@@ -134,10 +134,35 @@ export interface Approval {
   finishedAt?: Date;
   /** Where the approval card lives, so it can be updated after a restart. */
   card?: { conversationId: string; activityId: string };
+  /**
+   * Round of votes, from 1. A retry after a failure opens the next round, which needs the full
+   * count of distinct approvers again; votes of earlier rounds do not count.
+   */
+  round: number;
+}
+
+/** What `reopenApproval` sets for the new round. */
+export interface ApprovalRound {
+  requiredApprovals: number;
+  expiresAt: Date;
+  requestedBy: string;
+}
+
+/** A lookup card the bot posted: where it lives, whom it is about, which actions it offered. */
+export interface CardOffer {
+  conversationId: string;
+  activityId: string;
+  /** Primary account key of the person the card shows. */
+  targetKey: string;
+  actions: string[];
+  /** Who asked for the lookup (the card was answered to them). */
+  offeredTo: string;
+  createdAt: Date;
+  expiresAt: Date;
 }
 
 /** Fields a transition may set alongside the new state. Undefined fields are left as they are. */
-export type ApprovalPatch = Pick<Approval, 'decidedBy' | 'reason' | 'result' | 'errorCode' | 'startedAt' | 'finishedAt' | 'card'>;
+export type ApprovalPatch = Partial<Pick<Approval, 'decidedBy' | 'reason' | 'result' | 'errorCode' | 'startedAt' | 'finishedAt' | 'card' | 'requiredApprovals'>>;
 
 export interface Vote {
   approverId: string;
@@ -228,9 +253,12 @@ export interface Store {
   setWatermark(source: string, value: string, now?: Date): Promise<void>;
 
   // leases
-  /** Takes the lease if free, expired, or already ours (one conditional statement). */
+  /**
+   * Takes the lease if free, expired, or already ours (one conditional statement). Without `now`
+   * the DATABASE's clock is used, so instances with skewed clocks agree on when a lease lapsed.
+   */
   tryAcquireLease(name: string, holder: string, ttlMs: number, now?: Date): Promise<boolean>;
-  /** Extends our lease; false if it is no longer ours (taken over after expiry). */
+  /** Extends our lease; false if it is no longer ours (taken over after expiry). Clock as above. */
   renewLease(name: string, holder: string, ttlMs: number, now?: Date): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<boolean>;
 
@@ -248,9 +276,21 @@ export interface Store {
    */
   transitionApproval(id: string, from: ApprovalState | ApprovalState[], to: ApprovalState, patch?: ApprovalPatch, now?: Date): Promise<boolean>;
   setApprovalCard(id: string, card: { conversationId: string; activityId: string }): Promise<boolean>;
-  /** One vote per approver: the same person twice adds nothing. Votes come back oldest first. */
-  addApprovalVote(approvalId: string, approverId: string, approverName: string, at: Date): Promise<{ added: boolean; votes: Vote[] }>;
-  listApprovalVotes(approvalId: string): Promise<Vote[]>;
+  /**
+   * One vote per approver per round: the same person twice adds nothing. Without `round`, the
+   * approval's current round. Votes (of that round) come back oldest first.
+   */
+  addApprovalVote(approvalId: string, approverId: string, approverName: string, at: Date, round?: number): Promise<{ added: boolean; votes: Vote[] }>;
+  /** Votes of one round (default: the approval's current round), oldest first. */
+  listApprovalVotes(approvalId: string, round?: number): Promise<Vote[]>;
+  /**
+   * Conditional write: `from` → pending in the next round (round + 1) with a fresh count and
+   * expiry; the previous outcome (decision, error, result, times) is cleared. True for the winner.
+   */
+  reopenApproval(id: string, from: ApprovalState, next: ApprovalRound, now?: Date): Promise<boolean>;
+  /** Records a lookup card the bot posted (replaces one at the same location). */
+  saveCardOffer(offer: CardOffer): Promise<void>;
+  getCardOffer(conversationId: string, activityId: string): Promise<CardOffer | undefined>;
   /** Approvals that started running at or after `since` (hourly execution cap). */
   countExecutionsSince(since: Date): Promise<number>;
 

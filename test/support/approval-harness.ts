@@ -5,6 +5,7 @@ import { loadActionPolicy } from '../../src/actions/action-policy.ts';
 import type { ActionName } from '../../src/actions/action-names.ts';
 import { createApprovalWorkflow, type ApprovalSettings, type ApprovalWorkflow, type ApprovalWorkflowDeps } from '../../src/approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from '../../src/approvals/approver-check.ts';
+import { createCommandHandler } from '../../src/commands/command-handler.ts';
 import type { PrivateRecipient } from '../../src/approvals/approval-ports.ts';
 import type { Alert } from '../../src/domain/alert.ts';
 import type { ChatTurn, Actor, CardAction } from '../../src/domain/chat.ts';
@@ -136,6 +137,8 @@ export function approveClick(action: ActionName, target = JDOE_TARGET, alertKey 
 export interface Harness {
   store: Store;
   workflow: ApprovalWorkflow;
+  /** A typed command through the production path: the command handler, which calls the workflow. */
+  command(text: string, turn: ChatTurn): Promise<true>;
   remediation: FakeRemediation;
   messenger: RecordingMessenger;
   privateMessages: { to: PrivateRecipient; message: OutboundMessage }[];
@@ -194,9 +197,15 @@ export async function createHarness(
     now: () => clock.now,
     ...(options.resolvePerson ? { resolvePerson: options.resolvePerson } : {}),
   });
+  const approvers = createUserListApproverCheck([ALICE, BOB, ...APPROVERS].map((a) => a.aadObjectId ?? ''));
+  const commands = createCommandHandler({ store, approvals: workflow, approvers, capabilities: { activeDirectory: true, entra: true, okta: false }, minSeverity: 'low', logger: log.logger });
   return {
     store,
     workflow,
+    async command(text, turn) {
+      await commands(text, turn);
+      return true;
+    },
     remediation,
     messenger,
     privateMessages,

@@ -31,14 +31,24 @@ export function storedResult(approval: Approval): StoredResult {
   return (approval.result ?? {}) as StoredResult;
 }
 
-/** "Disabled CORP\jdoe in AD — approved by Alice, 0.4 s" */
+const DRY_RUN_PREFIX = /^\s*dry[\s-]?run\s*[:,-]?\s*/i;
+
+/**
+ * The one wording of a dry-run result: "DRY RUN (nothing changed): would disable CORP\\jdoe in AD".
+ * Adapters describe a dry run in their own summary ("DRY RUN: would ..."); that prefix is dropped
+ * here so a thread line says "dry run" once.
+ */
+export function dryRunWording(summary: string): string {
+  return `DRY RUN (nothing changed): ${summary.replace(DRY_RUN_PREFIX, '')}`;
+}
+
+/** "Disabled CORP\\jdoe in AD - approved by Alice, 0.4 s" */
 export function successLine(approval: Approval): string {
   const result = storedResult(approval);
   const by = approval.decidedBy ? ` — approved by ${approval.decidedBy}` : '';
   const took = typeof result.durationMs === 'number' ? `, ${seconds(result.durationMs)}` : '';
-  const prefix = result.dryRun ? 'DRY RUN (nothing changed): ' : '';
   const summary = result.summary ?? `${actionLabel(approval.action)} done`;
-  return `${prefix}${summary}${by}${took}`;
+  return `${result.dryRun ? dryRunWording(summary) : summary}${by}${took}`;
 }
 
 /** One line for the state an approval is in, as the card shows it next to the action. */

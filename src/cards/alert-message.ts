@@ -1,29 +1,34 @@
-import { ACTION_CATALOG, isActionName, undoOf } from '../actions/action-names.ts';
+import { ACTION_CATALOG, undoOf } from '../actions/action-names.ts';
 import type { ProposedAction } from '../actions/propose-actions.ts';
-import { plain, renderAlertCard, toAlertCardData, type CardButton, type CardFact } from '../cards/alert-card.ts';
-import { CARD_VERBS } from '../cards/verbs.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
 import type { AlertRecord, Approval, Vote } from '../store/store.ts';
-import { approvalIdFor } from './approval-target.ts';
-import { actionLabel, progress, stateLine } from './approval-text.ts';
+import { plain, renderAlertCard, toAlertCardData, type CardButton, type CardFact } from './alert-card.ts';
+import { actionLabel, progress, stateLine } from './approval-lines.ts';
+import { CARD_VERBS } from './verbs.ts';
 
 /**
- * The alert card as the approval workflow shows it: the same card the notifier posts, with each
- * action's state next to its account ("Approved by Alice — running"), buttons only where a
- * decision is still possible (approve while pending, Retry after a failure, Undo after a success
- * where one exists) and the dry-run notice on every card.
+ * The one renderer of the alert card, for the notifier (first post, alert updates) and the
+ * approvals (states, results): the card with each action's state next to its account ("Approved
+ * by Alice — running"), buttons only where a decision is still possible (approve while pending,
+ * Retry after a failure, Undo after a success where one exists) and the deployment notices.
  */
 export interface ApprovalView {
   approval: Approval;
   votes: Vote[];
 }
 
-export interface ApprovalCardInput {
+/** What the approvals know about an alert's card: the notifier asks for it, it does not compute it. */
+export interface AlertCardState {
+  approvals: readonly ApprovalView[];
+  /** Execution paused by the hourly cap. */
+  paused: boolean;
+}
+
+export interface AlertMessageInput {
   record: AlertRecord;
   proposals: readonly ProposedAction[];
-  approvals: readonly ApprovalView[];
+  state: AlertCardState;
   dryRun: boolean;
-  paused: boolean;
   ttlMinutes: number;
   /** Latest event, under the title. */
   statusLine?: string;
@@ -32,12 +37,13 @@ export interface ApprovalCardInput {
 }
 
 const MAX_FACT = 300;
+const SEVERITY_PREFIX: Record<string, string> = { high: 'High', medium: 'Medium', low: 'Low', informational: 'Info', unknown: 'Alert' };
 
-export function renderApprovalCard(input: ApprovalCardInput): OutboundMessage {
-  const { record, approvals } = input;
-  const byId = new Map(approvals.map((view) => [view.approval.id, view]));
-  const viewOf = (action: string, target: string) => (isActionName(action) ? byId.get(approvalIdFor(record.key, action, target)) : undefined);
-  const footer = [input.dryRun ? 'DRY RUN: actions go through every check but change nothing' : '', input.paused ? 'Execution paused (hourly cap): an approver types resume' : '', input.footer ?? '']
+export function renderAlertMessage(input: AlertMessageInput): OutboundMessage {
+  const { record, state } = input;
+  const viewOf = (action: string, target: string) => state.approvals.find((view) => view.approval.action === action && view.approval.target.accountKey === target);
+  const lineOptions = { paused: state.paused, ttlMinutes: input.ttlMinutes };
+  const footer = [input.dryRun ? 'DRY RUN: actions go through every check but change nothing' : '', state.paused ? 'Execution paused (hourly cap): an approver types resume' : '', input.footer ?? '']
     .filter(Boolean)
     .join(' · ');
   const data = toAlertCardData(record.alert, {
@@ -59,7 +65,7 @@ export function renderApprovalCard(input: ApprovalCardInput): OutboundMessage {
         continue;
       }
       const { approval, votes } = view;
-      facts.push({ title: label, value: plain(stateLine(approval, votes, input), MAX_FACT) });
+      facts.push({ title: label, value: plain(stateLine(approval, votes, lineOptions), MAX_FACT) });
       if (approval.state === 'pending') {
         buttons.push({ ...button, title: `${label} (${progress(approval.requiredApprovals, votes)})` });
         open = true;
@@ -70,7 +76,7 @@ export function renderApprovalCard(input: ApprovalCardInput): OutboundMessage {
         if (!undo) continue;
         const undoView = viewOf(undo, button.target);
         if (undoView) {
-          facts.push({ title: actionLabel(undo), value: plain(stateLine(undoView.approval, undoView.votes, input), MAX_FACT) });
+          facts.push({ title: actionLabel(undo), value: plain(stateLine(undoView.approval, undoView.votes, lineOptions), MAX_FACT) });
           if (undoView.approval.state === 'pending') {
             buttons.push({ ...button, action: undo, title: `Undo: ${actionLabel(undo)} (${progress(undoView.approval.requiredApprovals, undoView.votes)})` });
           } else if (undoView.approval.state === 'failed') {
@@ -86,6 +92,9 @@ export function renderApprovalCard(input: ApprovalCardInput): OutboundMessage {
   }
   // Deny applies to what is still open (pending or not yet requested); nothing open, no Deny.
   data.hasActions = open;
+  // The summary is what a phone shows in the notification: severity, title, reference code. Plain
+  // text there (no markdown), so the raw title, flattened and bounded.
   const title = record.alert.title.replace(/\s+/g, ' ').trim().slice(0, 120) || 'Untitled alert';
-  return { card: renderAlertCard(data), summary: `${title} (${record.code})${input.statusLine ? `: ${input.statusLine.slice(0, 120)}` : ''}` };
+  const status = input.statusLine ? `: ${input.statusLine.slice(0, 120)}` : '';
+  return { card: renderAlertCard(data), summary: `${SEVERITY_PREFIX[record.alert.severity] ?? 'Alert'}: ${title} (${record.code})${status}` };
 }

@@ -1,0 +1,127 @@
+import { renderAlertMessage, type AlertCardState, type ApprovalView } from '../cards/alert-message.ts';
+import { renderPersonActionsCard } from '../cards/person-actions-card.ts';
+import type { ConversationReferenceJson, OutboundMessage, ThreadRef } from '../domain/messenger.ts';
+import type { AlertRecord, Approval } from '../store/store.ts';
+import { background, chatSafe, type ApprovalContext } from './approval-context.ts';
+import { ACTION_NAMES } from '../actions/action-names.ts';
+import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
+import { proposalsOf } from './offers.ts';
+
+/**
+ * Where the approvals write: only where a card lives. An alert's card at the location the notifier
+ * stored when it posted it; a lookup card at the location recorded when the bot posted it (kept on
+ * the approval). Never a location taken from a click's data.
+ */
+async function viewsOf(ctx: ApprovalContext, approvals: readonly Approval[]): Promise<ApprovalView[]> {
+  const views: ApprovalView[] = [];
+  for (const approval of approvals) views.push({ approval, votes: await ctx.store.listApprovalVotes(approval.id, approval.round) });
+  return views;
+}
+
+export async function isPaused(ctx: ApprovalContext): Promise<boolean> {
+  return (await ctx.cap.pausedState()) !== undefined;
+}
+
+/** The approvals' side of an alert card (the notifier renders with it). */
+export async function cardState(ctx: ApprovalContext, alertKey: string): Promise<AlertCardState> {
+  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx) };
+}
+
+export async function renderCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {
+  const record = await ctx.store.getAlertByKey(alertKey);
+  if (!record) return undefined;
+  return renderAlertMessage({
+    record,
+    proposals: proposalsOf(ctx, record),
+    state: await cardState(ctx, alertKey),
+    dryRun: ctx.settings.dryRun,
+    ttlMinutes: ctx.settings.ttlMinutes,
+    ...(statusLine ? { statusLine } : {}),
+    ...(ctx.settings.cardFooter ? { footer: ctx.settings.cardFooter } : {}),
+  });
+}
+
+async function threadOf(ctx: ApprovalContext, record: AlertRecord): Promise<ThreadRef | undefined> {
+  if (!record.card) return undefined;
+  const channel = await ctx.deps.channelFor(record.card);
+  if (!channel) return undefined;
+  return { channel, conversationId: record.card.conversationId, threadConversationId: record.card.threadConversationId, rootActivityId: record.card.activityId };
+}
+
+/** Re-renders the alert card from the store's current state and replaces it for everyone, where it lives. */
+export async function updateCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
+  const record = await ctx.store.getAlertByKey(alertKey);
+  const thread = record ? await threadOf(ctx, record) : undefined;
+  if (!record || !thread || !record.card) return;
+  const message = await renderCard(ctx, alertKey, statusLine);
+  // Addressed like the notifier does: the thread's conversation id, and the card's own activity id.
+  if (message) await ctx.deps.messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
+}
+
+async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+  const record = await ctx.store.getAlertByKey(alertKey);
+  const thread = record ? await threadOf(ctx, record) : undefined;
+  if (thread) await ctx.deps.messenger.reply(thread, { text: chatSafe(text) });
+}
+
+/** Where a lookup card lives (recorded when the bot posted it, copied onto its approvals). */
+export function lookupCardOf(approval: Approval): ThreadRef | undefined {
+  const to = approval.target.replyTo;
+  if (!to || typeof to !== 'object') return undefined;
+  const { reference, conversationId, activityId } = to as Record<string, unknown>;
+  if (!reference || typeof reference !== 'object' || typeof conversationId !== 'string' || typeof activityId !== 'string') return undefined;
+  return { channel: reference as ConversationReferenceJson, threadConversationId: conversationId, conversationId: conversationId.split(';messageid=')[0] ?? conversationId, rootActivityId: activityId };
+}
+
+/** The lookup card, re-rendered with every approval asked from it, and replaced for everyone. */
+export async function renderLookupCard(ctx: ApprovalContext, approval: Approval, statusLine?: string): Promise<Record<string, unknown>> {
+  const scope = approval.target.scope;
+  const target = parseActionTarget(approval.target);
+  // Every action asked from the same card about the same person (ids derive from scope, action, target).
+  const siblings: Approval[] = [];
+  if (typeof scope === 'string') {
+    for (const action of ACTION_NAMES) {
+      const sibling = action === approval.action ? approval : await ctx.store.getApproval(approvalIdFor(scope, action, target.accountKey));
+      if (sibling) siblings.push(sibling);
+    }
+  } else siblings.push(approval);
+  return renderPersonActionsCard({
+    personLabel: targetLabel(target),
+    targetKey: target.accountKey,
+    approvals: await viewsOf(ctx, siblings),
+    ...(statusLine ? { statusLine } : {}),
+    paused: await isPaused(ctx),
+    ttlMinutes: ctx.settings.ttlMinutes,
+  });
+}
+
+async function updateLookupCard(ctx: ApprovalContext, approval: Approval, statusLine?: string): Promise<void> {
+  const card = lookupCardOf(approval);
+  if (!card) return;
+  const fresh = (await ctx.store.getApproval(approval.id)) ?? approval;
+  await ctx.deps.messenger.update(card.channel, card.threadConversationId, card.rootActivityId, { card: await renderLookupCard(ctx, fresh, statusLine), summary: statusLine ?? 'Lookup actions' });
+}
+
+/** The card this approval belongs to (alert or lookup), updated for everyone. */
+export async function updateCardOf(ctx: ApprovalContext, approval: Approval, statusLine?: string): Promise<void> {
+  if (approval.alertKey) await updateCard(ctx, approval.alertKey, statusLine);
+  else await updateLookupCard(ctx, approval, statusLine);
+}
+
+/** A line in the alert's thread, or for a lookup-card approval in that card's conversation. */
+export async function replyFor(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
+  if (approval.alertKey) return replyInThread(ctx, approval.alertKey, text);
+  const destination = lookupCardOf(approval);
+  if (destination) await ctx.deps.messenger.reply(destination, { text: chatSafe(text) });
+}
+
+/** Card update and thread line after the clicker has had their answer; failures only logged. */
+export function announce(ctx: ApprovalContext, approval: Approval | undefined, alertKey: string | undefined, statusLine: string | undefined, threadText?: string): void {
+  background(ctx, 'announce', async () => {
+    if (approval) await updateCardOf(ctx, approval, statusLine);
+    else if (alertKey) await updateCard(ctx, alertKey, statusLine);
+    if (!threadText) return;
+    if (approval) await replyFor(ctx, approval, threadText);
+    else if (alertKey) await replyInThread(ctx, alertKey, threadText);
+  });
+}

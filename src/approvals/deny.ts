@@ -1,0 +1,37 @@
+import type { Actor } from '../domain/chat.ts';
+import type { AlertRecord, Approval } from '../store/store.ts';
+import { actionLabel } from '../cards/approval-lines.ts';
+import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
+import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';
+import { requireApprover } from './gate.ts';
+import { proposalsOf } from './offers.ts';
+import { insertApproval, UNREACHABLE_APPROVALS } from './request-approval.ts';
+
+/** Deny: an approver stops what is still open; recorded with who and why. Nothing runs afterwards. */
+export async function denyApproval(ctx: ApprovalContext, approval: Approval, actor: Actor, reason: string | undefined, correlationId: string): Promise<boolean> {
+  const won = await ctx.store.transitionApproval(approval.id, 'pending', 'denied', { decidedBy: actor.name, ...(reason ? { reason } : {}) });
+  if (won) await auditApproval(ctx, approval, correlationId, { actor: approverIdOf(actor), action: 'approval.denied', outcome: 'denied', details: { name: actor.name, reason } });
+  return won;
+}
+
+/** Deny on the alert: every action still open on it (pending, or offered and not yet requested). */
+export async function denyAlert(ctx: ApprovalContext, record: AlertRecord, actor: Actor, reason: string | undefined, correlationId: string): Promise<Approval[]> {
+  await requireApprover(ctx, actor, 'deny actions', { alertKey: record.key }, correlationId);
+  const denied: Approval[] = [];
+  for (const proposal of proposalsOf(ctx, record)) {
+    const account = findAccount(record.alert.accounts, proposal.target);
+    if (!account) continue;
+    const id = approvalIdFor(record.key, proposal.action, proposal.target);
+    // A row made only to record the denial can never collect enough votes to run.
+    const approval =
+      (await ctx.store.getApproval(id)) ??
+      (await insertApproval(ctx, { id, alertKey: record.key, action: proposal.action, target: actionTargetOf(account, proposal.target), offered: { scopeKey: record.key, policyApprovals: proposal.requiredApprovals }, actor }, UNREACHABLE_APPROVALS)).approval;
+    if (approval.state === 'pending' && (await denyApproval(ctx, approval, actor, reason, correlationId))) denied.push(approval);
+  }
+  return denied;
+}
+
+export function deniedText(actor: Actor, denied: readonly Approval[], reason: string | undefined): string {
+  const what = denied.map((a) => `${actionLabel(a.action)} for ${targetLabel(parseActionTarget(a.target))}`).join('; ');
+  return `Denied by ${actor.name}${reason ? `: ${reason}` : ''} (${what}).`;
+}
