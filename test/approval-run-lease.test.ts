@@ -7,7 +7,7 @@ import type { ActionResult } from '../src/domain/remediation.ts';
 import { openStore } from '../src/store/index.ts';
 import type { Store } from '../src/store/store.ts';
 import { gate } from './support/gate.ts';
-import { ALICE, BOB, JDOE_TARGET, MALLORY, approveClick, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from './support/approval-harness.ts';
+import { ALICE, BOB, JDOE_TARGET, MALLORY, approveClick, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from './support/approval-harness.ts';
 import { captureLogger } from './support/log-capture.ts';
 
 /**
@@ -87,16 +87,15 @@ describe('run lease: one run per approval', () => {
     expect(other.messenger.replies).toEqual([]);
   });
 
-  it('a run whose lease was taken over is aborted and writes nothing; the instance that took it settles and reports it', async () => {
-    // Resolved at the first and at the second refused renewal (the timer renews every 250 ms).
-    const refusals: (() => void)[] = [];
-    const renewalRefused = new Promise<void>((resolve) => refusals.push(resolve));
-    const nextRenewalRefused = new Promise<void>((resolve) => refusals.push(resolve));
+  it('a run whose lease renewal FAILS stops before its next side effect and writes nothing; another instance settles it by read-back, never runs it again', async () => {
+    // The runner's store stops answering renewals (the connection broke): it can no longer prove it
+    // is alive, so it must stop; before, a failed renewal was only logged and the run went on while
+    // another instance settled it as "NOT in place, press Retry" (then run twice).
+    let renewalsFail = false;
     const { store, real } = await spiedStore({
       async renewLease(target, args) {
-        const held = await (target.renewLease as (...a: unknown[]) => Promise<boolean>).apply(target, args);
-        if (!held) refusals.shift()?.();
-        return held;
+        if (renewalsFail) throw new AppError('STORE_UNAVAILABLE', 'The database did not answer.');
+        return (target.renewLease as (...a: unknown[]) => Promise<boolean>).apply(target, args);
       },
     });
     // Renewal every 250 ms.
@@ -120,22 +119,22 @@ describe('run lease: one run per approval', () => {
     await started.reached;
     const [running] = await real.listApprovalsInState('running');
 
-    // Another instance whose clock says the lease lapsed long ago takes it and settles the row.
-    const other = await setup({ store: real, seed: false });
-    other.clock.now = new Date(Date.now() + 10 * 60_000);
+    renewalsFail = true;
+    await abortSeen;
+    expect(signal?.aborted).toBe(true);
+    await h.workflow.idle();
+    // The stale runner neither settled the row nor told the thread its own story.
+    expect((await real.getApproval(running!.id))?.state).toBe('running');
+    expect(h.messenger.replies.map((r) => r.text)).toEqual([]);
+
+    // Another instance (same database clock) takes the lapsed lease, waits out the stale window, reads back.
+    const other = await setup({ store: real, seed: false, settings: { runLeaseMs: 750 } });
     other.remediation.applied = 'not-applied';
     expect(await other.workflow.reconcile()).toBe(1);
     expect(other.messenger.replies.at(-1)?.text).toContain('is NOT in place');
-
-    // The runner's next renewal is refused: it must stop the action, not carry on unaware.
-    await renewalRefused;
-    await Promise.race([abortSeen, nextRenewalRefused]);
-    expect(signal?.aborted).toBe(true);
-    release.open();
-    await h.workflow.idle();
-    expect((await real.getApproval(running!.id))).toMatchObject({ state: 'failed', errorCode: 'INTERRUPTED' });
-    // The stale runner neither overwrote the row nor told the thread its own story.
-    expect(h.messenger.replies.map((r) => r.text)).toEqual([]);
+    expect(other.remediation.runs).toEqual([]);
+    expect(h.remediation.runs).toHaveLength(1);
+    expect(await real.getApproval(running!.id)).toMatchObject({ state: 'failed', errorCode: 'INTERRUPTED' });
     const audit = (await real.listAudit({ approvalId: running!.id, limit: 20 })).map((a) => a.action);
     expect(audit).toContain('action.lease-lost');
   });
@@ -146,11 +145,14 @@ describe('typed approve <code>', () => {
     const h = await setup({ resolvePerson: async () => identityTheftAlert().accounts[0] });
     const alice = turnOf(ALICE);
     alice.conversation = { id: 'a:1alice-personal', kind: 'personal' };
+    // The lookup card the bot posted in Alice's chat, as the command handler records it.
+    await h.workflow.offerLookupActions({ conversationId: 'a:1alice-personal', activityId: 'lookup-1', targetKey: JDOE_TARGET, actions: ['reset-password'], offeredTo: ALICE.aadObjectId! });
     const first = await h.workflow.onCardAction({ verb: 'approve', data: { action: 'reset-password', target: JDOE_TARGET }, via: 'execute', cardActivityId: 'lookup-1' }, alice);
-    expect(first).toEqual({ kind: 'message', text: expect.stringContaining('1 of 2: Alice') });
+    // The lookup card is refreshed with the state, as an alert card is.
+    expect(cardText(first.kind === 'card' ? first.card : {})).toContain('1 of 2: Alice');
     const [pending] = await h.store.listPendingApprovals();
     expect(pending?.alertKey).toBeUndefined();
-    expect(first.kind === 'message' && first.text).toContain(`approve ${pending!.code}`);
+    expect(cardText(first.kind === 'card' ? first.card : {})).toContain(`approve ${pending!.code}`);
 
     const mallory = turnOf(MALLORY);
     await h.command(`approve ${pending!.code}`, mallory);

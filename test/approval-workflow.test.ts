@@ -31,7 +31,8 @@ describe('approval workflow (SQLite)', () => {
     const h = await setup();
     const turn = turnOf(MALLORY);
     const outcome = await h.workflow.onCardAction({ ...approveClick('disable-ad-account'), via: 'submit' }, turn);
-    expect(outcome.kind).toBe('card');
+    // A refused click writes no card at all (its data could name any card): answered privately only.
+    expect(outcome.kind).toBe('answered');
     expect(turn.privateReplies.map((m) => m.text)).toEqual([expect.stringContaining('not an approver')]);
     expect(turn.replies).toEqual([]);
   });
@@ -136,7 +137,11 @@ describe('approval workflow (SQLite)', () => {
     await h.workflow.onCardAction(approveClick('reset-password'), turnOf(BOB));
     await h.workflow.idle();
     expect(h.remediation.runs.map((r) => r.action)).toEqual(['reset-password']);
-    expect(h.privateMessages).toEqual([{ to: { aadObjectId: BOB.aadObjectId, teamsId: BOB.id, name: 'Bob' }, message: { text: expect.stringContaining(TEMP_PASSWORD) } }]);
+    expect(h.privateMessages.map((m) => m.to)).toEqual([{ aadObjectId: BOB.aadObjectId, teamsId: BOB.id, name: 'Bob' }]);
+    // The password is in the card, behind a reveal; the text and summary a notification shows never carry it.
+    const delivered = h.privateMessages[0]!.message;
+    expect(JSON.stringify(delivered.card)).toContain(TEMP_PASSWORD);
+    expect(`${delivered.text} ${delivered.summary}`).not.toContain(TEMP_PASSWORD);
     const everywhere = JSON.stringify([h.messenger.replies, h.messenger.updates]) + h.log.text() + JSON.stringify(await h.store.listAudit({ alertKey: 'alert-1', limit: 100 }));
     expect(everywhere).not.toContain(TEMP_PASSWORD);
     expect(h.messenger.replies.at(-1)?.text).toMatch(/approved by (Alice, Bob|Bob, Alice)/);
@@ -273,27 +278,32 @@ describe('approval workflow (SQLite)', () => {
 
   it('an action left running by a crash is read back and reported, never re-run', async () => {
     const h = await setup();
-    await h.workflow.onCardAction(approveClick('disable-ad-account'), turnOf(ALICE));
-    await h.workflow.idle();
-    // Simulate a process that died after approved → running.
+    // A process that stops renewing its run lease (it died; here its store calls fail) while its run is in flight.
+    const dead = new Proxy(h.store, {
+      get(target, property) {
+        if (property === 'renewLease') return async () => Promise.reject(new Error('process gone'));
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const dying = await createHarness({ store: dead, seed: false, settings: { runLeaseMs: 300 } });
     await seedAlert(h.store, identityTheftAlert('alert-3', 'kcrash', 'S-1-5-21-1111-2222-3333-1106'));
     const target = 'sid:s-1-5-21-1111-2222-3333-1106';
-    h.remediation.runs.length = 0;
-    h.remediation.delayMs = 1_500; // the "crashed" run is still in flight while the new process reconciles
-    await h.workflow.onCardAction(approveClick('disable-ad-account', target, 'alert-3'), turnOf(ALICE));
+    dying.remediation.delayMs = 1_500; // the "crashed" run is still in flight while the new process reconciles
+    await dying.workflow.onCardAction(approveClick('disable-ad-account', target, 'alert-3'), turnOf(ALICE));
     const running = (await h.store.listApprovalsInState('running'))[0]!;
     expect(running).toBeDefined();
-    // A fresh process (new workflow) on the same store, later than the run's timeout.
-    const later = await createHarness({ store: h.store, seed: false });
-    later.clock.now = new Date(Date.now() + 10 * 60_000);
+    // A fresh process (new workflow) on the same store, once the dead run's lease has lapsed.
+    const later = await createHarness({ store: h.store, seed: false, settings: { runLeaseMs: 300 } });
     later.remediation.applied = 'not-applied';
+    await new Promise((resolve) => setTimeout(resolve, 400));
     expect(await later.workflow.reconcile()).toBe(1);
     expect(later.remediation.runs).toEqual([]);
     expect((await h.store.getApproval(running.id))?.state).toBe('failed');
     expect(later.messenger.replies.at(-1)?.text).toContain('interrupted by a bot restart and is NOT in place');
     expect(cardButtons(later.messenger.updates.at(-1)?.message.card).some((b) => b.verb === 'retry')).toBe(true);
     // The "crashed" run finishing late cannot overwrite the settled state.
-    await h.workflow.idle();
+    await dying.workflow.idle();
     expect((await h.store.getApproval(running.id))?.state).toBe('failed');
   });
 
