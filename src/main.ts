@@ -40,7 +40,7 @@ import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import { createAlertMessageRenderer } from './notifier/alert-message.ts';
-import { createOktaUserLookup } from './commands/okta-lookup.ts';
+import { createOktaUserLookup } from './adapters/okta/okta-user-lookup.ts';
 import type { SentinelAlertLookup } from './commands/ports.ts';
 
 /** A running bot: what tests and the local lab hold on to. */

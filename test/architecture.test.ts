@@ -40,6 +40,29 @@ describe('architecture', () => {
     expect(strays).toEqual([]);
   });
 
+  /** Relative imports of `file` resolved to paths from the repository root. */
+  const localImports = (file: string): string[] => importsOf(file).filter((spec) => spec.startsWith('.')).map((spec) => relative(root, resolve(root, file, '..', spec)));
+
+  it('the notifier does not call into the approvals (it asks for the card state through a port)', () => {
+    const strays = files.filter((file) => file.startsWith('src/notifier/') && localImports(file).some((path) => path.startsWith('src/approvals/')));
+    expect(strays).toEqual([]);
+  });
+
+  it('commands do not import adapters (they speak ports)', () => {
+    const strays = files.filter((file) => file.startsWith('src/commands/') && localImports(file).some((path) => path.startsWith('src/adapters/')));
+    expect(strays).toEqual([]);
+  });
+
+  it('the domain imports nothing from other folders', () => {
+    const strays = files.filter((file) => file.startsWith('src/domain/') && localImports(file).some((path) => !path.startsWith('src/domain/')));
+    expect(strays).toEqual([]);
+  });
+
+  it('no file in src/approvals/ is over ~300 lines', () => {
+    const long = files.filter((file) => file.startsWith('src/approvals/') && readFileSync(resolve(root, file), 'utf8').split('\n').length > 300);
+    expect(long).toEqual([]);
+  });
+
   it('keeps the domain free of vendor SDKs and of the bot layer', () => {
     const domain = files.filter((file) => file.startsWith('src/domain/'));
     const offending = domain.filter((file) => importsOf(file).some((spec) => !spec.startsWith('.') && !spec.startsWith('node:')));

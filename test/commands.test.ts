@@ -5,7 +5,7 @@ import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.t
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
 import { createUserListApproverCheck } from '../src/approvals/approver-check.ts';
 import { createCommandHandler, type CommandDeps } from '../src/commands/command-handler.ts';
-import { createOktaUserLookup } from '../src/commands/okta-lookup.ts';
+import { createOktaUserLookup } from '../src/adapters/okta/okta-user-lookup.ts';
 import type { ApprovalCommands, StatusProbe } from '../src/commands/ports.ts';
 import type { Alert } from '../src/domain/alert.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';

@@ -1,5 +1,6 @@
-import type { ActionName } from '../actions/action-names.ts';
-import type { Logger, Secret } from '../observability/logger.ts';
+import type { ActionName } from './actions.ts';
+import type { Logger } from './logger.ts';
+import type { Secret } from './secret.ts';
 
 /**
  * The Remediation port: runs one containment action (or its undo) on one account, whichever

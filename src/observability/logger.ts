@@ -30,24 +30,7 @@ export const SECRET_KEY_NAMES = [
 const redactPaths = SECRET_KEY_NAMES.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `headers.${key.toLowerCase()}`]);
 
 /** A value that must never be printed: its string and JSON forms are a fixed mask. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret } from '../domain/secret.ts';
 
 export interface LoggerOptions {
   level?: string;
