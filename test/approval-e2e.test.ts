@@ -115,6 +115,18 @@ describe('a refusal on the Action.Submit path stays private', () => {
 });
 
 /** The 1:1 chats the bot opened with `user` and the texts it sent in them. */
+function privateActivitiesTo(user: { id: string }): Record<string, unknown>[] {
+  const conversation = `a:1${Buffer.from(user.id).toString('base64url')}`;
+  return h.connector.sent.filter((r) => r.kind === 'send' && r.conversationId === conversation).map((r) => (r.activity ?? {}) as Record<string, unknown>);
+}
+
+/** The password behind the card's "Reveal password" (Action.ShowCard), and what a notification shows. */
+function revealedPassword(activity: Record<string, unknown>): { password: string; preview: string } {
+  const card = (activity.attachments as { content: { actions?: { type: string; card?: { body?: { text?: string }[] } }[] } }[])[0]!.content;
+  const reveal = card.actions?.find((a) => a.type === 'Action.ShowCard');
+  return { password: reveal?.card?.body?.[0]?.text ?? '', preview: `${String(activity.text ?? '')} ${String(activity.summary ?? '')}` };
+}
+
 function privateTextsTo(user: { id: string }): string[] {
   const chats = h.connector.requests
     .filter((r) => r.method === 'POST' && r.path === '/v3/conversations')
@@ -144,9 +156,12 @@ describe('reset-password: four-eyes, pwdLastSet=0, the password only in a 1:1 ch
     expect(line).toContain('The temporary password was sent privately to Bob Analyst.');
     expect((await h.readAd(p.dn)).pwdLastSet).toBe('0');
 
-    const texts = await h.waitFor('the private message', () => privateTextsTo(BOB_USER).find((t) => t.includes('Temporary password')));
-    const password = /Temporary password for .*?: (\S+)/.exec(texts)?.[1] ?? '';
+    const delivered = await h.waitFor('the private message', () => privateActivitiesTo(BOB_USER).find((a) => JSON.stringify(a).includes('Reveal password')));
+    const { password, preview } = revealedPassword(delivered);
     expect(password.length).toBeGreaterThanOrEqual(12);
+    // What a lock screen or the chat list shows says a password is ready, never the password.
+    expect(preview).toContain('temporary password');
+    expect(preview).not.toContain(password);
     // It really is the new password: the DC answers "must change" (data 773), not "bad password".
     const { Client, InvalidCredentialsError } = await import('ldapts');
     const client = new Client({ url: h.samba.ldapUrl, timeout: 5_000, tlsOptions: { ca: [(await import('node:fs')).readFileSync(h.samba.caFile, 'utf8')] } });

@@ -53,8 +53,9 @@ export async function approveOnLookup(ctx: ApprovalContext, turn: ChatTurn, card
   if (!account || primaryAccountKey(account) !== target) throw new AppError('NOT_FOUND', 'That person could not be found again in the directory, so nothing was changed. Look them up again.');
   const addressable = system === 'activeDirectory' ? Boolean(account.sid || account.samAccountName) : system === 'entra' ? Boolean(account.entraObjectId || account.userPrincipalName) : Boolean(account.userPrincipalName);
   if (!addressable) throw new AppError('INPUT_INVALID', `${actionLabel(action)} cannot address this person: no account in that system.`);
-  // Where the card lives, as recorded when the bot posted it (never the click's own say-so).
-  const replyTo = { reference: turn.channelReference, conversationId: offer.conversationId, activityId: offer.activityId };
+  // Where the card lives: the card the bot recorded posting (its id checked against the offer), in
+  // this conversation as Teams named it on the authenticated activity (with its thread, if any).
+  const replyTo = { reference: turn.channelReference, conversationId: turn.conversation.id, activityId: offer.activityId };
   const { approval, verdict } = await requestApproval(ctx, { id, action, target: actionTargetOf(account, target), offered, actor: turn.actor, extra: { replyTo, scope: offered.scopeKey } }, correlationId);
   return castVote(ctx, approval, turn.actor, correlationId, verdict);
 }

@@ -46,9 +46,11 @@ export async function castVote(ctx: ApprovalContext, approval: Approval, actor: 
   await auditApproval(ctx, approval, correlationId, { actor: approverId, action: added ? 'approval.vote' : 'approval.vote-repeated', outcome: 'info', details: { name: actor.name, votes: votes.length, required } });
   actionLog(ctx, approval, correlationId).info({ added, votes: votes.length, required, round: approval.round }, 'approval vote');
   if (votes.length < required) return reread();
-  if (await ctx.store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes) })) {
+  // The approvers are the first `required` votes; a vote racing in after the count was reached is
+  // recorded but decides nothing.
+  if (await ctx.store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes.slice(0, required)) })) {
     await auditApproval(ctx, approval, correlationId, { actor: approverId, action: 'approval.approved', outcome: 'success', details: { approvers: votes.map((v) => v.approverId) } });
-    await start(ctx, approval.id, { aadObjectId: approverId, teamsId: actor.id, name: actor.name }, correlationId);
+    await start(ctx, approval.id, { aadObjectId: approverId, teamsId: actor.id, name: actor.name }, correlationId, { gateJustPassed: true });
   }
   return reread();
 }

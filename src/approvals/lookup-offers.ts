@@ -1,5 +1,6 @@
 import { ACTION_CATALOG, isActionName } from '../actions/action-names.ts';
 import type { ApprovalContext } from './approval-context.ts';
+import { baseConversationId } from './offers.ts';
 
 /** A lookup card as posted: where it lives, whom it shows, which buttons it carries, to whom. */
 export interface LookupOffer {
@@ -18,5 +19,5 @@ export interface LookupOffer {
 export async function recordLookupOffer(ctx: ApprovalContext, offer: LookupOffer): Promise<void> {
   const actions = offer.actions.filter((action) => isActionName(action) && !ACTION_CATALOG[action].undoes);
   const now = ctx.now();
-  await ctx.store.saveCardOffer({ ...offer, actions, createdAt: now, expiresAt: new Date(now.getTime() + ctx.settings.ttlMinutes * 60_000) });
+  await ctx.store.saveCardOffer({ ...offer, conversationId: baseConversationId(offer.conversationId), actions, createdAt: now, expiresAt: new Date(now.getTime() + ctx.settings.ttlMinutes * 60_000) });
 }

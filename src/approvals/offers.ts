@@ -49,8 +49,13 @@ export async function offeredOnAlert(ctx: ApprovalContext, record: AlertRecord, 
   throw new AppError('INPUT_INVALID', 'That action is not offered for this account on this alert.');
 }
 
+/** A channel conversation id without its thread suffix (`19:…@thread.tacv2;messageid=…` → `19:…@thread.tacv2`). */
+export function baseConversationId(id: string): string {
+  return id.split(';messageid=')[0] ?? id;
+}
+
 export function lookupScopeKey(offer: Pick<CardOffer, 'conversationId' | 'activityId'>): string {
-  return `lookup:${offer.conversationId}:${offer.activityId}`;
+  return `lookup:${baseConversationId(offer.conversationId)}:${offer.activityId}`;
 }
 
 /**
@@ -61,7 +66,7 @@ export function lookupScopeKey(offer: Pick<CardOffer, 'conversationId' | 'activi
 export async function offeredOnLookup(ctx: ApprovalContext, turn: ChatTurn, cardAction: CardAction, action: ActionName, target: string): Promise<{ offered: Offered; offer: CardOffer }> {
   const notOffered = new AppError('INPUT_INVALID', 'That action was not offered on this card; look the person up again.');
   if (!cardAction.cardActivityId) throw new AppError('INPUT_INVALID', 'This button does not say which card it was on; look the person up again.');
-  const offer = await ctx.store.getCardOffer(turn.conversation.id, cardAction.cardActivityId);
+  const offer = await ctx.store.getCardOffer(baseConversationId(turn.conversation.id), cardAction.cardActivityId);
   if (!offer || offer.targetKey !== target) throw notOffered;
   const scopeKey = lookupScopeKey(offer);
   const original = await undone(ctx, scopeKey, action, target);

@@ -16,25 +16,31 @@ import { refuse } from './request-approval.ts';
  * (expiry, guard rails on the target as it is now, the hourly cap): an approval that waited (the
  * cap, a restart) never runs against what it was not approved for.
  */
-export async function start(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string): Promise<void> {
+export async function start(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, options: { gateJustPassed?: boolean } = {}): Promise<void> {
   if (ctx.runningHere.has(id)) return;
   ctx.runningHere.add(id);
   let handedOver = false;
   try {
-    handedOver = await startHere(ctx, id, approver, correlationId);
+    handedOver = await startHere(ctx, id, approver, correlationId, options.gateJustPassed === true);
   } finally {
     if (!handedOver) ctx.runningHere.delete(id);
   }
 }
 
-/** The gate again, at execution time; false when the approval may not start (and says why). */
-async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: string): Promise<boolean> {
+/**
+ * The gate again, at execution time; false when the approval may not start (and says why). When the
+ * vote that completed the approval ran the gate on a fresh inspection a moment ago, in this same
+ * call, that inspection is the execution-time one (`gateJustPassed`); any later start (after the
+ * cap, a restart, `resume`) inspects again.
+ */
+async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: string, gateJustPassed: boolean): Promise<boolean> {
   const approval = await ctx.store.getApproval(id);
   if (!approval || approval.state !== 'approved') return false;
   if (isExpired(ctx, approval)) {
     if (await expire(ctx, approval, correlationId)) background(ctx, 'expired-notice', () => updateCardOf(ctx, approval, `Expired before it started: approvals last ${ctx.settings.ttlMinutes} min`));
     return false;
   }
+  if (gateJustPassed) return true;
   const verdict = await guard(ctx, approval.action as ActionName, parseActionTarget(approval.target), approval.requiredApprovals, correlationId).catch((error: unknown) => error as AppError);
   if (verdict instanceof Error) {
     // Fail closed: not checked, not started. It stays approved and the sweeper tries again.
@@ -57,8 +63,8 @@ async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: str
 }
 
 /** start() once this process is the only local starter of `id`; true when a run was handed to the background. */
-async function startHere(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string): Promise<boolean> {
-  if (!(await stillAllowed(ctx, id, correlationId))) return false;
+async function startHere(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, gateJustPassed: boolean): Promise<boolean> {
+  if (!(await stillAllowed(ctx, id, correlationId, gateJustPassed))) return false;
   const approval = (await ctx.store.getApproval(id))!;
   const alog = actionLog(ctx, approval, correlationId);
   let slot: string | undefined;

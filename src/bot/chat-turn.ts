@@ -2,7 +2,7 @@ import { ActivityTypes, TurnContext, type Activity } from 'botbuilder';
 import { toActivity } from './teams-messenger.ts';
 import { channelReferenceFromActivity } from './conversation-reference.ts';
 import type { PrivateMessenger } from '../approvals/approval-ports.ts';
-import type { ChatTurn, ConversationKind } from '../domain/chat.ts';
+import type { ChatTurn, ConversationKind, SentActivity } from '../domain/chat.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -37,8 +37,9 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
   const targeted = recipient?.isTargeted === true;
   const kind = conversationKind(activity);
   const channelReference = channelReferenceOf(activity);
-  const reply = async (message: OutboundMessage) => {
-    await context.sendActivity(toActivity(message));
+  const reply = async (message: OutboundMessage): Promise<SentActivity | undefined> => {
+    const sent = await context.sendActivity(toActivity(message));
+    return sent?.id ? { conversationId: activity.conversation?.id ?? '', activityId: sent.id } : undefined;
   };
   return {
     // Object ids compared lower-case everywhere (votes, approver lists): one person, one spelling.

@@ -3,7 +3,7 @@ import type { ApproverCheck } from '../approvals/approver-check.ts';
 import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
 import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
-import type { ChatTurn, CommandHandler } from '../domain/chat.ts';
+import type { ChatTurn, CommandHandler, SentActivity } from '../domain/chat.ts';
 import type { Directory } from '../domain/directory.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -66,7 +66,17 @@ export function helpText(): string {
  * answered privately to the asker; an @mention in a channel or group chat is answered in the
  * thread, visible, as the asker chose to ask in the open; a personal chat is private anyway.
  */
-function answer(turn: ChatTurn, message: OutboundMessage): Promise<void> {
+async function answer(turn: ChatTurn, message: OutboundMessage): Promise<void> {
+  await answerAt(turn, message);
+}
+
+/** A reply in the thread, visible, whatever the way it was asked (subscribe/unsubscribe). */
+async function replyIn(turn: ChatTurn, message: OutboundMessage): Promise<void> {
+  await turn.reply(message);
+}
+
+/** `answer`, saying where the message landed (when the channel said so). */
+function answerAt(turn: ChatTurn, message: OutboundMessage): Promise<SentActivity | void> {
   return turn.targeted ? turn.replyPrivately(message) : turn.reply(message);
 }
 
@@ -116,7 +126,12 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       return answer(turn, { card, summary: `Several people match ${echo(args)}` });
     }
     const data = toLookupCardData(result.person, { capabilities: deps.capabilities, oktaConfigured: deps.okta !== undefined, netbiosDomain: deps.netbiosDomain });
-    return answer(turn, { card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
+    const sent = await answerAt(turn, { card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
+    // The card's buttons may be pressed only because the bot recorded offering them, there, for that person.
+    const target = result.person.target;
+    if (sent && target && data.buttons.length > 0 && deps.approvals?.offerLookupActions) {
+      await deps.approvals.offerLookupActions({ ...sent, targetKey: target, actions: data.buttons.map((button) => button.action), offeredTo: turn.actor.aadObjectId ?? turn.actor.id });
+    }
   }
 
   async function alerts(turn: ChatTurn): Promise<void> {
@@ -201,24 +216,24 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
 
   async function subscribe(turn: ChatTurn): Promise<void> {
     if (turn.conversation.kind !== 'channel') {
-      return turn.reply({ text: 'Subscribe in the team channel that should receive the alerts: type `@Incident Bot subscribe` there.' });
+      return replyIn(turn, { text: 'Subscribe in the team channel that should receive the alerts: type `@Incident Bot subscribe` there.' });
     }
     if (!(await mayManageSubscriptions(turn, 'subscribe'))) return;
     const id = subscriptionId(turn);
     await deps.store.saveSubscription({ id, conversationReference: turn.channelReference, createdBy: turn.actor.aadObjectId ?? turn.actor.id, createdAt: now() });
     await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.created', target: id, outcome: 'info' });
-    return turn.reply({
+    return replyIn(turn, {
       text: `Subscribed. New MDI alerts of severity ≥ ${deps.minSeverity} will be posted in this channel, one thread per alert (alerts about the same account share a thread). \`unsubscribe\` stops it.`,
     });
   }
 
   async function unsubscribe(turn: ChatTurn): Promise<void> {
-    if (turn.conversation.kind !== 'channel') return turn.reply({ text: 'Unsubscribe in the channel that receives the alerts.' });
+    if (turn.conversation.kind !== 'channel') return replyIn(turn, { text: 'Unsubscribe in the channel that receives the alerts.' });
     if (!(await mayManageSubscriptions(turn, 'unsubscribe'))) return;
     const id = subscriptionId(turn);
     const removed = await deps.store.removeSubscription(id);
     if (removed) await deps.store.appendAudit({ at: now(), actor: turn.actor.aadObjectId ?? turn.actor.id, action: 'subscription.removed', target: id, outcome: 'info' });
-    return turn.reply({ text: removed ? 'Unsubscribed. No new MDI alerts will be posted in this channel.' : 'This channel was not subscribed.' });
+    return replyIn(turn, { text: removed ? 'Unsubscribed. No new MDI alerts will be posted in this channel.' : 'This channel was not subscribed.' });
   }
 
   async function status(turn: ChatTurn): Promise<void> {

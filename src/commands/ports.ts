@@ -85,6 +85,8 @@ export interface ApprovalCommands {
   approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string>;
   denyByCode(code: string, reason: string | undefined, turn: ChatTurn): Promise<string>;
   resume?(turn: ChatTurn): Promise<string>;
+  /** Records the buttons of a lookup card the bot just posted (only these can be pressed on it). */
+  offerLookupActions?(offer: { conversationId: string; activityId: string; targetKey: string; actions: readonly string[]; offeredTo: string }): Promise<void>;
 }
 
 export type SourceHealth = 'ok' | 'failing' | 'disabled' | 'unknown';

@@ -23,6 +23,12 @@ export interface ChatConversation {
   channelId?: string;
 }
 
+/** Where a message the bot sent landed, when the channel said so. */
+export interface SentActivity {
+  conversationId: string;
+  activityId: string;
+}
+
 export interface ChatTurn {
   actor: Actor;
   conversation: ChatConversation;
@@ -33,14 +39,14 @@ export interface ChatTurn {
   channelReference: ConversationReferenceJson;
   /** Teams delivered this as a targeted message (a slash command only the sender sees). */
   targeted: boolean;
-  /** Answers in the same conversation (the same thread for channel messages). */
-  reply(message: OutboundMessage): Promise<void>;
+  /** Answers in the same conversation (the same thread for channel messages); where it landed. */
+  reply(message: OutboundMessage): Promise<SentActivity | void>;
   /**
    * Answers so only the sender sees it, whatever the inbound was: in a personal chat a normal
    * reply; in a channel or group chat a targeted message, else a 1:1 chat with the sender, and
    * only when neither is possible a normal reply.
    */
-  replyPrivately(message: OutboundMessage): Promise<void>;
+  replyPrivately(message: OutboundMessage): Promise<SentActivity | void>;
   /** Shows the typing indicator while a slow answer is prepared. */
   typing(): Promise<void>;
 }
