@@ -6,7 +6,7 @@ import type { AuditEntry } from '../store/store.ts';
 import { approverIdOf, audit, type ApprovalContext } from './approval-context.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import { targetLabel } from './approval-target.ts';
-import { decideGuardRails } from './guard-rails.ts';
+import { decideGuardRails, matchesAny } from './guard-rails.ts';
 
 /**
  * The gate every decision passes, whatever the way in (alert card, Submit fallback, lookup card,
@@ -61,7 +61,8 @@ export async function guard(ctx: ApprovalContext, action: ActionName, target: Ac
   const inspection = await inspectTarget(ctx, action, target, correlationId);
   const decision = decideGuardRails(action, target, inspection, policyApprovals, ctx.settings, targetLabel(target));
   if (decision.kind === 'refuse') return { kind: 'refuse', reason: decision.reason, inspection };
-  const privileged = decision.requiredApprovals > policyApprovals || inspection.privileged;
+  // Remembered on the approval so that its undo is held to at least two approvers.
+  const privileged = inspection.privileged || matchesAny(target, ctx.settings.protectedAccounts, inspection.identities ?? []) !== undefined;
   return { kind: 'allow', requiredApprovals: decision.requiredApprovals, privileged, inspection };
 }
 
