@@ -27,6 +27,7 @@ import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';
 import { createGraphIdentityActions } from './adapters/graph/graph-identity-actions.ts';
 import { createGraphUserLookup } from './adapters/graph/graph-user-lookup.ts';
 import { createGraphApproverCheck } from './adapters/graph/graph-approver-check.ts';
+import { createGraphReaderCheck } from './adapters/graph/graph-reader-check.ts';
 import { createSentinelAlertSource } from './adapters/loganalytics/sentinel-alert-source.ts';
 import { createSentinelPersonAlerts } from './adapters/loganalytics/sentinel-person-alerts.ts';
 import { createLdapDirectory } from './adapters/ldap/ldap-directory.ts';
@@ -40,6 +41,7 @@ import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import { createOktaUserLookup } from './commands/okta-lookup.ts';
+import { createUserListReaderCheck } from './commands/reader-check.ts';
 import type { SentinelAlertLookup } from './commands/ports.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
@@ -53,7 +55,7 @@ export interface RunningBot {
 
 /** What a test or the lab may substitute; production passes nothing. */
 export interface StartOptions {
-  /** Clock of the approval workflow (expiry, leases, audit times). */
+  /** Clock of the approval workflow (expiry, leases, audit times) and of the commands (audit, rate limit). */
   now?: () => Date;
   /**
    * The on-premises directory to use instead of the LDAP adapter the configuration describes
@@ -153,6 +155,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
   }
+  if (config.readers.groupIds.length > 0 && !config.azure) logger.warn('READER_GROUP_IDS needs Graph (AZURE_*) to check membership: only READER_USER_IDS and approvers may read');
   if (!config.teamsTenantId) logger.warn('no tenant configured (TEAMS_TENANT_ID, MicrosoftAppTenantId, AZURE_TENANT_ID): Teams turns from any tenant are accepted (BOT_AUTH=off only)');
   if (config.dryRun) logger.warn('DRY_RUN=true: approved actions go through every step except the change itself');
   const policy = loadActionPolicy({ file: config.actionPolicyFile });
@@ -230,6 +233,13 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     sentinel: integrations.sentinelLookup,
     approvals,
     approvers,
+    // Who may read besides the approvers; Graph answers for groups (without it, the listed users only).
+    readers:
+      integrations.graph && config.readers.groupIds.length > 0
+        ? createGraphReaderCheck({ client: integrations.graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds })
+        : createUserListReaderCheck(config.readers.userIds),
+    lookupRatePerMinute: config.lookupRatePerMinute,
+    ...(options.now ? { now: options.now } : {}),
     status: {
       alertSources: () => sourceStatuses(store, integrations.sources.map((s) => s.name)),
     },
@@ -240,10 +250,8 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   });
   const logic = createTurnLogic(
     {
-      onCommand: async (text, turn) => {
-        if (await approvals.onCommand(text, turn)) return;
-        await onCommand(text, turn);
-      },
+      // Typed approval commands too: the command handler is their one path into the approval use cases.
+      onCommand,
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },

@@ -1,0 +1,17 @@
+import type { ReaderCheck } from '../../commands/reader-check.ts';
+import { createGraphApproverCheck } from './graph-approver-check.ts';
+import type { GraphClient } from './graph-client.ts';
+
+/**
+ * ReaderCheck on Entra ID: listed in READER_USER_IDS or a transitive member of one of
+ * READER_GROUP_IDS. The same membership question as the approvers' (`POST
+ * /users/{id}/checkMemberGroups`, https://learn.microsoft.com/en-us/graph/api/directoryobject-checkmembergroups,
+ * GroupMember.Read.All), asked about the other list, with the same short cache.
+ */
+export function createGraphReaderCheck(options: { client: GraphClient; groupIds: readonly string[]; userIds: readonly string[]; cacheTtlMs?: number }): ReaderCheck {
+  const members = createGraphApproverCheck(options);
+  return {
+    configured: members.configured,
+    isReader: (actor, context) => members.isApprover(actor, context),
+  };
+}
