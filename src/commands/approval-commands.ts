@@ -78,7 +78,7 @@ export function createApprovalCommandHandlers(deps: ApprovalCommandDeps): { appr
 
   async function pending(_args: string, turn: ChatTurn): Promise<void> {
     const waiting = await store.listPendingApprovals();
-    if (waiting.length === 0) return turn.replyPrivately({ text: 'Nothing is waiting for approval.' });
+    if (waiting.length === 0) return turn.replyPrivately({ text: 'No approvals are waiting.' });
     const lines = waiting.slice(0, MAX_LIST).map((approval) => {
       const target = targetLabel(approval.target);
       return `- **${safeText(approval.code, 20)}** ${labelOf(approval.action)}${target ? ` · ${safeText(target, 80)}` : ''} · expires ${readableUtc(approval.expiresAt.toISOString())}`;
