@@ -171,7 +171,7 @@ describe('who may read', () => {
     h.graph.faults.push({ status: 403, times: Infinity, match: (req) => req.path.includes('/checkMemberGroups') });
     try {
       const sent = await ask(b, DAVE_USER, 'alerts', 'personal');
-      expect(sent.map(textOf)).toEqual([expect.stringMatching(/^I could not check whether you may use `alerts` \(the directory did not answer\), so nothing was shown\./)]);
+      expect(sent.map(textOf)).toEqual([expect.stringMatching(/^I could not check whether you may use `alerts` \(Entra ID did not tell me\), so nothing was shown\./)]);
     } finally {
       h.graph.faults.length = 0;
     }

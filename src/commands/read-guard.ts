@@ -45,7 +45,7 @@ export function createReadGuard(deps: ReadGuardDeps): (command: CommandName, tur
       });
       await turn.replyPrivately({
         text: access.unchecked
-          ? `I could not check whether you may use \`${command}\` (the directory did not answer), so nothing was shown. Try again in a minute.`
+          ? `I could not check whether you may use \`${command}\` (Entra ID did not tell me), so nothing was shown. Try again in a minute.`
           : `Only readers and approvers may use \`${command}\`; nothing was shown. Ask your SOC lead for access.`,
       });
       return false;
