@@ -24,10 +24,15 @@ let h: BotHarness;
 let readers: TenantGroup;
 /** In the reader group, not an approver. */
 const DAVE_USER: TeamsUser = { id: '29:1dave-teams-user-id', name: 'Dave Reader', aadObjectId: '4d4d4d4d-1111-4222-8333-444455556666' };
+/** In a group nested in the reader group. */
+const ERIN_USER: TeamsUser = { id: '29:1erin-teams-user-id', name: 'Erin Nightshift', aadObjectId: '4e4e4e4e-1111-4222-8333-444455556666' };
 const { bots, bot } = useBotE2e((harness) => {
   h = harness;
   const dave = addUser(h.demo.tenant, { name: 'dave.reader', id: DAVE_USER.aadObjectId, synced: false });
-  readers = addGroup(h.demo.tenant, { displayName: 'SOC Readers', members: [dave] });
+  const erin = addUser(h.demo.tenant, { name: 'erin.nightshift', id: ERIN_USER.aadObjectId, synced: false });
+  // Erin is a reader through a nested group (membership is transitive).
+  const nightShift = addGroup(h.demo.tenant, { displayName: 'Night Shift', members: [erin] });
+  readers = addGroup(h.demo.tenant, { displayName: 'SOC Readers', members: [dave, nightShift] });
 });
 
 const READ_COMMANDS = ['lookup', 'pending', 'history', 'alerts', 'status'] as const;
@@ -154,6 +159,13 @@ describe('who may read', () => {
     expectOnlyRefusal(await ask(b, MALLORY_USER, 'pending'), MALLORY_USER, 'pending');
     const alice = await ask(b, ALICE_USER, 'alerts', 'personal');
     expect(textOf(alice.find((r) => r.activity?.type === 'message'))).toMatch(/^(No open MDI alerts\.|Open MDI alerts)/);
+  });
+
+  it('membership of the reader group is transitive: a member of a nested group may read', async (ctx) => {
+    requireSamba(ctx);
+    const b = await bot({ READER_GROUP_IDS: readers.id });
+    const erin = await ask(b, ERIN_USER, 'status', 'personal');
+    expect(textOf(erin.find((r) => r.activity?.type === 'message'))).toContain('**Store**: reachable');
   });
 
   it('READER_USER_IDS names readers one by one', async (ctx) => {

@@ -9,7 +9,7 @@ import type { GraphClient } from './graph-client.ts';
  * GroupMember.Read.All), asked about the other list, with the same short cache.
  */
 export function createGraphReaderCheck(options: { client: GraphClient; groupIds: readonly string[]; userIds: readonly string[]; cacheTtlMs?: number }): ReaderCheck {
-  const members = createGraphApproverCheck(options);
+  const members = createGraphApproverCheck({ ...options, purpose: 'reader' });
   return {
     configured: members.configured,
     isReader: (actor, context) => members.isApprover(actor, context),
