@@ -27,6 +27,7 @@ import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';
 import { createGraphIdentityActions } from './adapters/graph/graph-identity-actions.ts';
 import { createGraphUserLookup } from './adapters/graph/graph-user-lookup.ts';
 import { createGraphApproverCheck } from './adapters/graph/graph-approver-check.ts';
+import { createGraphReaderCheck } from './adapters/graph/graph-reader-check.ts';
 import { createSentinelAlertSource } from './adapters/loganalytics/sentinel-alert-source.ts';
 import { createSentinelPersonAlerts } from './adapters/loganalytics/sentinel-person-alerts.ts';
 import { createLdapDirectory } from './adapters/ldap/ldap-directory.ts';
@@ -41,6 +42,7 @@ import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import { createAlertMessageRenderer } from './notifier/alert-message.ts';
 import { createOktaUserLookup } from './adapters/okta/okta-user-lookup.ts';
+import { createUserListReaderCheck } from './commands/reader-check.ts';
 import type { SentinelAlertLookup } from './commands/ports.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
@@ -54,7 +56,7 @@ export interface RunningBot {
 
 /** What a test or the lab may substitute; production passes nothing. */
 export interface StartOptions {
-  /** Clock of the approval workflow (expiry, leases, audit times). */
+  /** Clock of the approval workflow (expiry, leases, audit times) and of the commands (audit, rate limit). */
   now?: () => Date;
   /**
    * The on-premises directory to use instead of the LDAP adapter the configuration describes
@@ -154,6 +156,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
   }
+  if (config.readers.groupIds.length > 0 && !config.azure) logger.warn('READER_GROUP_IDS needs Graph (AZURE_*) to check membership: only READER_USER_IDS and approvers may read');
   if (!config.teamsTenantId) logger.warn('no tenant configured (TEAMS_TENANT_ID, MicrosoftAppTenantId, AZURE_TENANT_ID): Teams turns from any tenant are accepted (BOT_AUTH=off only)');
   if (config.dryRun) logger.warn('DRY_RUN=true: approved actions go through every step except the change itself');
   const policy = loadActionPolicy({ file: config.actionPolicyFile });
@@ -239,6 +242,13 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     sentinel: integrations.sentinelLookup,
     approvals,
     approvers,
+    // Who may read besides the approvers; Graph answers for groups (without it, the listed users only).
+    readers:
+      integrations.graph && config.readers.groupIds.length > 0
+        ? createGraphReaderCheck({ client: integrations.graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds })
+        : createUserListReaderCheck(config.readers.userIds),
+    lookupRatePerMinute: config.lookupRatePerMinute,
+    ...(options.now ? { now: options.now } : {}),
     status: {
       alertSources: () => sourceStatuses(store, integrations.sources.map((s) => s.name)),
     },
@@ -249,7 +259,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   });
   const logic = createTurnLogic(
     {
-      // Typed approve/deny/pending/resume included: one path, the command handler, which calls the approvals.
+      // Typed approval commands too: the command handler is their one path into the approval use cases.
       onCommand,
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.

@@ -4,11 +4,12 @@ import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
 import { createSentinelPersonAlerts } from '../src/adapters/loganalytics/sentinel-person-alerts.ts';
 import { createCommandHandler } from '../src/commands/command-handler.ts';
+import { createUserListReaderCheck } from '../src/commands/reader-check.ts';
 import type { SentinelAlertLookup } from '../src/commands/ports.ts';
 import type { Alert } from '../src/domain/alert.ts';
 import type { DirectoryUser } from '../src/domain/directory.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { personalMessage, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
+import { ALICE_USER, personalMessage, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
 import { LOG_ANALYTICS_AUDIENCE, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';
 import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
@@ -82,6 +83,9 @@ beforeAll(async () => {
     minSeverity: 'low',
     logger: log.logger,
     sourceTimeoutMs: 1_500,
+    // Alice (the sender of every message here) may read; the file runs more lookups than a person may per minute.
+    readers: createUserListReaderCheck([ALICE_USER.aadObjectId]),
+    lookupRatePerMinute: 10_000,
   });
   bot = await startCommandBot({ onCommand: onCommand, connector, logger: log.logger });
   teams = { serviceUrl: connector.serviceUrl, botAppId: '00000000-0000-0000-0000-00000000b07a' };

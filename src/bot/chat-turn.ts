@@ -37,9 +37,12 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
   const targeted = recipient?.isTargeted === true;
   const kind = conversationKind(activity);
   const channelReference = channelReferenceOf(activity);
-  const reply = async (message: OutboundMessage): Promise<SentActivity | undefined> => {
+  const replyLocated = async (message: OutboundMessage): Promise<SentActivity | undefined> => {
     const sent = await context.sendActivity(toActivity(message));
     return sent?.id ? { conversationId: activity.conversation?.id ?? '', activityId: sent.id } : undefined;
+  };
+  const reply = async (message: OutboundMessage): Promise<void> => {
+    await replyLocated(message);
   };
   return {
     // Object ids compared lower-case everywhere (votes, approver lists): one person, one spelling.
@@ -54,6 +57,7 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
     channelReference,
     targeted,
     reply,
+    replyLocated,
     async replyPrivately(message) {
       // A personal chat is private already. Elsewhere the answer is targeted at the sender
       // whatever the inbound was (a card's Action.Submit is not targeted, a slash command is);

@@ -1,17 +1,21 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import type { ApproverCheck } from '../approvals/approver-check.ts';
-import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
 import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
 import type { ChatTurn, CommandHandler, SentActivity } from '../domain/chat.ts';
+import { primaryAccountKey } from '../domain/account-key.ts';
 import type { Directory } from '../domain/directory.ts';
 import type { OutboundMessage } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
-import { findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
+import type { AuditRecord, Store } from '../store/store.ts';
+import { createApprovalCommandHandlers } from './approval-commands.ts';
+import { capitalize, labelOf } from './labels.ts';
+import { accountOf, findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
 import { renderLookupCard, renderPickListCard, toLookupCardData, toPickListData, exactQueryOf } from './lookup-card.ts';
 import { parseCommand, type CommandName } from './parse-command.ts';
 import type { ApprovalCommands, EntraUserLookup, OktaUserLookup, SentinelAlertLookup, StatusProbe } from './ports.ts';
+import { createReadGuard } from './read-guard.ts';
+import type { ReaderCheck } from './reader-check.ts';
 import { echo, safeText } from './safe-text.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -27,8 +31,12 @@ export interface CommandDeps {
   sentinelDays?: number;
   /** The approval workflow; `approve`/`deny` say so politely while it is absent. */
   approvals?: ApprovalCommands;
-  /** Who may `subscribe`/`unsubscribe` a channel: the approvers (the workflow's check). Absent: nobody. */
+  /** Who may `subscribe`/`unsubscribe` a channel: the approvers (the workflow's check). Absent: nobody. Approvers may also read. */
   approvers?: ApproverCheck;
+  /** Who else may use the read commands (READER_GROUP_IDS/READER_USER_IDS). Absent or unconfigured: approvers only. */
+  readers?: ReaderCheck;
+  /** LOOKUP_RATE_PER_MINUTE: `lookup`, `history` and `status` per person per minute (default 10). */
+  lookupRatePerMinute?: number;
   status?: StatusProbe;
   /** Which systems actions can run against (decides the lookup card's buttons). */
   capabilities: DirectoryCapabilities;
@@ -44,12 +52,13 @@ export interface CommandDeps {
 }
 
 const MAX_LIST = 10;
-const CODE = /^[A-Za-z0-9-]{3,40}$/;
+/** The audit entry of one lookup: who looked up whom (found by `history` of that person). */
+export const LOOKUP_AUDIT_ACTION = 'lookup.read';
 
 const HELP_LINES: readonly string[] = [
   '**lookup** _who_ (or **whois**): AD, Entra ID and Okta state, recent alerts and actions for a person (sam, DOMAIN\\sam, UPN, e-mail or part of a name)',
   '**alerts**: open MDI alerts, newest first',
-  '**pending**: actions waiting for approval, with their codes',
+  '**pending** (or **approvals**): actions waiting for approval, with their codes (answered privately)',
   '**history** _who_: what was done about a person',
   '**approve** _code_ / **deny** _code_ [reason]: decide a pending action; **resume** restarts paused actions',
   '**subscribe** / **unsubscribe** (in a channel): post new MDI alerts here, or stop',
@@ -75,9 +84,18 @@ async function replyIn(turn: ChatTurn, message: OutboundMessage): Promise<void> 
   await turn.reply(message);
 }
 
-/** `answer`, saying where the message landed (when the channel said so). */
-function answerAt(turn: ChatTurn, message: OutboundMessage): Promise<SentActivity | void> {
-  return turn.targeted ? turn.replyPrivately(message) : turn.reply(message);
+/**
+ * `answer`, saying where the message landed when the channel said so. A targeted (private) answer
+ * is not located: its buttons are then refused ("look the person up again") rather than trusted.
+ */
+async function answerAt(turn: ChatTurn, message: OutboundMessage): Promise<SentActivity | undefined> {
+  if (turn.targeted) {
+    await turn.replyPrivately(message);
+    return undefined;
+  }
+  if (turn.replyLocated) return turn.replyLocated(message);
+  await turn.reply(message);
+  return undefined;
 }
 
 /**
@@ -100,19 +118,28 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     capabilities: deps.capabilities,
     sourceTimeoutMs,
   };
+  const mayRun = createReadGuard({
+    store: deps.store,
+    approvers: deps.approvers,
+    readers: deps.readers,
+    ratePerMinute: deps.lookupRatePerMinute ?? 10,
+    logger: deps.logger,
+    now,
+  });
+  const typed = createApprovalCommandHandlers({ store: deps.store, approvals: deps.approvals, logger: deps.logger, answer });
 
   const handlers: Record<CommandName, (args: string, turn: ChatTurn) => Promise<void>> = {
     help: async (_args, turn) => answer(turn, { text: helpText() }),
     lookup: (args, turn) => lookup(args, turn),
     alerts: (_args, turn) => alerts(turn),
-    pending: (_args, turn) => pending(turn),
+    pending: typed.pending,
     history: (args, turn) => history(args, turn),
-    approve: (args, turn) => decide('approve', args, turn),
-    deny: (args, turn) => decide('deny', args, turn),
+    approve: typed.approve,
+    deny: typed.deny,
     subscribe: (_args, turn) => subscribe(turn),
     unsubscribe: (_args, turn) => unsubscribe(turn),
     status: (_args, turn) => status(turn),
-    resume: (_args, turn) => resume(turn),
+    resume: typed.resume,
   };
 
   async function lookup(args: string, turn: ChatTurn): Promise<void> {
@@ -126,6 +153,16 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       return answer(turn, { card, summary: `Several people match ${echo(args)}` });
     }
     const data = toLookupCardData(result.person, { capabilities: deps.capabilities, oktaConfigured: deps.okta !== undefined, netbiosDomain: deps.netbiosDomain });
+    // Who looked up whom, before anything is shown: a lookup that cannot be audited is not answered.
+    await deps.store.appendAudit({
+      at: now(),
+      actor: (turn.actor.aadObjectId ?? turn.actor.id).trim().toLowerCase(),
+      action: LOOKUP_AUDIT_ACTION,
+      outcome: 'info',
+      target: exactQueryOf(result.person, deps.netbiosDomain),
+      ...withAccountKey(primaryAccountKey(accountOf(result.person, deps.netbiosDomain))),
+      details: { name: turn.actor.name, conversationKind: turn.conversation.kind },
+    });
     const sent = await answerAt(turn, { card: renderLookupCard(data), summary: `Lookup: ${data.name}` });
     // The card's buttons may be pressed only because the bot recorded offering them, there, for that person.
     const target = result.person.target;
@@ -145,17 +182,6 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     return answer(turn, { text: [`Open MDI alerts, newest first (${open.length}${open.length === MAX_LIST ? '+' : ''}):`, ...lines].join('\n\n') });
   }
 
-  async function pending(turn: ChatTurn): Promise<void> {
-    const waiting = await deps.store.listPendingApprovals();
-    if (waiting.length === 0) return answer(turn, { text: 'Nothing is waiting for approval.' });
-    const lines = waiting.slice(0, MAX_LIST).map((approval) => {
-      const target = targetLabel(approval.target);
-      return `- **${safeText(approval.code, 20)}** ${labelOf(approval.action)}${target ? ` · ${safeText(target, 80)}` : ''} · expires ${readableUtc(approval.expiresAt.toISOString())}`;
-    });
-    const more = waiting.length > MAX_LIST ? [`…and ${waiting.length - MAX_LIST} more.`] : [];
-    return answer(turn, { text: ['Waiting for approval (`approve <code>` or `deny <code> [reason]`):', ...lines, ...more].join('\n\n') });
-  }
-
   async function history(args: string, turn: ChatTurn): Promise<void> {
     const text = args.trim();
     if (!text) return answer(turn, { text: 'Tell me who: `history jdoe`.' });
@@ -170,26 +196,8 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     const entries = await auditFor(deps.store, keys, 15);
     const notes = found.notes.map((note) => safeText(note, 200));
     if (entries.length === 0) return answer(turn, { text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
-    const lines = entries.map((entry) => {
-      const action = typeof entry.details?.action === 'string' ? ` ${labelOf(entry.details.action)}` : '';
-      const by = entry.actor ? ` by ${entry.actor}` : '';
-      return `- ${safeText(`${readableUtc(entry.at.toISOString())} · ${entry.action}${action} · ${entry.outcome}${by}`, 200)}`;
-    });
+    const lines = entries.map((entry) => `- ${historyLine(entry)}`);
     return answer(turn, { text: [`History for ${echo(text)}, newest first:`, ...lines, ...notes].join('\n\n') });
-  }
-
-  async function decide(verb: 'approve' | 'deny', args: string, turn: ChatTurn): Promise<void> {
-    const [code = '', ...rest] = args.split(' ');
-    if (!CODE.test(code)) return answer(turn, { text: `Usage: \`${verb} <code>\`${verb === 'deny' ? ' [reason]' : ''}; \`pending\` lists the codes.` });
-    if (!deps.approvals) return answer(turn, { text: 'Approvals are not enabled on this bot yet.' });
-    const more = rest.join(' ').trim().slice(0, 500) || undefined;
-    const message = verb === 'approve' ? await deps.approvals.approveByCode(code, more, turn) : await deps.approvals.denyByCode(code, more, turn);
-    return answer(turn, { text: message });
-  }
-
-  async function resume(turn: ChatTurn): Promise<void> {
-    if (!deps.approvals?.resume) return answer(turn, { text: 'Nothing to resume: actions are not paused on this bot.' });
-    return answer(turn, { text: await deps.approvals.resume(turn) });
   }
 
   function subscriptionId(turn: ChatTurn): string {
@@ -272,6 +280,8 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     if (parsed.kind === 'unknown') {
       return answer(turn, { text: `I don't know ${echo(parsed.word)}. Try \`lookup <who>\`, \`alerts\`, \`pending\`, \`history <who>\`, \`subscribe\`, \`status\` or \`help\`.` });
     }
+    // Who may read, and how often, before anything else (a refusal is one private line, no typing).
+    if (!(await mayRun(parsed.name, turn))) return;
     // Teams shows "typing…" only if we are slow: a quick answer needs no indicator.
     const typing = setTimeout(() => {
       turn.typing().catch((error: unknown) => log.debug({ err: error }, 'typing indicator failed'));
@@ -289,20 +299,18 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
   };
 }
 
-function labelOf(action: string): string {
-  return action in ACTION_CATALOG ? ACTION_CATALOG[action as ActionName].label : safeText(action, 40);
-}
-
-function capitalize(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1);
-}
-
-/** A readable name for an approval's target record (whatever fields the workflow stored). */
-function targetLabel(target: Record<string, unknown>): string {
-  for (const field of ['label', 'targetLabel', 'displayName', 'samAccountName', 'userPrincipalName', 'accountKey']) {
-    const value = target[field];
-    if (typeof value === 'string' && value) return value;
+/** One audit entry as a history line; a lookup reads as who looked the person up. */
+function historyLine(entry: AuditRecord): string {
+  const when = readableUtc(entry.at.toISOString());
+  if (entry.action === LOOKUP_AUDIT_ACTION) {
+    const name = typeof entry.details?.name === 'string' && entry.details.name ? entry.details.name : (entry.actor ?? 'someone');
+    return `${safeText(when, 40)} · looked up by ${safeText(name, 100)}`;
   }
-  const first = Object.values(target).find((value) => typeof value === 'string');
-  return typeof first === 'string' ? first : '';
+  const action = typeof entry.details?.action === 'string' ? ` ${labelOf(entry.details.action)}` : '';
+  const by = entry.actor ? ` by ${entry.actor}` : '';
+  return safeText(`${when} · ${entry.action}${action} · ${entry.outcome}${by}`, 200);
+}
+
+function withAccountKey(accountKey: string | undefined): { accountKey?: string } {
+  return accountKey ? { accountKey } : {};
 }

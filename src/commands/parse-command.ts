@@ -7,6 +7,7 @@ const ALIASES: Readonly<Record<string, CommandName>> = {
   whois: 'lookup',
   who: 'lookup',
   user: 'lookup',
+  approvals: 'pending',
   '?': 'help',
 };
 

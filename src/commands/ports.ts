@@ -77,9 +77,11 @@ export interface SentinelAlertLookup {
 }
 
 /**
- * The approval workflow as typed commands see it (`approve K7M2QX`, `deny K7M2QX reason`,
- * `resume`); src/approvals' ApprovalWorkflow satisfies it as is. The workflow authorises the
- * actor itself (identity from the turn, authority from the store) and answers with one sentence.
+ * The approval use cases as typed commands see them (`approve K7M2QX [2|action]`, `deny K7M2QX
+ * reason`, `resume`); the command handler is the only caller for typed commands (one path). The
+ * use cases authorise the actor themselves (identity from the turn, authority from the store) and
+ * answer with one chat-safe sentence; a refusal is thrown as an AppError (NOT_AUTHORIZED,
+ * INPUT_INVALID, NOT_FOUND, CONFLICT...) whose message the handler says privately to the asker.
  */
 export interface ApprovalCommands {
   approveByCode(code: string, choice: string | undefined, turn: ChatTurn): Promise<string>;

@@ -35,6 +35,10 @@ export interface Config {
   okta?: { orgUrl: string; apiToken: Secret };
   databaseUrl: Secret;
   approvers: { groupIds: string[]; userIds: string[] };
+  /** Who may use the read commands besides the approvers (who always may); both empty: approvers only. */
+  readers: { groupIds: string[]; userIds: string[] };
+  /** lookup/whois, history and status per person per minute (in memory, per instance). */
+  lookupRatePerMinute: number;
   pollIntervalSeconds: number;
   minSeverity: Severity;
   teamsChannel?: { channelId: string; serviceUrl: string; tenantId?: string };
@@ -142,6 +146,8 @@ export function loadConfig(env: Env): Config {
   const approverGroups = r.guidList('APPROVER_GROUP_IDS');
   const approverUsers = r.guidList('APPROVER_USER_IDS');
   const entraPrivilegedGroups = r.guidList('ENTRA_PRIVILEGED_GROUP_IDS');
+  const readerGroups = r.guidList('READER_GROUP_IDS');
+  const readerUsers = r.guidList('READER_USER_IDS');
 
   const channelId = r.text('TEAMS_CHANNEL_ID');
   const serviceUrl = r.url('TEAMS_SERVICE_URL');
@@ -167,6 +173,8 @@ export function loadConfig(env: Env): Config {
     okta,
     databaseUrl: new Secret(databaseUrl),
     approvers: { groupIds: approverGroups, userIds: approverUsers },
+    readers: { groupIds: readerGroups, userIds: readerUsers },
+    lookupRatePerMinute: r.int('LOOKUP_RATE_PER_MINUTE', 10, 1, 10_000),
     pollIntervalSeconds: r.int('POLL_INTERVAL_SECONDS', 60, 5, 86_400),
     minSeverity: r.oneOf('MIN_SEVERITY', SEVERITIES.filter((s) => s !== 'unknown'), 'low'),
     teamsChannel: channelId && serviceUrl ? { channelId, serviceUrl, tenantId: teamsTenant } : undefined,

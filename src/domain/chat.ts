@@ -39,14 +39,19 @@ export interface ChatTurn {
   channelReference: ConversationReferenceJson;
   /** Teams delivered this as a targeted message (a slash command only the sender sees). */
   targeted: boolean;
-  /** Answers in the same conversation (the same thread for channel messages); where it landed. */
-  reply(message: OutboundMessage): Promise<SentActivity | void>;
+  /** Answers in the same conversation (the same thread for channel messages). */
+  reply(message: OutboundMessage): Promise<void>;
+  /**
+   * `reply`, saying where the message landed (when the channel said so): for cards whose buttons
+   * are checked later against what the bot posted where (lookup cards).
+   */
+  replyLocated?(message: OutboundMessage): Promise<SentActivity | undefined>;
   /**
    * Answers so only the sender sees it, whatever the inbound was: in a personal chat a normal
    * reply; in a channel or group chat a targeted message, else a 1:1 chat with the sender, and
    * only when neither is possible a normal reply.
    */
-  replyPrivately(message: OutboundMessage): Promise<SentActivity | void>;
+  replyPrivately(message: OutboundMessage): Promise<void>;
   /** Shows the typing indicator while a slow answer is prepared. */
   typing(): Promise<void>;
 }

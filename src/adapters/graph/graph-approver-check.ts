@@ -14,6 +14,8 @@ export interface GraphApproverCheckOptions {
   userIds: readonly string[];
   /** Default 60 s. */
   cacheTtlMs?: number;
+  /** Whose membership this is (for the error's sentence); default approver. The readers' check asks the same question. */
+  purpose?: 'approver' | 'reader';
   now?: () => number;
 }
 
@@ -34,7 +36,7 @@ export function createGraphApproverCheck(options: GraphApproverCheckOptions): Ap
       try {
         response = (await options.client.api(`/users/${encodeURIComponent(userId)}/checkMemberGroups`).version('v1.0').post({ groupIds })) as { value?: unknown };
       } catch (error) {
-        const failure = graphErrorToAppError(error, { action: 'check approver group membership', permission: 'GroupMember.Read.All' });
+        const failure = graphErrorToAppError(error, { action: `check ${options.purpose ?? 'approver'} group membership`, permission: 'GroupMember.Read.All' });
         // An unknown user (404) is simply not an approver; anything else means "cannot tell".
         if (failure.code === 'UPSTREAM_NOT_FOUND') return false;
         throw failure;

@@ -1,0 +1,53 @@
+import type { ApproverCheck } from '../approvals/approver-check.ts';
+import type { Actor } from '../domain/chat.ts';
+import type { Logger } from '../observability/logger.ts';
+
+/**
+ * The ReaderCheck port: may this person (identified by the authenticated activity, never by
+ * card data) use the read commands (`lookup`, `alerts`, `pending`, `history`, `status`)?
+ * READER_GROUP_IDS / READER_USER_IDS. Implementations throw AppError when they cannot tell;
+ * `readAccess` treats that as "no" (fail closed) and says so.
+ */
+export interface ReaderCheck {
+  /** False when no reader is configured: then only approvers may read. */
+  readonly configured: boolean;
+  isReader(actor: Actor, options: { log: Logger }): Promise<boolean>;
+}
+
+/** READER_USER_IDS only (no groups, or no Graph to ask about them): a fixed list of Entra object ids. */
+export function createUserListReaderCheck(userIds: readonly string[]): ReaderCheck {
+  const allowed = new Set(userIds.map((id) => id.trim().toLowerCase()).filter(Boolean));
+  return {
+    configured: allowed.size > 0,
+    async isReader(actor) {
+      const id = actor.aadObjectId?.trim().toLowerCase();
+      return id !== undefined && id !== '' && allowed.has(id);
+    },
+  };
+}
+
+/** `unchecked`: a check that had to be asked could not answer (the refusal says so). */
+export type ReadAccess = { allowed: true } | { allowed: false; unchecked: boolean };
+
+/**
+ * Approvers are always readers; the configured readers are the others. Fails closed: nothing
+ * configured means approvers only, and a check that cannot answer counts as "no" unless the
+ * other one said yes.
+ */
+export async function readAccess(actor: Actor, deps: { approvers?: ApproverCheck; readers?: ReaderCheck; log: Logger }): Promise<ReadAccess> {
+  let unchecked = false;
+  const ask = async (check: (() => Promise<boolean>) | undefined, which: string): Promise<boolean> => {
+    if (!check) return false;
+    try {
+      return await check();
+    } catch (error) {
+      deps.log.warn({ err: error, actor: actor.aadObjectId, check: which }, 'reader check could not answer; refused');
+      unchecked = true;
+      return false;
+    }
+  };
+  const { approvers, readers } = deps;
+  if (await ask(approvers && (() => approvers.isApprover(actor, { log: deps.log })), 'approver')) return { allowed: true };
+  if (readers?.configured && (await ask(() => readers.isReader(actor, { log: deps.log }), 'reader'))) return { allowed: true };
+  return { allowed: false, unchecked };
+}
