@@ -27,7 +27,7 @@ async function resolve(ctx: ApprovalContext, code: string): Promise<{ approval: 
     const record = await ctx.store.getAlertByCode(code);
     if (record) return { alertKey: record.key };
   }
-  throw new AppError('NOT_FOUND', 'No alert or approval has that code; `pending` lists the open ones.');
+  throw new AppError('NOT_FOUND', 'That code is not known to the bot (no alert or approval has it); `pending` lists the open ones.');
 }
 
 async function describe(ctx: ApprovalContext, approval: Approval): Promise<string> {
