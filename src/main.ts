@@ -20,7 +20,7 @@ import type { ActionSystem } from './actions/action-names.ts';
 import { loadActionPolicy } from './actions/action-policy.ts';
 import type { DirectoryCapabilities } from './actions/propose-actions.ts';
 import { createRemediationRouter } from './actions/remediation-router.ts';
-import { createAdRemediation } from './actions/ad-remediation.ts';
+import { createAdRemediation, dnsDomainOfDn } from './actions/ad-remediation.ts';
 import { createAzureCredential } from './adapters/azure/azure-credential.ts';
 import { createGraphClient, type GraphClient } from './adapters/graph/graph-client.ts';
 import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';
@@ -126,7 +126,8 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
-  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain });
+  const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
+  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
   if (graph) systems.entra = createGraphIdentityActions({ client: graph, privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })) });
   if (okta) systems.okta = createOktaRemediation({ client: okta });
   return {
