@@ -128,7 +128,11 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
   const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
   if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
-  if (graph) systems.entra = createGraphIdentityActions({ client: graph, privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })) });
+  if (graph) systems.entra = createGraphIdentityActions({
+      client: graph,
+      privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
+      ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
+    });
   if (okta) systems.okta = createOktaRemediation({ client: okta });
   return {
     sources,

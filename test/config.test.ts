@@ -89,3 +89,19 @@ describe('npm start with a bad environment', () => {
     expect(run.stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 });
+
+describe('configuration: Entra privilege (issue 13)', () => {
+  const azure = { AZURE_TENANT_ID: '0a1b2c3d-0000-4000-8000-000000000003', AZURE_CLIENT_ID: '0a1b2c3d-0000-4000-8000-000000000004', AZURE_CLIENT_SECRET: 's'.repeat(12) };
+
+  it('privileged Entra groups without Graph are refused instead of silently ignored', () => {
+    expect(problemsOf({ ...validAuthOn, ENTRA_PRIVILEGED_GROUP_IDS: '66666666-6666-4666-8666-666666666666' })).toEqual([expect.stringMatching(/^ENTRA_PRIVILEGED_GROUP_IDS: needs the Azure app registration/)]);
+    expect(loadConfig({ ...validAuthOn, ...azure, ENTRA_PRIVILEGED_GROUP_IDS: '66666666-6666-4666-8666-666666666666' }).entraPrivilegedGroupIds).toEqual(['66666666-6666-4666-8666-666666666666']);
+  });
+
+  it('ENTRA_PRIVILEGED_ROLE_IDS: unset means the built-in list, `none` none, otherwise GUIDs only', () => {
+    expect(loadConfig(validAuthOn).entraPrivilegedRoleIds).toBeUndefined();
+    expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'none' }).entraPrivilegedRoleIds).toEqual([]);
+    expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: '62E90394-69F5-4237-9190-012177145E10' }).entraPrivilegedRoleIds).toEqual(['62e90394-69f5-4237-9190-012177145e10']);
+    expect(problemsOf({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'Global Administrator' })).toEqual([expect.stringMatching(/^ENTRA_PRIVILEGED_ROLE_IDS: each entry must be/)]);
+  });
+});

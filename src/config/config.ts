@@ -56,6 +56,8 @@ export interface Config {
   serviceAccounts: string[];
   /** Entra groups whose (transitive) members count as privileged, whatever system an action runs in. */
   entraPrivilegedGroupIds?: string[];
+  /** Entra directory role template ids counted as privileged; undefined = the built-in default list. */
+  entraPrivilegedRoleIds?: string[];
   actionPolicyFile?: string;
   cardFooter?: string;
   tempPasswordDelivery: TempPasswordDelivery;
@@ -142,6 +144,9 @@ export function loadConfig(env: Env): Config {
   const approverGroups = r.guidList('APPROVER_GROUP_IDS');
   const approverUsers = r.guidList('APPROVER_USER_IDS');
   const entraPrivilegedGroups = r.guidList('ENTRA_PRIVILEGED_GROUP_IDS');
+  // Privileged groups need Graph: without it they would be silently ignored.
+  if (entraPrivilegedGroups.length > 0 && !azure) problems.push('ENTRA_PRIVILEGED_GROUP_IDS: needs the Azure app registration (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential) to check membership');
+  const entraPrivilegedRoles = r.text('ENTRA_PRIVILEGED_ROLE_IDS')?.trim().toLowerCase() === 'none' ? [] : r.guidList('ENTRA_PRIVILEGED_ROLE_IDS');
 
   const channelId = r.text('TEAMS_CHANNEL_ID');
   const serviceUrl = r.url('TEAMS_SERVICE_URL');
@@ -180,6 +185,7 @@ export function loadConfig(env: Env): Config {
     protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
     serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
     entraPrivilegedGroupIds: entraPrivilegedGroups,
+    ...(r.text('ENTRA_PRIVILEGED_ROLE_IDS') === undefined ? {} : { entraPrivilegedRoleIds: entraPrivilegedRoles }),
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
     cardFooter: r.text('CARD_FOOTER'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
