@@ -97,7 +97,15 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
   if (graph && config.alertSources.includes('graph')) sources.push(createGraphAlertSource({ client: graph, logger }));
   if (credential && config.sentinel && config.alertSources.includes('sentinel')) {
     sources.push(
-      createSentinelAlertSource({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs }),
+      createSentinelAlertSource({
+        credential,
+        endpoint: config.logsEndpoint,
+        workspaceId: config.sentinel.workspaceId,
+        filter: config.sentinel.alertFilter,
+        overlapSeconds: config.sentinel.overlapSeconds,
+        logger,
+        timeoutMs,
+      }),
     );
   }
 

@@ -30,7 +30,7 @@ export interface Config {
   graphEndpoint: string;
   logsEndpoint: string;
   alertSources: AlertSourceKind[];
-  sentinel?: { workspaceId: string; alertFilter?: string };
+  sentinel?: { workspaceId: string; alertFilter?: string; overlapSeconds: number };
   ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
   okta?: { orgUrl: string; apiToken: Secret };
   databaseUrl: Secret;
@@ -167,7 +167,7 @@ export function loadConfig(env: Env): Config {
     graphEndpoint: stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com'),
     logsEndpoint: stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1'),
     alertSources: sources,
-    sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter } : undefined,
+    sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter, overlapSeconds: r.int('SENTINEL_OVERLAP_SECONDS', 300, 0, 86_400) } : undefined,
     ldap,
     okta,
     databaseUrl: new Secret(databaseUrl),

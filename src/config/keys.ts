@@ -33,6 +33,7 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'ALERT_SOURCES', meaning: 'Comma list of alert sources to poll: `graph`, `sentinel`, or `none`.', default: 'graph', example: 'graph,sentinel' },
   { name: 'SENTINEL_WORKSPACE_ID', meaning: 'Log Analytics workspace id of Microsoft Sentinel (required when `ALERT_SOURCES` has `sentinel`).', example: '33333333-3333-3333-3333-333333333333' },
   { name: 'SENTINEL_ALERT_FILTER', meaning: "KQL predicate that selects MDI alerts in `SecurityAlert`, replacing the default (which accepts every known MDI label).", example: 'ProductName == "Azure Advanced Threat Protection"' },
+  { name: 'SENTINEL_OVERLAP_SECONDS', meaning: 'Each Sentinel poll re-reads rows ingested this long before the newest ingestion time (`ingestion_time()`) it has read, because a row becomes queryable a little after it is ingested; the store de-duplicates what comes twice. Rows ingested up to 48 hours after their TimeGenerated are still read.', default: '300', example: '600' },
   { name: 'LDAP_URL', meaning: 'Active Directory domain controller: `ldaps://host:636`, or `ldap://host:389` (StartTLS is then required).', example: 'ldaps://dc1.corp.example.com:636' },
   { name: 'LDAP_BIND_DN', meaning: "Distinguished name of the bot's delegated AD service account.", example: 'CN=svc-incidentbot,OU=ServiceAccounts,DC=corp,DC=example,DC=com' },
   { name: 'LDAP_BIND_PASSWORD', meaning: 'Password of that account.', example: '(from env/.env.<name>.user)', secret: true },

@@ -197,7 +197,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
   const tokens = await startEntraTokenServer({
     clients: [
       { tenantId: demo.tenant.tenantId, clientId: CLIENT_ID, clientSecret: secret },
-      { tenantId: demo.tenant.tenantId, clientId: READ_ONLY_CLIENT_ID, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All', 'GroupMember.Read.All', 'IdentityRiskyUser.Read.All'] },
+      { tenantId: demo.tenant.tenantId, clientId: READ_ONLY_CLIENT_ID, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All', 'GroupMember.Read.All', 'IdentityRiskyUser.Read.All', 'RoleManagement.Read.Directory', 'RoleEligibilitySchedule.Read.Directory'] },
     ],
   });
   const graph = await startGraphServer({ tokens, tenant: demo.tenant });
