@@ -16,6 +16,8 @@ export interface OktaAction {
   userId: string;
   at: string;
   oauthTokens?: boolean;
+  /** Whether remembered devices and factors were forgotten (Okta's default when the parameter is absent). */
+  forgetDevices?: boolean;
 }
 
 export interface OktaServer extends RunningServer {
@@ -126,10 +128,12 @@ export async function startOktaServer(options: StartOktaServerOptions): Promise<
       return { status: 200, body: {} };
     }
     if (req.method === 'DELETE' && rest === 'sessions') {
+      // revokeUserSessions: oauthTokens defaults to false; forgetDevices to true (Identity Engine).
       const oauthTokens = req.query.get('oauthTokens') === 'true';
+      const forgetDevices = req.query.get('forgetDevices') !== 'false';
       user.sessionCount = 0;
       if (oauthTokens) user.oauthTokenCount = 0;
-      actions.push({ kind: 'clearSessions', userId: user.id, at: now, oauthTokens });
+      actions.push({ kind: 'clearSessions', userId: user.id, at: now, oauthTokens, forgetDevices });
       return { status: 204 };
     }
     return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');

@@ -33,8 +33,14 @@ export interface OktaClient {
   suspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
   /** SUSPENDED -> ACTIVE; Okta refuses (CONFLICT) any other status. */
   unsuspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
-  /** Ends every Okta session of the user, and with `oauthTokens` revokes the tokens Okta issued. */
-  clearSessions(userId: string, options: OktaCallOptions & { oauthTokens: boolean }): Promise<void>;
+  /**
+   * Ends the user's Okta (identity provider) sessions; with `oauthTokens` also revokes the OAuth
+   * and OIDC tokens Okta issued; `forgetDevices: false` keeps remembered devices and factors
+   * (Okta's default, true on Identity Engine, wipes them). Sessions that apps keep on their own
+   * are not touched by Okta.
+   * https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserSessions/#tag/UserSessions/operation/revokeUserSessions
+   */
+  clearSessions(userId: string, options: OktaCallOptions & { oauthTokens: boolean; forgetDevices: boolean }): Promise<void>;
 }
 
 export interface CreateOktaClientOptions {
@@ -119,7 +125,8 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       await call('POST', `${userPath(userId)}/lifecycle/unsuspend`, `unsuspend user ${userId}`, callOptions);
     },
     async clearSessions(userId, callOptions) {
-      await call('DELETE', `${userPath(userId)}/sessions?oauthTokens=${callOptions.oauthTokens ? 'true' : 'false'}`, `clear the sessions of user ${userId}`, callOptions);
+      const query = `oauthTokens=${callOptions.oauthTokens ? 'true' : 'false'}&forgetDevices=${callOptions.forgetDevices ? 'true' : 'false'}`;
+      await call('DELETE', `${userPath(userId)}/sessions?${query}`, `clear the sessions of user ${userId}`, callOptions);
     },
   };
 }
@@ -151,13 +158,21 @@ function toOktaUser(raw: unknown): OktaUser {
   };
 }
 
-/** Retry-After when sent, else the epoch second X-Rate-Limit-Reset names, as seconds from now. */
-function rateLimitWaitSeconds(headers: Headers): number | undefined {
+/**
+ * Retry-After when sent, else the epoch second X-Rate-Limit-Reset names, counted from the
+ * server's own Date header: Okta's guidance is to compare the reset with the response's Date,
+ * not with the local clock, which may be off
+ * (https://developer.okta.com/docs/reference/rl-best-practices/). The local clock only when
+ * the answer has no usable Date.
+ */
+export function rateLimitWaitSeconds(headers: Headers, localNowMs: number = Date.now()): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null && /^\d+$/.test(retryAfter.trim())) return Number(retryAfter);
   const reset = headers.get('x-rate-limit-reset');
   if (reset === null || !/^\d+$/.test(reset.trim())) return undefined;
-  return Math.max(0, Number(reset) - Date.now() / 1000);
+  const serverDate = Date.parse(headers.get('date') ?? '');
+  const nowMs = Number.isNaN(serverDate) ? localNowMs : serverDate;
+  return Math.max(0, Number(reset) - nowMs / 1000);
 }
 
 function transportError(error: unknown, action: string, callerSignal: AbortSignal | undefined, timeoutMs: number): AppError {
