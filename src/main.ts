@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { createLogger, Secret, type Logger } from './observability/logger.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
 import { createTurnLogic } from './bot/turn-logic.ts';
 import { createTeamsMessenger } from './bot/teams-messenger.ts';
@@ -130,7 +130,23 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
     credential && config.sentinel
       ? createSentinelPersonAlerts({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs: LOOKUP_TIMEOUT_MS, maxRetries: 0 })
       : undefined;
-  const okta = config.okta ? createOktaClient({ orgUrl: config.okta.orgUrl, apiToken: config.okta.apiToken, timeoutMs, logger }) : undefined;
+  const okta = config.okta
+    ? createOktaClient({
+        orgUrl: config.okta.orgUrl,
+        ...(config.okta.oauth
+          ? {
+              oauth: {
+                clientId: config.okta.oauth.clientId,
+                privateKeyPem: new Secret(readFileSync(config.okta.oauth.privateKeyPath, 'utf8')),
+                ...(config.okta.oauth.keyId ? { keyId: config.okta.oauth.keyId } : {}),
+              },
+            }
+          : {}),
+        ...(config.okta.apiToken ? { apiToken: config.okta.apiToken } : {}),
+        timeoutMs,
+        logger,
+      })
+    : undefined;
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
@@ -141,7 +157,7 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
       privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
       ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
     });
-  if (okta) systems.okta = createOktaRemediation({ client: okta });
+  if (okta) systems.okta = createOktaRemediation({ client: okta, forgetDevices: config.okta?.forgetDevices ?? false });
   return {
     sources,
     directory,

@@ -66,7 +66,7 @@ describe('configuration', () => {
     const dumped = JSON.stringify(config) + String(config.okta?.apiToken);
     expect(dumped).not.toContain('okta-token-value-123');
     expect(dumped).not.toContain(validAuthOn.MicrosoftAppPassword);
-    expect(config.okta?.apiToken.reveal()).toBe('okta-token-value-123');
+    expect(config.okta?.apiToken?.reveal()).toBe('okta-token-value-123');
   });
 
   it('documents every key it reads in the README table', () => {
@@ -103,5 +103,22 @@ describe('configuration: Entra privilege (issue 13)', () => {
     expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'none' }).entraPrivilegedRoleIds).toEqual([]);
     expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: '62E90394-69F5-4237-9190-012177145E10' }).entraPrivilegedRoleIds).toEqual(['62e90394-69f5-4237-9190-012177145e10']);
     expect(problemsOf({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'Global Administrator' })).toEqual([expect.stringMatching(/^ENTRA_PRIVILEGED_ROLE_IDS: each entry must be/)]);
+  });
+});
+
+describe('configuration: Okta (issue 13)', () => {
+  it('a service app (client id + private key file) is the documented way; the API token a fallback; forgetDevices off by default', () => {
+    const oauth = loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example/', OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/etc/bot/okta.pem', OKTA_KEY_ID: 'kid-1' });
+    expect(oauth.okta).toEqual({ orgUrl: 'https://corp.okta.example', oauth: { clientId: '0oa1client', privateKeyPath: '/etc/bot/okta.pem', keyId: 'kid-1' }, forgetDevices: false });
+    const both = loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/k.pem', OKTA_API_TOKEN: 'okta-token-value-123', OKTA_FORGET_DEVICES: 'true' });
+    expect(both.okta?.apiToken).toBeUndefined();
+    expect(both.okta?.forgetDevices).toBe(true);
+    expect(loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_API_TOKEN: 'okta-token-value-123' }).okta?.oauth).toBeUndefined();
+  });
+
+  it('half a service app, or an org URL without any credential, is refused with the key named', () => {
+    expect(problemsOf({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_CLIENT_ID: '0oa1client' })).toEqual([expect.stringMatching(/^OKTA_PRIVATE_KEY_PATH: required when OKTA_CLIENT_ID/)]);
+    expect(problemsOf({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example' })).toEqual([expect.stringMatching(/^OKTA_CLIENT_ID: required when OKTA_ORG_URL/)]);
+    expect(problemsOf({ ...validAuthOn, OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/k.pem' })).toEqual([expect.stringMatching(/^OKTA_ORG_URL: required when OKTA_CLIENT_ID/)]);
   });
 });

@@ -32,7 +32,8 @@ export interface Config {
   alertSources: AlertSourceKind[];
   sentinel?: { workspaceId: string; alertFilter?: string; overlapSeconds: number };
   ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
-  okta?: { orgUrl: string; apiToken: Secret };
+  /** Okta: an OAuth 2.0 service app (recommended) or, as a fallback, an API token. */
+  okta?: { orgUrl: string; oauth?: { clientId: string; privateKeyPath: string; keyId?: string }; apiToken?: Secret; forgetDevices: boolean };
   databaseUrl: Secret;
   approvers: { groupIds: string[]; userIds: string[] };
   pollIntervalSeconds: number;
@@ -238,9 +239,18 @@ function readLdap(r: Reader, problems: string[]): Config['ldap'] {
 function readOkta(r: Reader, problems: string[]): Config['okta'] {
   const orgUrl = r.url('OKTA_ORG_URL');
   const apiToken = r.secret('OKTA_API_TOKEN');
-  if (orgUrl && !apiToken) problems.push('OKTA_API_TOKEN: required when OKTA_ORG_URL is set');
-  if (apiToken && !orgUrl) problems.push('OKTA_ORG_URL: required when OKTA_API_TOKEN is set');
-  return orgUrl && apiToken ? { orgUrl: stripSlash(orgUrl), apiToken } : undefined;
+  const clientId = r.text('OKTA_CLIENT_ID');
+  const privateKeyPath = r.text('OKTA_PRIVATE_KEY_PATH');
+  const keyId = r.text('OKTA_KEY_ID');
+  const forgetDevices = r.bool('OKTA_FORGET_DEVICES', false);
+  if (clientId && !privateKeyPath) problems.push('OKTA_PRIVATE_KEY_PATH: required when OKTA_CLIENT_ID is set (the service app signs its token requests with it)');
+  if (privateKeyPath && !clientId) problems.push('OKTA_CLIENT_ID: required when OKTA_PRIVATE_KEY_PATH is set');
+  const oauth = clientId && privateKeyPath ? { clientId, privateKeyPath, ...(keyId ? { keyId } : {}) } : undefined;
+  if (orgUrl && !oauth && !apiToken && !clientId && !privateKeyPath) problems.push('OKTA_CLIENT_ID: required when OKTA_ORG_URL is set (with OKTA_PRIVATE_KEY_PATH; or, as a fallback, OKTA_API_TOKEN)');
+  if ((oauth || apiToken) && !orgUrl) problems.push(`OKTA_ORG_URL: required when ${oauth ? 'OKTA_CLIENT_ID' : 'OKTA_API_TOKEN'} is set`);
+  if (!orgUrl || (!oauth && !apiToken)) return undefined;
+  // The service app wins when both are set: the API token stays unused.
+  return { orgUrl: stripSlash(orgUrl), ...(oauth ? { oauth } : { apiToken }), forgetDevices };
 }
 
 function readProtectedApprovals(value: string | undefined, problems: string[]): number | 'refuse' {

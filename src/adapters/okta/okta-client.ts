@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import type { Logger, Secret } from '../../observability/logger.ts';
 import { oktaErrorToAppError, type OktaErrorBody } from './okta-errors.ts';
+import { createOktaTokenSource, type OktaOAuthOptions } from './okta-oauth.ts';
 
 /**
  * A small Okta Users API client on fetch: look a user up, suspend / unsuspend, clear sessions.
@@ -46,7 +47,10 @@ export interface OktaClient {
 export interface CreateOktaClientOptions {
   /** https://<org>.okta.com */
   orgUrl: string;
-  apiToken: Secret;
+  /** OAuth 2.0 service app (private_key_jwt): the recommended way; see okta-oauth.ts. */
+  oauth?: OktaOAuthOptions;
+  /** API token (SSWS): the fallback when no OAuth service app is configured. */
+  apiToken?: Secret;
   /** Upper bound for each HTTP attempt. */
   timeoutMs: number;
   logger: Logger;
@@ -66,8 +70,13 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
   const maxRetries = Math.max(0, options.maxRetries ?? 2);
   const maxWaitSeconds = options.maxWaitSeconds ?? 10;
   const log = options.logger.child({ component: 'okta-client' });
+  if (!options.oauth && !options.apiToken) throw new AppError('CONFIG_INVALID', 'Okta needs an OAuth service app (client id and private key) or an API token.');
+  const tokens = options.oauth ? createOktaTokenSource({ origin, oauth: options.oauth, fetch: doFetch }) : undefined;
+  const apiToken = options.apiToken;
+  const authorization = (signal: AbortSignal) => (tokens ? tokens.authorization(signal) : Promise.resolve(`SSWS ${(apiToken as Secret).reveal()}`));
 
   async function call(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, callOptions: OktaCallOptions = {}): Promise<unknown> {
+    let renewedToken = false;
     for (let attempt = 0; ; attempt += 1) {
       const started = performance.now();
       const deadline = AbortSignal.timeout(options.timeoutMs);
@@ -75,9 +84,10 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       let response: Response;
       let text: string;
       try {
+        const auth = await authorization(signal);
         response = await doFetch(`${origin}${path}`, {
           method,
-          headers: { Authorization: `SSWS ${options.apiToken.reveal()}`, Accept: 'application/json', ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
+          headers: { Authorization: auth, Accept: 'application/json', ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
           ...(method === 'POST' ? { body: '{}' } : {}),
           redirect: 'error',
           signal,
@@ -89,6 +99,13 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       const ms = Math.round(performance.now() - started);
       log.debug({ method, path, status: response.status, ms, rateRemaining: response.headers.get('x-rate-limit-remaining') }, 'okta call');
       if (response.ok) return text === '' ? undefined : parseJson(text);
+      // An access token Okta no longer takes (revoked, expired early): one fresh token, once.
+      if (response.status === 401 && tokens && !renewedToken) {
+        renewedToken = true;
+        tokens.invalidate();
+        attempt -= 1;
+        continue;
+      }
       const wait = response.status === 429 ? rateLimitWaitSeconds(response.headers) : undefined;
       if (response.status === 429 && attempt < maxRetries && wait !== undefined && wait <= maxWaitSeconds) {
         log.info({ method, path, attempt: attempt + 1, waitSeconds: wait }, 'Okta rate limit hit; waiting for the window to reset');
@@ -100,7 +117,7 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
         continue;
       }
       const body = parseJson(text) as OktaErrorBody | undefined;
-      const mapped = oktaErrorToAppError({ status: response.status, body: body && typeof body === 'object' ? body : undefined, ...(wait === undefined ? {} : { retryAfterSeconds: Math.ceil(wait) }) }, { action });
+      const mapped = oktaErrorToAppError({ status: response.status, body: body && typeof body === 'object' ? body : undefined, ...(wait === undefined ? {} : { retryAfterSeconds: Math.ceil(wait) }) }, { action, credential: tokens ? 'oauth' : 'api-token' });
       log.warn({ method, path, code: mapped.code, details: mapped.details, ms }, 'okta call failed');
       throw mapped;
     }
