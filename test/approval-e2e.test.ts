@@ -226,7 +226,7 @@ describe('Graph and Okta actions, each read back from the stand-in', () => {
     expect(h.threadTexts(card).filter((t) => t.startsWith('Suspended'))).toEqual([]);
     clearing.open();
     const suspended = await h.waitFor('the suspend result', () => h.threadTexts(card).find((t) => t.startsWith('Suspended')));
-    expect(suspended).toContain('cleared its sessions and OAuth tokens');
+    expect(suspended).toContain('cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta');
     expect(user.status).toBe('SUSPENDED');
     expect(user.sessionCount).toBe(0);
     expect(user.oauthTokenCount).toBe(0);
