@@ -231,6 +231,9 @@ describe('Graph and Okta actions, each read back from the stand-in', () => {
     expect(user.sessionCount).toBe(0);
     expect(user.oauthTokenCount).toBe(0);
     expect(h.okta.actions.filter((a) => a.userId === user.id).map((a) => a.kind)).toEqual(['suspend', 'clearSessions']);
+    // Through the OAuth service app (main.ts wiring): scoped Bearer tokens, never the SSWS token.
+    expect(h.okta.requests.some((r) => r.path === '/oauth2/v1/token')).toBe(true);
+    expect(h.okta.requests.filter((r) => r.path.startsWith('/api/v1/users/')).every((r) => String(r.headers.authorization).startsWith('Bearer '))).toBe(true);
     await h.waitFor('the undo button', () => cardButtons(h.currentCard(card)).some((x) => x.data.action === 'unsuspend-okta'));
     await h.click(b, card, 'unsuspend-okta', BOB_USER);
     await h.waitFor('active again', () => user.status === 'ACTIVE');
