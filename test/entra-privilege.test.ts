@@ -127,6 +127,26 @@ describe('Entra privilege from directory roles', () => {
     expect(error.message).toContain('RoleManagement.Read.Directory');
   });
 
+  it('a tenant without PIM (no Entra ID P2) has no eligible roles: active roles still count, nobody else is refused', async () => {
+    const admin = cloudUser('ga-nop2');
+    assignRole(demo.tenant, admin.id, GLOBAL_ADMINISTRATOR_ROLE);
+    const plain = cloudUser('plain-nop2');
+    demo.tenant.pimLicensed = false;
+    try {
+      expect(await entra().inspect('revoke-sessions', byId(admin), opts())).toMatchObject({ privileged: true, reasons: ['holds the Entra role Global Administrator'] });
+      expect(await entra().inspect('revoke-sessions', byId(plain), opts())).toMatchObject({ found: true, privileged: false });
+    } finally {
+      demo.tenant.pimLicensed = true;
+    }
+    // Any other failure of the PIM read still leaves the answer open: a refusal, not "unprivileged".
+    graph.faults.push({ match: (r) => r.path.endsWith('/roleEligibilitySchedules'), status: 503, times: 3 });
+    try {
+      expect((await appError(entra().inspect('revoke-sessions', byId(plain), opts()))).code).toBe('UPSTREAM_ERROR');
+    } finally {
+      graph.faults.length = 0;
+    }
+  });
+
   it('a Global Administrator is held to the privileged policy in AD, Entra and Okta actions', async () => {
     const admin = cloudUser('ga-everywhere');
     assignRole(demo.tenant, admin.id, GLOBAL_ADMINISTRATOR_ROLE);

@@ -100,6 +100,8 @@ export interface Tenant {
    * stands for that app's service principal.
    */
   roleAssignments: TenantRoleAssignment[];
+  /** Whether the tenant has Entra ID P2 (PIM); without it the PIM APIs answer 400 AadPremiumLicenseRequired. */
+  pimLicensed: boolean;
 }
 
 export interface TenantRoleAssignment {
@@ -140,6 +142,7 @@ export function createTenant(options: CreateTenantOptions = {}): Tenant {
     oktaUsers: new Map(),
     alerts: new Map(),
     roleAssignments: [],
+    pimLicensed: true,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { GraphRequest } from '@microsoft/microsoft-graph-client';
-import { graphErrorToAppError, type GraphClient } from './graph-client.ts';
+import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
 
 /**
  * Whether an Entra user is privileged, from the sources of truth: directory roles and groups.
@@ -85,6 +85,9 @@ export async function privilegedRolesOf(
         page = (await withSignal(client.api(next)).get()) as Page;
       }
     } catch (error) {
+      // A tenant without Entra ID P2 (PIM) answers 400 AadPremiumLicenseRequired: it cannot have
+      // eligible assignments, so there is nothing to count. Any other failure leaves the answer open.
+      if (source.how === 'eligible' && error instanceof GraphError && error.statusCode === 400 && error.code === 'AadPremiumLicenseRequired') continue;
       throw graphErrorToAppError(error, { action: `read the ${source.what} of ${user.userPrincipalName}`, permission: source.permission });
     }
   }

@@ -80,6 +80,10 @@ export function routeRoleManagement(ctx: GraphContext, rest: string[]): JsonRepl
   if (!eligible && collection !== 'roleAssignments') return graphError(ctx.req, 400, 'BadRequest', `Resource not found for the segment '${collection}'.`);
   const denied = requireRole(ctx, eligible ? ELIGIBILITY_READ_ROLES : ASSIGNMENT_READ_ROLES);
   if (denied) return denied;
+  // PIM needs Entra ID P2: a tenant without it gets this 400 from the PIM APIs.
+  if (eligible && !ctx.tenant.pimLicensed) {
+    return graphError(ctx.req, 400, 'AadPremiumLicenseRequired', 'The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.');
+  }
   const match = matcher(ctx);
   if (typeof match !== 'function') return match;
   const value = ctx.tenant.roleAssignments.filter((a) => a.how === (eligible ? 'eligible' : 'active') && match(a)).map(eligible ? eligibilityBody : assignmentBody);
