@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
+import { createLogger, Secret, type Logger } from './observability/logger.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
 import { createTurnLogic } from './bot/turn-logic.ts';
 import { createTeamsMessenger } from './bot/teams-messenger.ts';
@@ -20,7 +20,7 @@ import type { ActionSystem } from './actions/action-names.ts';
 import { loadActionPolicy } from './actions/action-policy.ts';
 import type { DirectoryCapabilities } from './actions/propose-actions.ts';
 import { createRemediationRouter } from './actions/remediation-router.ts';
-import { createAdRemediation } from './actions/ad-remediation.ts';
+import { createAdRemediation, dnsDomainOfDn } from './actions/ad-remediation.ts';
 import { createAzureCredential } from './adapters/azure/azure-credential.ts';
 import { createGraphClient, type GraphClient } from './adapters/graph/graph-client.ts';
 import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';
@@ -100,7 +100,15 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
   if (graph && config.alertSources.includes('graph')) sources.push(createGraphAlertSource({ client: graph, logger }));
   if (credential && config.sentinel && config.alertSources.includes('sentinel')) {
     sources.push(
-      createSentinelAlertSource({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs }),
+      createSentinelAlertSource({
+        credential,
+        endpoint: config.logsEndpoint,
+        workspaceId: config.sentinel.workspaceId,
+        filter: config.sentinel.alertFilter,
+        overlapSeconds: config.sentinel.overlapSeconds,
+        logger,
+        timeoutMs,
+      }),
     );
   }
 
@@ -125,13 +133,34 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
     credential && config.sentinel
       ? createSentinelPersonAlerts({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs: LOOKUP_TIMEOUT_MS, maxRetries: 0 })
       : undefined;
-  const okta = config.okta ? createOktaClient({ orgUrl: config.okta.orgUrl, apiToken: config.okta.apiToken, timeoutMs, logger }) : undefined;
+  const okta = config.okta
+    ? createOktaClient({
+        orgUrl: config.okta.orgUrl,
+        ...(config.okta.oauth
+          ? {
+              oauth: {
+                clientId: config.okta.oauth.clientId,
+                privateKeyPem: new Secret(readFileSync(config.okta.oauth.privateKeyPath, 'utf8')),
+                ...(config.okta.oauth.keyId ? { keyId: config.okta.oauth.keyId } : {}),
+              },
+            }
+          : {}),
+        ...(config.okta.apiToken ? { apiToken: config.okta.apiToken } : {}),
+        timeoutMs,
+        logger,
+      })
+    : undefined;
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
-  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain });
-  if (graph) systems.entra = createGraphIdentityActions({ client: graph, privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })) });
-  if (okta) systems.okta = createOktaRemediation({ client: okta });
+  const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
+  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
+  if (graph) systems.entra = createGraphIdentityActions({
+      client: graph,
+      privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
+      ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
+    });
+  if (okta) systems.okta = createOktaRemediation({ client: okta, forgetDevices: config.okta?.forgetDevices ?? false });
   return {
     sources,
     directory,

@@ -18,7 +18,7 @@ import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { decodeJwt, LOG_ANALYTICS_AUDIENCE, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';
 import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
-import { startLogAnalyticsServer, type LogAnalyticsServer } from './servers/log-analytics-server.ts';
+import { startLogAnalyticsServer, type LogAnalyticsServer, type SecurityAlertRow } from './servers/log-analytics-server.ts';
 import { createDemoTenant, putAlert, updateAlert, type DemoTenant } from './servers/tenant.ts';
 import { mdiAlert, mdiAlertSeries, unknownEvidence } from './servers/graph-alert-factory.ts';
 import { makeAlertVersions, makeMdiAlertWithMalformedEntities, makeMdiSecurityAlert } from './servers/security-alert-factory.ts';
@@ -290,14 +290,17 @@ describe('Graph alert source (security/alerts_v2)', () => {
 const NOW = new Date('2026-11-20T10:00:00.000Z');
 
 describe('Sentinel query text', () => {
-  it('builds the newest-version-per-alert query with the default MDI predicate', () => {
+  it('builds the newest-version-per-alert query with the default MDI predicate, on ingestion time, without customised alerts', () => {
     expect(buildSentinelAlertQuery({ from: new Date('2026-11-20T09:00:00Z'), rowLimit: 500 })).toBe(
       [
         'SecurityAlert',
-        '| where TimeGenerated >= datetime(2026-11-20T09:00:00.000Z)',
+        '| where TimeGenerated >= datetime(2026-11-18T09:00:00.000Z)',
+        '| extend IngestionTime = ingestion_time()',
+        '| where IngestionTime >= datetime(2026-11-20T09:00:00.000Z)',
         '| where ProductName in ("Azure Advanced Threat Protection", "Microsoft Defender for Identity") or ProviderName in ("Azure Advanced Threat Protection", "Microsoft Defender for Identity")',
+        '| where not(bag_has_key(todynamic(ExtendedProperties), "OriginalProductName"))',
         '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
-        '| sort by TimeGenerated asc, SystemAlertId asc',
+        '| sort by IngestionTime asc, SystemAlertId asc',
         '| take 500',
       ].join('\n'),
     );
@@ -337,8 +340,13 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
     la.queries.length = 0;
   });
 
+  /** Seeds rows as ingested the moment they were generated (no ingestion delay). */
+  function addOnTime(rows: SecurityAlertRow[]): void {
+    for (const row of rows) la.addAlerts([row], { ingestedAt: new Date(String(row.TimeGenerated)) });
+  }
+
   it('reads MDI rows under each label with the default filter, and no other product', async () => {
-    la.addAlerts([
+    addOnTime([
       makeMdiSecurityAlert({ vendorOriginalId: 'aatp', labels: 'aatp', timeGenerated: '2026-11-20T09:10:00Z' }),
       makeMdiSecurityAlert({ vendorOriginalId: 'renamed', labels: 'renamed', timeGenerated: '2026-11-20T09:20:00Z' }),
       makeMdiSecurityAlert({ vendorOriginalId: 'mixed', labels: 'mixed', timeGenerated: '2026-11-20T09:30:00Z' }),
@@ -352,12 +360,13 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
     expect(batch.problems).toEqual([]);
     expect(batch.partial).toBe(false);
     expect(batch.watermark?.toISOString()).toBe('2026-11-20T09:30:00.000Z');
-    expect(la.queries.at(-1)).toMatchObject({ status: 200, timespan: '2026-11-20T08:55:00.000Z/2026-11-20T10:05:00.000Z' });
+    // TimeGenerated is scanned 48 h further back than the ingestion watermark, for late rows.
+    expect(la.queries.at(-1)).toMatchObject({ status: 200, timespan: '2026-11-18T08:55:00.000Z/2026-11-20T10:05:00.000Z' });
     expect(la.queries.at(-1)?.query).toContain('datetime(2026-11-20T08:55:00.000Z)');
   });
 
   it('re-reads the overlap window before the watermark and nothing older', async () => {
-    la.addAlerts([
+    addOnTime([
       makeMdiSecurityAlert({ vendorOriginalId: 'too-old', timeGenerated: '2026-11-20T08:50:00Z' }),
       makeMdiSecurityAlert({ vendorOriginalId: 'late', timeGenerated: '2026-11-20T08:58:00Z' }),
       makeMdiSecurityAlert({ vendorOriginalId: 'new', timeGenerated: '2026-11-20T09:05:00Z' }),
@@ -366,8 +375,35 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
     expect(batch.alerts.map((a) => a.key)).toEqual(['late', 'new']);
   });
 
+  it('reads a row ingested 20 minutes after it was generated (a TimeGenerated watermark skipped it for good)', async () => {
+    // The previous poll's watermark is 09:00 (ingestion time). The late row was generated at
+    // 08:40, 20 minutes before it was ingested at 09:00:30: older than any TimeGenerated overlap.
+    la.addAlerts([makeMdiSecurityAlert({ systemAlertId: 'sys-late', vendorOriginalId: 'late-20', timeGenerated: '2026-11-20T08:40:00Z' })], { ingestedAt: new Date('2026-11-20T09:00:30Z') });
+    addOnTime([makeMdiSecurityAlert({ systemAlertId: 'sys-on-time', vendorOriginalId: 'on-time', timeGenerated: '2026-11-20T09:02:00Z' })]);
+    const batch = await sentinelSource().fetchChanged(since);
+    expect(batch.alerts.map((a) => a.key)).toEqual(['late-20', 'on-time']);
+    expect(batch.watermark?.toISOString()).toBe('2026-11-20T09:02:00.000Z');
+    // Rows ingested before the watermark's overlap are not read again, however recent their TimeGenerated.
+    la.addAlerts([makeMdiSecurityAlert({ vendorOriginalId: 'seen-long-ago', timeGenerated: '2026-11-20T09:30:00Z' })], { ingestedAt: new Date('2026-11-20T08:30:00Z') });
+    const next = await sentinelSource().fetchChanged(new Date('2026-11-20T09:30:00Z'));
+    expect(next.alerts.map((a) => a.key)).toEqual([]);
+  });
+
+  it('leaves out customised copies of an alert (ExtendedProperties.OriginalProductName), as the MDI connector does', async () => {
+    addOnTime([
+      makeMdiSecurityAlert({ systemAlertId: 'sys-original', vendorOriginalId: 'custom-1', timeGenerated: '2026-11-20T09:10:00Z' }),
+      makeMdiSecurityAlert({ systemAlertId: 'sys-customised', vendorOriginalId: 'custom-1', timeGenerated: '2026-11-20T09:11:00Z', customised: true, severity: 'Low' }),
+      makeMdiSecurityAlert({ systemAlertId: 'sys-customised-only', vendorOriginalId: 'custom-2', timeGenerated: '2026-11-20T09:12:00Z', customised: true }),
+    ]);
+    const batch = await sentinelSource().fetchChanged(since);
+    expect(batch.alerts.map((a) => [a.key, a.sourceId, a.severity])).toEqual([['custom-1', 'sys-original', 'high']]);
+    // Also under an operator's own filter: the exclusion is about the connector's rows, not the product.
+    const filtered = await sentinelSource('AlertSeverity == "Low" or AlertSeverity == "High"').fetchChanged(since);
+    expect(filtered.alerts.map((a) => a.sourceId)).toEqual(['sys-original']);
+  });
+
   it('lets SENTINEL_ALERT_FILTER replace the MDI predicate', async () => {
-    la.addAlerts([
+    addOnTime([
       makeMdiSecurityAlert({ vendorOriginalId: 'mdi-high', severity: 'High', timeGenerated: '2026-11-20T09:10:00Z' }),
       makeMdiSecurityAlert({ vendorOriginalId: 'mdi-low', severity: 'Low', timeGenerated: '2026-11-20T09:20:00Z' }),
       { ...makeMdiSecurityAlert({ vendorOriginalId: 'mde-high', severity: 'High', timeGenerated: '2026-11-20T09:30:00Z' }), ProductName: 'Microsoft Defender Advanced Threat Protection', ProviderName: 'MDATP' },
@@ -375,13 +411,13 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
     const batch = await sentinelSource('AlertSeverity == "High"').fetchChanged(since);
     expect(batch.alerts.map((a) => a.key)).toEqual(['mdi-high', 'mde-high']);
     expect(la.queries.at(-1)?.query).toContain('| where (AlertSeverity == "High")');
-    expect(la.queries.at(-1)?.query).not.toContain('ProductName');
+    expect(la.queries.at(-1)?.query).not.toContain('ProductName in');
   });
 
   it('collapses the versions of one alert to the newest', async () => {
     const base = makeMdiSecurityAlert({ systemAlertId: 'sys-1', vendorOriginalId: 'graph-1', timeGenerated: '2026-11-20T09:10:00Z' });
-    la.addAlerts(makeAlertVersions(base, [{ Status: 'InProgress' }, { Status: 'Resolved' }]));
-    la.addAlerts([makeMdiSecurityAlert({ systemAlertId: 'sys-2', vendorOriginalId: 'graph-2', timeGenerated: '2026-11-20T09:12:00Z' })]);
+    addOnTime(makeAlertVersions(base, [{ Status: 'InProgress' }, { Status: 'Resolved' }]));
+    addOnTime([makeMdiSecurityAlert({ systemAlertId: 'sys-2', vendorOriginalId: 'graph-2', timeGenerated: '2026-11-20T09:12:00Z' })]);
     const batch = await sentinelSource().fetchChanged(since);
     expect(batch.alerts.map((a) => [a.sourceId, a.status])).toEqual([
       ['sys-2', 'new'],
@@ -391,7 +427,7 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
   });
 
   it('returns the rows of a partial result, marked partial with the service error as a problem', async () => {
-    la.addAlerts([1, 2, 3].map((n) => makeMdiSecurityAlert({ vendorOriginalId: `p${n}`, timeGenerated: `2026-11-20T09:0${n}:00Z` })));
+    addOnTime([1, 2, 3].map((n) => makeMdiSecurityAlert({ vendorOriginalId: `p${n}`, timeGenerated: `2026-11-20T09:0${n}:00Z` })));
     la.injectFault({ kind: 'partial', keepRows: 2 });
     const batch = await sentinelSource().fetchChanged(since);
     expect(batch.partial).toBe(true);
@@ -406,7 +442,7 @@ describe('Sentinel alert source (SecurityAlert through LogsQueryClient)', () => 
   });
 
   it('maps a row with malformed Entities without accounts, plus a problem', async () => {
-    la.addAlerts([makeMdiAlertWithMalformedEntities({ systemAlertId: 'sys-bad', vendorOriginalId: 'bad', timeGenerated: '2026-11-20T09:10:00Z' })]);
+    addOnTime([makeMdiAlertWithMalformedEntities({ systemAlertId: 'sys-bad', vendorOriginalId: 'bad', timeGenerated: '2026-11-20T09:10:00Z' })]);
     const batch = await sentinelSource().fetchChanged(since);
     expect(batch.alerts).toHaveLength(1);
     expect(batch.alerts[0]).toMatchObject({ key: 'bad', accounts: [] });

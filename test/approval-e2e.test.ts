@@ -241,11 +241,14 @@ describe('Graph and Okta actions, each read back from the stand-in', () => {
     expect(h.threadTexts(card).filter((t) => t.startsWith('Suspended'))).toEqual([]);
     clearing.open();
     const suspended = await h.waitFor('the suspend result', () => h.threadTexts(card).find((t) => t.startsWith('Suspended')));
-    expect(suspended).toContain('cleared its sessions and OAuth tokens');
+    expect(suspended).toContain('cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta');
     expect(user.status).toBe('SUSPENDED');
     expect(user.sessionCount).toBe(0);
     expect(user.oauthTokenCount).toBe(0);
     expect(h.okta.actions.filter((a) => a.userId === user.id).map((a) => a.kind)).toEqual(['suspend', 'clearSessions']);
+    // Through the OAuth service app (main.ts wiring): scoped Bearer tokens, never the SSWS token.
+    expect(h.okta.requests.some((r) => r.path === '/oauth2/v1/token')).toBe(true);
+    expect(h.okta.requests.filter((r) => r.path.startsWith('/api/v1/users/')).every((r) => String(r.headers.authorization).startsWith('Bearer '))).toBe(true);
     await h.waitFor('the undo button', () => cardButtons(h.currentCard(card)).some((x) => x.data.action === 'unsuspend-okta'));
     await h.click(b, card, 'unsuspend-okta', BOB_USER);
     await h.waitFor('active again', () => user.status === 'ACTIVE');

@@ -66,7 +66,7 @@ describe('configuration', () => {
     const dumped = JSON.stringify(config) + String(config.okta?.apiToken);
     expect(dumped).not.toContain('okta-token-value-123');
     expect(dumped).not.toContain(validAuthOn.MicrosoftAppPassword);
-    expect(config.okta?.apiToken.reveal()).toBe('okta-token-value-123');
+    expect(config.okta?.apiToken?.reveal()).toBe('okta-token-value-123');
   });
 
   it('documents every key it reads in the README table', () => {
@@ -87,5 +87,38 @@ describe('npm start with a bad environment', () => {
     const lines = run.stderr.trim().split('\n');
     expect(lines).toEqual([expect.stringMatching(/^incident-bot: configuration error: MicrosoftAppId: required/)]);
     expect(run.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});
+
+describe('configuration: Entra privilege (issue 13)', () => {
+  const azure = { AZURE_TENANT_ID: '0a1b2c3d-0000-4000-8000-000000000003', AZURE_CLIENT_ID: '0a1b2c3d-0000-4000-8000-000000000004', AZURE_CLIENT_SECRET: 's'.repeat(12) };
+
+  it('privileged Entra groups without Graph are refused instead of silently ignored', () => {
+    expect(problemsOf({ ...validAuthOn, ENTRA_PRIVILEGED_GROUP_IDS: '66666666-6666-4666-8666-666666666666' })).toEqual([expect.stringMatching(/^ENTRA_PRIVILEGED_GROUP_IDS: needs the Azure app registration/)]);
+    expect(loadConfig({ ...validAuthOn, ...azure, ENTRA_PRIVILEGED_GROUP_IDS: '66666666-6666-4666-8666-666666666666' }).entraPrivilegedGroupIds).toEqual(['66666666-6666-4666-8666-666666666666']);
+  });
+
+  it('ENTRA_PRIVILEGED_ROLE_IDS: unset means the built-in list, `none` none, otherwise GUIDs only', () => {
+    expect(loadConfig(validAuthOn).entraPrivilegedRoleIds).toBeUndefined();
+    expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'none' }).entraPrivilegedRoleIds).toEqual([]);
+    expect(loadConfig({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: '62E90394-69F5-4237-9190-012177145E10' }).entraPrivilegedRoleIds).toEqual(['62e90394-69f5-4237-9190-012177145e10']);
+    expect(problemsOf({ ...validAuthOn, ENTRA_PRIVILEGED_ROLE_IDS: 'Global Administrator' })).toEqual([expect.stringMatching(/^ENTRA_PRIVILEGED_ROLE_IDS: each entry must be/)]);
+  });
+});
+
+describe('configuration: Okta (issue 13)', () => {
+  it('a service app (client id + private key file) is the documented way; the API token a fallback; forgetDevices off by default', () => {
+    const oauth = loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example/', OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/etc/bot/okta.pem', OKTA_KEY_ID: 'kid-1' });
+    expect(oauth.okta).toEqual({ orgUrl: 'https://corp.okta.example', oauth: { clientId: '0oa1client', privateKeyPath: '/etc/bot/okta.pem', keyId: 'kid-1' }, forgetDevices: false });
+    const both = loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/k.pem', OKTA_API_TOKEN: 'okta-token-value-123', OKTA_FORGET_DEVICES: 'true' });
+    expect(both.okta?.apiToken).toBeUndefined();
+    expect(both.okta?.forgetDevices).toBe(true);
+    expect(loadConfig({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_API_TOKEN: 'okta-token-value-123' }).okta?.oauth).toBeUndefined();
+  });
+
+  it('half a service app, or an org URL without any credential, is refused with the key named', () => {
+    expect(problemsOf({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example', OKTA_CLIENT_ID: '0oa1client' })).toEqual([expect.stringMatching(/^OKTA_PRIVATE_KEY_PATH: required when OKTA_CLIENT_ID/)]);
+    expect(problemsOf({ ...validAuthOn, OKTA_ORG_URL: 'https://corp.okta.example' })).toEqual([expect.stringMatching(/^OKTA_CLIENT_ID: required when OKTA_ORG_URL/)]);
+    expect(problemsOf({ ...validAuthOn, OKTA_CLIENT_ID: '0oa1client', OKTA_PRIVATE_KEY_PATH: '/k.pem' })).toEqual([expect.stringMatching(/^OKTA_ORG_URL: required when OKTA_CLIENT_ID/)]);
   });
 });

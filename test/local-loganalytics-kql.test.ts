@@ -74,3 +74,35 @@ describe('KQL string operators in the Log Analytics stand-in', () => {
     expect(ids('Text has "jdoe\\" or 1==1"')).toEqual([]);
   });
 });
+
+describe('KQL ingestion_time(), extend and bag_has_key in the Log Analytics stand-in', () => {
+  const rows: KqlTable = {
+    columns: [
+      { name: 'Id', type: 'string' },
+      { name: 'ExtendedProperties', type: 'string' },
+    ],
+    rows: [
+      ['plain', '{"Category":"CredentialAccess"}'],
+      ['customised', '{"OriginalProductName":"Azure Advanced Threat Protection"}'],
+      ['not-json', 'OriginalProductName'],
+    ],
+  };
+  const ingested = new Map<unknown, number>(rows.rows.map((row, i) => [row, Date.parse('2026-11-20T09:00:00Z') + i * 60_000]));
+  const run = (query: string) => runKql(query, { tables: { T: rows }, now: Date.parse('2026-11-20T10:00:00Z'), ingestionTimeOf: (row) => ingested.get(row) ?? null });
+
+  it('ingestion_time() is the row\'s own, kept through extend, where, sort and summarize', () => {
+    const result = run('T | extend At = ingestion_time() | where At >= datetime(2026-11-20T09:01:00Z) | summarize arg_max(At, *) by Id | sort by At asc | project Id, At');
+    expect(result.rows).toEqual([
+      ['customised', Date.parse('2026-11-20T09:01:00Z')],
+      ['not-json', Date.parse('2026-11-20T09:02:00Z')],
+    ]);
+    // Without an ingestion time (a table that keeps none) it is null, never "now".
+    expect(runKql('T | extend At = ingestion_time() | project At', { tables: { T: rows }, now: 0 }).rows).toEqual([[null], [null], [null]]);
+  });
+
+  it('bag_has_key(todynamic(...)) finds a top-level key of a JSON object only', () => {
+    const kept = run('T | where not(bag_has_key(todynamic(ExtendedProperties), "OriginalProductName")) | project Id').rows.map((r) => r[0]);
+    expect(kept).toEqual(['plain', 'not-json']);
+    expect(() => run('T | where bag_has_key(ExtendedProperties, "OriginalProductName")')).toThrow(KqlError);
+  });
+});

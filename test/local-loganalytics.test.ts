@@ -158,7 +158,7 @@ describe('local Log Analytics through LogsQueryClient', () => {
     const details = (error as { details: { error: { innererror: { code: string; innererror: { code: string; message: string } } } } }).details;
     expect(details.error.innererror.code).toBe('SyntaxError');
     expect(details.error.innererror.innererror.code).toBe('SYN0002');
-    expect(details.error.innererror.innererror.message).toMatch(/'extend'.*not supported/);
+    expect(details.error.innererror.innererror.message).toMatch(/'tostring'.*not supported/);
   });
 
   it('refuses type-confused comparisons and unknown columns like Kusto does', async () => {

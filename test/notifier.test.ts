@@ -178,6 +178,27 @@ describe('notifier: new alerts become cards, each exactly once', () => {
     expect(h.connector.sent).toHaveLength(1);
   });
 
+  it('posts a Sentinel row ingested 20 minutes after it was generated, exactly once; a customised copy never', async () => {
+    const store = await freshStore();
+    const n = notifier(store, { sources: [h.sentinelSource()] });
+    const alice = { name: 'alice', ntDomain: 'CORP', upnSuffix: 'corp.example.test' };
+    // A first poll reads an on-time alert: the watermark is now its ingestion time (10 minutes ago).
+    h.la.addAlerts([makeMdiSecurityAlert({ vendorOriginalId: 'on-time', timeGenerated: minutesAgo(10), accounts: [alice] })], { ingestedAt: minutesAgo(10) });
+    await n.runOnce();
+    expect(h.connector.cardsPosted()).toHaveLength(1);
+    // Then a row generated 30 minutes ago arrives, ingested only now (20+ minutes late), with a
+    // customised copy of it (ExtendedProperties.OriginalProductName) that the connector leaves out.
+    h.la.addAlerts([
+      makeMdiSecurityAlert({ systemAlertId: 'sys-late', vendorOriginalId: 'late', timeGenerated: minutesAgo(30), accounts: [alice] }),
+      makeMdiSecurityAlert({ systemAlertId: 'sys-late-customised', vendorOriginalId: 'late-customised', timeGenerated: minutesAgo(29), accounts: [alice], customised: true }),
+    ]);
+    await n.runOnce();
+    await n.runOnce();
+    expect(h.connector.cardsPosted()).toHaveLength(2);
+    expect((await store.getAlertByKey('late'))?.alert.sourceId).toBe('sys-late');
+    expect(await store.getAlertByKey('late-customised')).toBeUndefined();
+  });
+
   it('lets a Graph copy replace a Sentinel one read first: still one card', async () => {
     const shared = graphAlert(1, { accounts: [h.demo.people.alice] });
     h.la.addAlerts([makeMdiSecurityAlert({ vendorOriginalId: String(shared.providerAlertId), timeGenerated: minutesAgo(20) })]);

@@ -96,6 +96,6 @@ describe('reconciling an interrupted suspend-okta', () => {
     expect(okta.actions.slice(actionsBefore).map((a) => [a.kind, a.oauthTokens])).toEqual([['clearSessions', true]]);
     expect(stored).toMatchObject({ status: 'SUSPENDED', sessionCount: 0, oauthTokenCount: 0 });
     expect((await store.getApproval(id))?.state).toBe('succeeded');
-    expect(messenger.replies.at(-1)?.text).toContain('its sessions and OAuth tokens were cleared');
+    expect(messenger.replies.at(-1)?.text).toContain('cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta');
   });
 });

@@ -265,3 +265,101 @@ describe('AD remediation against Samba AD: errors in words', () => {
     });
   });
 });
+
+/** Adds `memberDn` to a group as the domain administrator. */
+async function addToGroup(env: SambaEnv, groupDn: string, memberDn: string): Promise<void> {
+  await asSambaAdmin(env, (client) => client.modify(groupDn, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [memberDn] }) })));
+}
+
+describe('AD remediation against Samba AD: issue 13 (privilege from tokenGroups, honest reset, no namesakes)', () => {
+  it('with LDAP_BASE_DN set to an OU, members of Domain Admins (CN=Users) and Account Operators (CN=Builtin) are privileged', async (ctx) => {
+    const env = requireSamba(ctx);
+    const operator = await freshUser(env, 'acctop');
+    await addToGroup(env, `CN=Account Operators,CN=Builtin,${env.baseDn}`, operator.dn);
+    const plain = await freshUser(env, 'plainou');
+    // The bot's search base is OU=Staff: neither group lies under it.
+    const remediation = remediationFor(env, { baseDn: env.staffOu });
+    const admin = await remediation.inspect('disable-ad-account', sam('padmin'), opts());
+    expect(admin).toMatchObject({ found: true, privileged: true });
+    expect(admin.reasons).toContain('member of Domain Admins');
+    const nested = await remediation.inspect('disable-ad-account', sam('nnested'), opts());
+    expect(nested).toMatchObject({ found: true, privileged: true });
+    // tokenGroups holds the whole nesting: Domain Admins, and Administrators through it.
+    expect(nested.reasons).toEqual(expect.arrayContaining(['member of Domain Admins', 'member of Administrators']));
+    // No adminCount here (Samba runs no SDProp): only the group membership can tell.
+    expect(await remediation.inspect('reset-password', sam(operator.sam), opts())).toMatchObject({ found: true, privileged: true, reasons: ['member of Account Operators'] });
+    expect(await remediation.inspect('reset-password', sam(plain.sam), opts())).toMatchObject({ found: true, privileged: false, reasons: [] });
+  });
+
+  it('a reset of a "password never expires" account says AD will not force the change, read back from userAccountControl', async (ctx) => {
+    const env = requireSamba(ctx);
+    const { sam: name, dn } = await freshUser(env, 'neverexp');
+    await asSambaAdmin(env, (client) => client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(512 | 0x10000)] }) })));
+    const remediation = remediationFor(env);
+    const dry = await remediation.run('reset-password', sam(name), { ...opts(), dryRun: true });
+    expect(dry.summary).toBe(`DRY RUN: would reset the password of CORP\\${name} in AD (AD would not force a change at next logon: the account has "password never expires" set)`);
+    const result = await remediation.run('reset-password', sam(name), opts());
+    expect(result.summary).not.toContain('it must be changed at next logon');
+    expect(result.summary).toBe(
+      `Reset the password of CORP\\${name} in AD, but AD will NOT make the user change it at next logon: the account has "password never expires" set. ` +
+        'The temporary password stays valid until someone changes it; clear "password never expires" on the account to make the change required.',
+    );
+    expect(result.details).toMatchObject({ changed: true, mustChangeAtNextLogon: false, userAccountControlAfter: 512 | 0x10000, forcedChangeNotEnforced: ['the account has "password never expires" set'] });
+    const attrs = await readAttrs(env, dn);
+    expect([attrs.userAccountControl, attrs.pwdLastSet]).toEqual([String(512 | 0x10000), '0']);
+    // The proof that the old wording lied: the new password logs on without any forced change.
+    expect(await sambaBindReason(env, dn, result.temporaryPassword!.reveal())).toBe('ok');
+    expect((await sambaDirectory(env, capture.logger).getUser({ dn })).mustChangePassword).toBe(false);
+  });
+
+  it('an alert whose SID is unknown and whose name exists here but in another domain acts on nobody, and says so', async (ctx) => {
+    const env = requireSamba(ctx);
+    const remediation = remediationFor(env);
+    const foreign: ActionTarget = { accountKey: 'sid:s-1-5-21-7-8-9-1107', sid: 'S-1-5-21-7-8-9-1107', samAccountName: 'test07', domain: 'OTHERDOM', userPrincipalName: 'test07@corp.example.test' };
+    expect(await remediation.inspect('disable-ad-account', foreign, opts())).toMatchObject({ found: false });
+    const error = await appError(remediation.run('disable-ad-account', foreign, opts()));
+    expect(error.code).toBe('DIRECTORY_NO_SUCH_OBJECT');
+    expect(error.message).toBe(
+      'No account in Active Directory matches OTHERDOM\\test07; the bot acted on nobody: the name OTHERDOM\\test07 belongs to another domain than CORP; the UPN test07@corp.example.test was reported for domain OTHERDOM, not CORP.',
+    );
+    // A name without any domain is no better: it may be a namesake.
+    const bare = await appError(remediation.run('disable-ad-account', { accountKey: 'sid:s-1-5-21-7-8-9-1107', samAccountName: 'test07' }, opts()));
+    expect(bare.message).toContain('the name test07 comes without a domain');
+    expect((await readAttrs(env, staffDn(env, 'Test User07'))).userAccountControl).toBe('512');
+    // The alert's domain may also come as its DNS name.
+    const byDns = await createRemediationRouter({
+      activeDirectory: createAdRemediation({ directory: sambaDirectory(env, capture.logger), netbiosDomain: env.domain, dnsDomain: env.realm.toLowerCase() }),
+    }).inspect('disable-ad-account', { accountKey: 'sid:s-1-5-21-7-8-9-1107', samAccountName: 'test07', domain: env.realm.toLowerCase() }, opts());
+    expect(byDns).toMatchObject({ found: true, identities: [{ samAccountName: 'test07' }] });
+  });
+
+  it('acts on an account whose DN is longer than 256 characters and reads the change back', async (ctx) => {
+    const env = requireSamba(ctx);
+    const ous = ['Tier2 Regional Operations and Field Services Department', 'Northern Europe Branch Offices and Satellite Locations', 'Temporary Contractors and Seasonal Staff Members 2026'];
+    let parent = env.staffOu;
+    await asSambaAdmin(env, async (client) => {
+      for (const ou of ous) {
+        parent = `OU=${ou},${parent}`;
+        await client.add(parent, [new Attribute({ type: 'objectClass', values: ['top', 'organizationalUnit'] })]).catch((error: { code?: number }) => {
+          if (error.code !== 68) throw error; // already there from an earlier run of this DC
+        });
+      }
+    });
+    const name = `deepdn${randomBytes(3).toString('hex')}`;
+    const dn = `CN=${name} with a rather long common name for a deep tree,${parent}`;
+    expect(dn.length).toBeGreaterThan(256);
+    await asSambaAdmin(env, (client) =>
+      client.add(dn, [
+        new Attribute({ type: 'objectClass', values: ['top', 'person', 'organizationalPerson', 'user'] }),
+        new Attribute({ type: 'sAMAccountName', values: [name] }),
+        new Attribute({ type: 'unicodePwd', values: [Buffer.from(`"Init-${randomBytes(9).toString('base64url')}-9aZ"`, 'utf16le')] }),
+        new Attribute({ type: 'userAccountControl', values: ['512'] }),
+      ]),
+    );
+    const remediation = remediationFor(env);
+    const result = await remediation.run('disable-ad-account', sam(name), opts());
+    expect(result.details).toMatchObject({ dn, changed: true, userAccountControlAfter: 514 });
+    expect((await readAttrs(env, dn)).userAccountControl).toBe('514');
+    expect(await remediation.readBack('disable-ad-account', sam(name), opts())).toBe('applied');
+  });
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { gate } from './support/gate.ts';
-import { createOktaClient, type CreateOktaClientOptions } from '../src/adapters/okta/okta-client.ts';
+import { createOktaClient, rateLimitWaitSeconds, type CreateOktaClientOptions } from '../src/adapters/okta/okta-client.ts';
 import { createOktaRemediation } from '../src/adapters/okta/okta-remediation.ts';
 import { AppError } from '../src/domain/errors.ts';
 import type { ActionTarget } from '../src/domain/remediation.ts';
@@ -69,12 +69,12 @@ describe('Okta remediation: suspend and unsuspend', () => {
     const stored = findOktaUser(demo.tenant, login);
     const before = okta.actions.length;
     const result = await remediation().run('suspend-okta', target, opts());
-    expect(result.summary).toBe(`Suspended ${login} in Okta and cleared its sessions and OAuth tokens`);
+    expect(result.summary).toBe(`Suspended ${login} in Okta and cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta`);
     expect(result.details).toMatchObject({ system: 'okta', oktaUserId: stored?.id, statusBefore: 'ACTIVE', changed: true });
     expect(stored).toMatchObject({ status: 'SUSPENDED', sessionCount: 0, oauthTokenCount: 0 });
-    expect(okta.actions.slice(before).map((a) => [a.kind, a.oauthTokens])).toEqual([
-      ['suspend', undefined],
-      ['clearSessions', true],
+    expect(okta.actions.slice(before).map((a) => [a.kind, a.oauthTokens, a.forgetDevices])).toEqual([
+      ['suspend', undefined, undefined],
+      ['clearSessions', true, false],
     ]);
     // Suspended, but Okta cannot show that the sessions went too: never claimed as applied.
     expect(await remediation().readBack('suspend-okta', target, opts())).toBe('unknown');
@@ -107,7 +107,7 @@ describe('Okta remediation: suspend and unsuspend', () => {
 
     const before = okta.actions.length;
     const again = await remediation().run('suspend-okta', target, opts());
-    expect(again.summary).toBe(`${login} was already suspended in Okta; its sessions and OAuth tokens were cleared`);
+    expect(again.summary).toBe(`${login} was already suspended in Okta; cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta`);
     expect(okta.actions.slice(before).map((a) => [a.kind, a.oauthTokens])).toEqual([['clearSessions', true]]);
     expect(stored).toMatchObject({ status: 'SUSPENDED', sessionCount: 0, oauthTokenCount: 0 });
   });
@@ -144,7 +144,9 @@ describe('Okta remediation: errors in words', () => {
     const { target, login } = person('dee.provisioned', 'DEPROVISIONED');
     const error = await appError(remediation().run('suspend-okta', target, opts()));
     expect(error.code).toBe('CONFLICT');
-    expect(error.message).toBe(`Okta cannot suspend ${login}: the user is not active (status DEPROVISIONED).`);
+    expect(error.message).toBe(
+      `Okta cannot suspend ${login}: only active users can be suspended and this one is DEPROVISIONED. No sessions were cleared (a user in this status has none). Not done: the suspension; deactivate the user in the Okta admin console if it must not sign in again.`,
+    );
     const suspended = addOktaUser(demo.tenant, { login: 'twice@corp.example.test', status: 'SUSPENDED' });
     const raw = await appError(client().suspendUser(suspended.id));
     expect(raw.code).toBe('CONFLICT');
@@ -209,5 +211,55 @@ describe('Okta remediation: errors in words', () => {
   it('refuses a target without a UPN and a plain-http org URL', async () => {
     expect((await appError(remediation().run('suspend-okta', { accountKey: 'sid:s-1-5-21-1-2-3-1001' }, opts()))).code).toBe('INPUT_INVALID');
     expect(() => createOktaClient({ orgUrl: 'http://example.okta.com', apiToken: new Secret('x'), timeoutMs: 1000, logger: capture.logger })).toThrow(AppError);
+  });
+});
+
+describe('Okta remediation: issue 13 (what Okta really does)', () => {
+  it('suspend of a LOCKED_OUT user clears its sessions (keeping remembered devices) and says the suspension was not done', async () => {
+    const { target, login } = person('lou.locked');
+    const stored = findOktaUser(demo.tenant, login)!;
+    stored.status = 'LOCKED_OUT';
+    const before = okta.actions.length;
+    const error = await appError(remediation().run('suspend-okta', target, opts()));
+    expect(error.code).toBe('CONFLICT');
+    expect(error.message).toBe(
+      `Okta cannot suspend ${login}: only active users can be suspended and this one is LOCKED_OUT. ` +
+        'The bot cleared its Okta sessions and the OAuth tokens Okta issued (remembered devices kept); sessions that apps keep on their own are not ended by Okta. ' +
+        'Not done: the suspension; deactivate the user in the Okta admin console if it must not sign in again.',
+    );
+    expect(error.details).toMatchObject({ suspended: false, sessionsCleared: true, forgetDevices: false, statusBefore: 'LOCKED_OUT' });
+    expect(okta.actions.slice(before).map((a) => [a.kind, a.oauthTokens, a.forgetDevices])).toEqual([['clearSessions', true, false]]);
+    expect(stored).toMatchObject({ status: 'LOCKED_OUT', sessionCount: 0, oauthTokenCount: 0 });
+  });
+
+  it('OKTA_FORGET_DEVICES=true forgets remembered devices too, and says so', async () => {
+    const { target, login } = person('fay.forget');
+    const before = okta.actions.length;
+    const result = await createOktaRemediation({ client: client(), forgetDevices: true }).run('suspend-okta', target, opts());
+    expect(result.summary).toBe(`Suspended ${login} in Okta and cleared its Okta sessions and the OAuth tokens Okta issued, and forgot its remembered devices; sessions that apps keep on their own are not ended by Okta`);
+    expect(okta.actions.slice(before).at(-1)).toMatchObject({ kind: 'clearSessions', forgetDevices: true });
+  });
+
+  it("an alert naming another person's Okta id or short name as its UPN acts on nobody", async () => {
+    const victim = person('vic.victim');
+    const stored = findOktaUser(demo.tenant, victim.login)!;
+    const before = okta.actions.length;
+    for (const hostile of [stored.id, 'vic.victim']) {
+      const error = await appError(remediation().run('suspend-okta', { accountKey: `upn:${hostile}`, userPrincipalName: hostile }, opts()));
+      expect(error.code, hostile).toBe('CONFLICT');
+      expect(error.message, hostile).toBe(`Okta answered the lookup of ${hostile} with another user (login ${victim.login}); the bot acts on nobody.`);
+    }
+    expect(okta.actions.length).toBe(before);
+    expect(stored.status).toBe('ACTIVE');
+  });
+
+  it("waits for X-Rate-Limit-Reset counted from Okta's Date header, not the local clock", () => {
+    // The local clock runs 10 minutes ahead of Okta's: the window resets 5 s after Okta's now.
+    const oktaNow = Date.parse('2026-11-20T10:00:00Z');
+    const headers = new Headers({ date: new Date(oktaNow).toUTCString(), 'x-rate-limit-reset': String(oktaNow / 1000 + 5) });
+    expect(rateLimitWaitSeconds(headers, oktaNow + 600_000)).toBe(5);
+    // Without a Date header the local clock is all there is.
+    expect(rateLimitWaitSeconds(new Headers({ 'x-rate-limit-reset': String(oktaNow / 1000 + 5) }), oktaNow)).toBe(5);
+    expect(rateLimitWaitSeconds(new Headers({ 'retry-after': '7', date: new Date(oktaNow).toUTCString() }), 0)).toBe(7);
   });
 });

@@ -1,5 +1,5 @@
 import type { ActionName } from './action-names.ts';
-import { isPrivileged, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
+import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
 import { targetIdentity } from './target-identity.ts';
@@ -16,6 +16,8 @@ export interface AdRemediationOptions {
   directory: Directory;
   /** NetBIOS name of the domain the directory serves (CORP): a target of another domain is not looked up by sam. */
   netbiosDomain: string;
+  /** DNS name of that domain (corp.example.com): alerts may name the domain either way. */
+  dnsDomain?: string;
 }
 
 type MatchedBy = 'sid' | 'samAccountName' | 'userPrincipalName';
@@ -33,39 +35,56 @@ export function isAdAction(action: ActionName): action is AdActionName {
 
 export function createAdRemediation(options: AdRemediationOptions): Remediation {
   const domain = options.netbiosDomain.toUpperCase();
+  const dnsDomain = options.dnsDomain?.toLowerCase();
   const directory = options.directory;
 
   /**
-   * The one account the target names: by SID first (immutable), then sAMAccountName (only when
-   * the target's domain is ours), then UPN. A reference that matches nothing moves on to the next.
+   * The one account the target names, never a namesake: by SID first (immutable); a
+   * sAMAccountName only within the domain the alert names (ours; no domain, no name match); a UPN
+   * only when the alert names no other domain, and the account found must carry the alert's
+   * domain. A reference that matches nothing moves on to the next; what was not tried is said.
    */
   async function resolve(target: ActionTarget): Promise<Resolved | undefined> {
+    return (await resolveExplained(target)).resolved;
+  }
+
+  async function resolveExplained(target: ActionTarget): Promise<{ resolved?: Resolved; skipped: string[] }> {
     const id = targetIdentity(target);
     const refs: Array<[MatchedBy, UserRef]> = [];
+    const skipped: string[] = [];
+    const foreign = id.domain !== undefined && !isOurDomainName(id.domain, domain, dnsDomain);
     if (id.sid) refs.push(['sid', { sid: id.sid }]);
-    if (id.samAccountName && (id.domain === undefined || id.domain === domain)) refs.push(['samAccountName', { samAccountName: id.samAccountName }]);
-    if (id.userPrincipalName) refs.push(['userPrincipalName', { userPrincipalName: id.userPrincipalName }]);
+    if (id.samAccountName) {
+      if (id.domain === undefined) skipped.push(`the name ${id.samAccountName} comes without a domain, and a name alone may be a namesake`);
+      else if (foreign) skipped.push(`the name ${id.domain}\\${id.samAccountName} belongs to another domain than ${domain}`);
+      else refs.push(['samAccountName', { samAccountName: id.samAccountName }]);
+    }
+    if (id.userPrincipalName) {
+      if (foreign) skipped.push(`the UPN ${id.userPrincipalName} was reported for domain ${id.domain}, not ${domain}`);
+      else refs.push(['userPrincipalName', { userPrincipalName: id.userPrincipalName }]);
+    }
     if (!id.sid && !id.samAccountName && !id.userPrincipalName) {
       throw new AppError('INPUT_INVALID', `The account ${target.accountKey} carries no SID, sAMAccountName or UPN to find it in Active Directory.`);
     }
     for (const [matchedBy, ref] of refs) {
       try {
         const user = await directory.getUser(ref);
-        return { user, matchedBy, label: `${domain}\\${user.samAccountName}` };
+        return { resolved: { user, matchedBy, label: `${domain}\\${user.samAccountName}` }, skipped };
       } catch (error) {
         if (isAppError(error) && error.code === 'DIRECTORY_NO_SUCH_OBJECT') continue;
         throw error;
       }
     }
-    return undefined;
+    return { skipped };
   }
 
   async function mustResolve(action: AdActionName, target: ActionTarget): Promise<Resolved> {
-    const resolved = await resolve(target).catch((error: unknown) => {
+    const { resolved, skipped } = await resolveExplained(target).catch((error: unknown) => {
       throw inContext(error, `Could not find ${describe(target, domain)} in Active Directory`);
     });
     if (!resolved) {
-      throw new AppError('DIRECTORY_NO_SUCH_OBJECT', `No account in Active Directory matches ${describe(target, domain)}.`, { details: { action, accountKey: target.accountKey } });
+      const why = skipped.length > 0 ? `; the bot acted on nobody: ${skipped.join('; ')}` : '';
+      throw new AppError('DIRECTORY_NO_SUCH_OBJECT', `No account in Active Directory matches ${describe(target, domain)}${why}.`, { details: { action, accountKey: target.accountKey } });
     }
     return resolved;
   }
@@ -101,15 +120,33 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
       }
       case 'reset-password': {
         if (opts.dryRun) {
-          return { summary: `DRY RUN: would reset the password of ${label} in AD (must change at next logon)`, details: facts(resolved, { changed: false, dryRun: true }) };
+          const blockers = forcedChangeBlockers(user.userAccountControl);
+          const how = blockers.length === 0 ? 'must change at next logon' : `AD would not force a change at next logon: ${blockers.join(' and ')}`;
+          return { summary: `DRY RUN: would reset the password of ${label} in AD (${how})`, details: facts(resolved, { changed: false, dryRun: true }) };
         }
         const temporaryPassword = await directory.resetPassword(ref, { mustChangeAtNextLogon: true }).catch((error: unknown) => {
           throw inContext(error, `Could not reset the password of ${label} in AD`);
         });
+        // What AD will enforce depends on the flags as they are now: read them back after the write
+        // (the write itself succeeded, so a failed read-back falls back to the flags read before it).
+        const after = await directory.getUser(ref).catch((error: unknown) => {
+          log.warn({ code: isAppError(error) ? error.code : 'INTERNAL' }, 'could not read the account back after the reset');
+          return user;
+        });
+        const blockers = forcedChangeBlockers(after.userAccountControl);
+        const enforced = blockers.length === 0;
         // The password travels only in `temporaryPassword` (a Secret): never in summary or details.
         return {
-          summary: `Reset the password of ${label} in AD; it must be changed at next logon`,
-          details: facts(resolved, { changed: true, mustChangeAtNextLogon: true }),
+          summary: enforced
+            ? `Reset the password of ${label} in AD; it must be changed at next logon`
+            : `Reset the password of ${label} in AD, but AD will NOT make the user change it at next logon: ${blockers.join(' and ')}. ` +
+              `The temporary password stays valid until someone changes it${after.userAccountControl & UF_DONT_EXPIRE_PASSWD ? '; clear "password never expires" on the account to make the change required' : ''}.`,
+          details: facts(resolved, {
+            changed: true,
+            mustChangeAtNextLogon: enforced,
+            userAccountControlAfter: after.userAccountControl,
+            ...(enforced ? {} : { forcedChangeNotEnforced: blockers }),
+          }),
           temporaryPassword,
         };
       }
@@ -147,8 +184,9 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
         case 'enable-ad-account':
           return user.enabled ? 'applied' : 'not-applied';
         case 'reset-password': {
-          // pwdLastSet=0 reads back as no date and "must change": what the reset leaves behind.
-          if (!(user.pwdLastSet === null && user.mustChangePassword)) return 'not-applied';
+          // pwdLastSet=0 reads back as no date: what the reset leaves behind (whether or not AD
+          // enforces the change on this account, see forcedChangeBlockers).
+          if (user.pwdLastSet !== null) return 'not-applied';
           // ...but "must change" may have been set before the run: only a password written since
           // the run started proves this reset (the reset writes both in one modify).
           if (!readOptions.since || !directory.passwordWrittenAt) return 'unknown';
@@ -159,6 +197,18 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
       }
     },
   };
+}
+
+/** Whether an alert's domain (NetBIOS CORP or DNS corp.example.com) is the one the directory serves. */
+function isOurDomainName(alertDomain: string, netbios: string, dns: string | undefined): boolean {
+  const name = alertDomain.trim().toLowerCase();
+  return name === netbios.toLowerCase() || (dns !== undefined && name === dns);
+}
+
+/** corp.example.com from the DC= components of a DN (DC=corp,DC=example,DC=com). */
+export function dnsDomainOfDn(dn: string): string | undefined {
+  const parts = [...dn.matchAll(/(?:^|,)\s*DC=([^,]+)/gi)].map((m) => (m[1] as string).trim().toLowerCase());
+  return parts.length > 0 ? parts.join('.') : undefined;
 }
 
 function requireAd(action: ActionName): AdActionName {

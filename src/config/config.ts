@@ -30,9 +30,10 @@ export interface Config {
   graphEndpoint: string;
   logsEndpoint: string;
   alertSources: AlertSourceKind[];
-  sentinel?: { workspaceId: string; alertFilter?: string };
+  sentinel?: { workspaceId: string; alertFilter?: string; overlapSeconds: number };
   ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
-  okta?: { orgUrl: string; apiToken: Secret };
+  /** Okta: an OAuth 2.0 service app (recommended) or, as a fallback, an API token. */
+  okta?: { orgUrl: string; oauth?: { clientId: string; privateKeyPath: string; keyId?: string }; apiToken?: Secret; forgetDevices: boolean };
   databaseUrl: Secret;
   approvers: { groupIds: string[]; userIds: string[] };
   /** Who may use the read commands besides the approvers (who always may); both empty: approvers only. */
@@ -60,6 +61,8 @@ export interface Config {
   serviceAccounts: string[];
   /** Entra groups whose (transitive) members count as privileged, whatever system an action runs in. */
   entraPrivilegedGroupIds?: string[];
+  /** Entra directory role template ids counted as privileged; undefined = the built-in default list. */
+  entraPrivilegedRoleIds?: string[];
   actionPolicyFile?: string;
   cardFooter?: string;
   tempPasswordDelivery: TempPasswordDelivery;
@@ -148,6 +151,9 @@ export function loadConfig(env: Env): Config {
   const entraPrivilegedGroups = r.guidList('ENTRA_PRIVILEGED_GROUP_IDS');
   const readerGroups = r.guidList('READER_GROUP_IDS');
   const readerUsers = r.guidList('READER_USER_IDS');
+  // Privileged groups need Graph: without it they would be silently ignored.
+  if (entraPrivilegedGroups.length > 0 && !azure) problems.push('ENTRA_PRIVILEGED_GROUP_IDS: needs the Azure app registration (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential) to check membership');
+  const entraPrivilegedRoles = r.text('ENTRA_PRIVILEGED_ROLE_IDS')?.trim().toLowerCase() === 'none' ? [] : r.guidList('ENTRA_PRIVILEGED_ROLE_IDS');
 
   const channelId = r.text('TEAMS_CHANNEL_ID');
   const serviceUrl = r.url('TEAMS_SERVICE_URL');
@@ -168,7 +174,7 @@ export function loadConfig(env: Env): Config {
     graphEndpoint: stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com'),
     logsEndpoint: stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1'),
     alertSources: sources,
-    sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter } : undefined,
+    sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter, overlapSeconds: r.int('SENTINEL_OVERLAP_SECONDS', 300, 0, 86_400) } : undefined,
     ldap,
     okta,
     databaseUrl: new Secret(databaseUrl),
@@ -188,6 +194,7 @@ export function loadConfig(env: Env): Config {
     protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
     serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
     entraPrivilegedGroupIds: entraPrivilegedGroups,
+    ...(r.text('ENTRA_PRIVILEGED_ROLE_IDS') === undefined ? {} : { entraPrivilegedRoleIds: entraPrivilegedRoles }),
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
     cardFooter: r.text('CARD_FOOTER'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
@@ -240,9 +247,18 @@ function readLdap(r: Reader, problems: string[]): Config['ldap'] {
 function readOkta(r: Reader, problems: string[]): Config['okta'] {
   const orgUrl = r.url('OKTA_ORG_URL');
   const apiToken = r.secret('OKTA_API_TOKEN');
-  if (orgUrl && !apiToken) problems.push('OKTA_API_TOKEN: required when OKTA_ORG_URL is set');
-  if (apiToken && !orgUrl) problems.push('OKTA_ORG_URL: required when OKTA_API_TOKEN is set');
-  return orgUrl && apiToken ? { orgUrl: stripSlash(orgUrl), apiToken } : undefined;
+  const clientId = r.text('OKTA_CLIENT_ID');
+  const privateKeyPath = r.text('OKTA_PRIVATE_KEY_PATH');
+  const keyId = r.text('OKTA_KEY_ID');
+  const forgetDevices = r.bool('OKTA_FORGET_DEVICES', false);
+  if (clientId && !privateKeyPath) problems.push('OKTA_PRIVATE_KEY_PATH: required when OKTA_CLIENT_ID is set (the service app signs its token requests with it)');
+  if (privateKeyPath && !clientId) problems.push('OKTA_CLIENT_ID: required when OKTA_PRIVATE_KEY_PATH is set');
+  const oauth = clientId && privateKeyPath ? { clientId, privateKeyPath, ...(keyId ? { keyId } : {}) } : undefined;
+  if (orgUrl && !oauth && !apiToken && !clientId && !privateKeyPath) problems.push('OKTA_CLIENT_ID: required when OKTA_ORG_URL is set (with OKTA_PRIVATE_KEY_PATH; or, as a fallback, OKTA_API_TOKEN)');
+  if ((oauth || apiToken) && !orgUrl) problems.push(`OKTA_ORG_URL: required when ${oauth ? 'OKTA_CLIENT_ID' : 'OKTA_API_TOKEN'} is set`);
+  if (!orgUrl || (!oauth && !apiToken)) return undefined;
+  // The service app wins when both are set: the API token stays unused.
+  return { orgUrl: stripSlash(orgUrl), ...(oauth ? { oauth } : { apiToken }), forgetDevices };
 }
 
 function readProtectedApprovals(value: string | undefined, problems: string[]): number | 'refuse' {

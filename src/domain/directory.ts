@@ -107,3 +107,21 @@ export interface DirectoryUser {
 export function isPrivileged(user: DirectoryUser): boolean {
   return user.adminCount > 0 || user.privilegedGroups.length > 0;
 }
+
+/** userAccountControl flags that stop pwdLastSet=0 from forcing a password change (MS-SAMR, MS-ADTS). */
+export const UF_DONT_EXPIRE_PASSWD = 0x10000;
+export const UF_SMARTCARD_REQUIRED = 0x40000;
+
+/**
+ * Why "must change at next logon" will not be enforced on this account, in plain words; [] when
+ * it will be. With DONT_EXPIRE_PASSWORD the password never expires, so pwdLastSet=0 does not
+ * expire it; with SMARTCARD_REQUIRED the user logs on with a card and never types the password
+ * (https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-adts/f9e9b7e2-c7ac-4db6-ba38-71d9696981e9,
+ * msDS-User-Account-Control-Computed: UF_PASSWORD_EXPIRED is not set for these accounts).
+ */
+export function forcedChangeBlockers(userAccountControl: number): string[] {
+  const reasons: string[] = [];
+  if ((userAccountControl & UF_DONT_EXPIRE_PASSWD) !== 0) reasons.push('the account has "password never expires" set');
+  if ((userAccountControl & UF_SMARTCARD_REQUIRED) !== 0) reasons.push('the account requires a smart card to log on');
+  return reasons;
+}

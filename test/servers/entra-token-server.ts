@@ -22,6 +22,8 @@ export const DEFAULT_APP_ROLES = [
   'User.RevokeSessions.All',
   'IdentityRiskyUser.ReadWrite.All',
   'GroupMember.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
   'Data.Read',
 ] as const;
 

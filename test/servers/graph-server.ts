@@ -5,6 +5,7 @@ import { graphError, type GraphAction, type GraphContext } from './graph/common.
 import { retryAfterHeaders, takeFault, type Fault } from './graph/faults.ts';
 import { routeAlerts } from './graph/alerts-routes.ts';
 import { routeRiskyUsers, routeUsers } from './graph/users-routes.ts';
+import { routeRoleManagement } from './graph/roles-routes.ts';
 
 export type { GraphAction, GraphActionKind } from './graph/common.ts';
 export type { Fault } from './graph/faults.ts';
@@ -80,6 +81,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
     if (first === 'security' && second === 'alerts_v2') return routeAlerts(ctx, segments.slice(3));
     if (first === 'users') return routeUsers(ctx, segments.slice(2));
     if (first === 'identityProtection' && second === 'riskyUsers') return routeRiskyUsers(ctx, segments.slice(3));
+    if (first === 'roleManagement' && second === 'directory') return routeRoleManagement(ctx, segments.slice(3));
     return graphError(req, 400, 'BadRequest', `Resource not found for the segment '${third ?? second ?? first ?? ''}'.`);
   }
 

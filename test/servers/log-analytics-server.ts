@@ -86,7 +86,11 @@ export interface LogAnalyticsServer extends RunningServer {
   workspaceId: string;
   /** The endpoint to give LogsQueryClient verbatim: `${url}/v1`. */
   endpoint: string;
-  addAlerts(rows: SecurityAlertRow[]): void;
+  /**
+   * Seeds rows. Each is ingested now (the service clock) unless `ingestedAt` says when: a row
+   * whose ingestion_time() is long after its TimeGenerated is a late one.
+   */
+  addAlerts(rows: SecurityAlertRow[], options?: { ingestedAt?: Date }): void;
   clearAlerts(): void;
   /** Queued faults, consumed in order; each applies to `times` requests (default 1). */
   injectFault(fault: LogAnalyticsFault): void;
@@ -96,6 +100,7 @@ export interface LogAnalyticsServer extends RunningServer {
 export async function startLogAnalyticsServer(options: LogAnalyticsServerOptions): Promise<LogAnalyticsServer> {
   const columns: KqlColumn[] = [...SECURITY_ALERT_COLUMNS];
   const rows: KqlCell[][] = [];
+  const ingestion = new WeakMap<KqlCell[], number>();
   const faults: { fault: LogAnalyticsFault; left: number }[] = [];
   const queries: RecordedQuery[] = [];
   const now = options.now ?? (() => new Date());
@@ -138,7 +143,7 @@ export async function startLogAnalyticsServer(options: LogAnalyticsServerOptions
     }
     let result: KqlTable;
     try {
-      result = runKql(body.query, { tables: { SecurityAlert: windowed }, now: clock });
+      result = runKql(body.query, { tables: { SecurityAlert: windowed }, now: clock, ingestionTimeOf: (row) => ingestion.get(row) ?? null });
     } catch (error) {
       if (!(error instanceof KqlError)) throw error;
       record(400);
@@ -170,8 +175,13 @@ export async function startLogAnalyticsServer(options: LogAnalyticsServerOptions
     workspaceId: options.workspaceId,
     endpoint: `${server.url}/v1`,
     queries,
-    addAlerts(seed) {
-      for (const row of seed) rows.push(toStoredRow(row));
+    addAlerts(seed, seedOptions = {}) {
+      const at = (seedOptions.ingestedAt ?? now()).getTime();
+      for (const row of seed) {
+        const stored = toStoredRow(row);
+        ingestion.set(stored, at);
+        rows.push(stored);
+      }
     },
     clearAlerts() {
       rows.length = 0;

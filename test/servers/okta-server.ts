@@ -2,10 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { startHttpsJsonServer, type JsonReply, type JsonRequest, type RunningServer } from './https-json-server.ts';
 import { retryAfterHeaders, takeFault, type Fault } from './graph/faults.ts';
 import { createTenant, findOktaUser, type OktaUser, type Tenant } from './tenant.ts';
+import { createOktaOAuth, type OktaServiceApp } from './okta/okta-oauth-server.ts';
+
+export type { OktaServiceApp } from './okta/okta-oauth-server.ts';
 
 /**
  * A local stand-in for the Okta Users API (the part incident-bot uses): get a user by id or
- * login, suspend / unsuspend, clear sessions. `Authorization: SSWS <token>` is required, every
+ * login, suspend / unsuspend, clear sessions. `Authorization: SSWS <token>`, or `Bearer` with an
+ * access token from the org authorization server (okta/okta-oauth-server.ts) holding the scope
+ * the endpoint needs (okta.users.read to read, okta.users.manage to change), is required; every
  * answer carries X-Rate-Limit-* headers, and errors use Okta's body shape
  * {errorCode, errorSummary, errorLink, errorId, errorCauses}.
  */
@@ -16,6 +21,8 @@ export interface OktaAction {
   userId: string;
   at: string;
   oauthTokens?: boolean;
+  /** Whether remembered devices and factors were forgotten (Okta's default when the parameter is absent). */
+  forgetDevices?: boolean;
 }
 
 export interface OktaServer extends RunningServer {
@@ -28,7 +35,10 @@ export interface OktaServer extends RunningServer {
 }
 
 export interface StartOktaServerOptions {
-  apiToken: string;
+  /** SSWS API token accepted (omit to accept OAuth access tokens only). */
+  apiToken?: string;
+  /** OAuth 2.0 service apps registered on the org authorization server. */
+  serviceApps?: OktaServiceApp[];
   /** Serve the Okta users of this tenant (shared with Graph), or... */
   tenant?: Tenant;
   /** ...of a fresh tenant holding just these users. */
@@ -56,6 +66,7 @@ export async function startOktaServer(options: StartOktaServerOptions): Promise<
   const actions: OktaAction[] = [];
   let window = { start: 0, used: 0 };
   let server: OktaServer | undefined;
+  const oauth = createOktaOAuth(options.serviceApps ?? [], () => `${(server as OktaServer).url}/oauth2/v1/token`);
 
   function rateHeaders(): Record<string, string> {
     const limit = (server as OktaServer).rateLimitPerMinute;
@@ -81,9 +92,27 @@ export async function startOktaServer(options: StartOktaServerOptions): Promise<
     };
   }
 
+  /** The scope an endpoint needs (Okta's OAuth scopes for the Users API). */
+  function neededScope(req: JsonRequest): string {
+    return req.method === 'GET' ? 'okta.users.read' : 'okta.users.manage';
+  }
+
   async function route(req: JsonRequest): Promise<JsonReply> {
+    if (req.path === '/oauth2/v1/token') return oauth.token(req);
     const auth = req.headers.authorization;
-    if (typeof auth !== 'string' || auth !== `SSWS ${options.apiToken}`) return oktaError(401, 'E0000011', 'Invalid token provided');
+    const bySsws = options.apiToken !== undefined && auth === `SSWS ${options.apiToken}`;
+    const token = bySsws ? undefined : oauth.bearer(typeof auth === 'string' ? auth : undefined);
+    if (!bySsws && !token) return oktaError(401, 'E0000011', 'Invalid token provided');
+    if (token) {
+      const needed = neededScope(req);
+      // okta.users.manage includes reading users.
+      const granted = token.scopes.includes(needed) || (needed === 'okta.users.read' && token.scopes.includes('okta.users.manage'));
+      if (!granted) {
+        return oktaError(403, 'E0000006', 'You do not have permission to perform the requested action', [], {
+          'www-authenticate': `Bearer authorization_uri="${(server as OktaServer).url}/oauth2/v1/authorize", realm="${(server as OktaServer).url}", scope="${needed}", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="${req.path}"`,
+        });
+      }
+    }
     const nowMs = Date.now();
     if (nowMs - window.start >= 60_000) window = { start: nowMs, used: 0 };
     window.used++;
@@ -126,10 +155,12 @@ export async function startOktaServer(options: StartOktaServerOptions): Promise<
       return { status: 200, body: {} };
     }
     if (req.method === 'DELETE' && rest === 'sessions') {
+      // revokeUserSessions: oauthTokens defaults to false; forgetDevices to true (Identity Engine).
       const oauthTokens = req.query.get('oauthTokens') === 'true';
+      const forgetDevices = req.query.get('forgetDevices') !== 'false';
       user.sessionCount = 0;
       if (oauthTokens) user.oauthTokenCount = 0;
-      actions.push({ kind: 'clearSessions', userId: user.id, at: now, oauthTokens });
+      actions.push({ kind: 'clearSessions', userId: user.id, at: now, oauthTokens, forgetDevices });
       return { status: 204 };
     }
     return oktaError(405, 'E0000022', 'The endpoint does not support the provided HTTP method');

@@ -50,6 +50,8 @@ export interface MdiAlertSpec {
   hosts?: MdiHostSpec[];
   ips?: string[];
   labels?: MdiLabelVariant;
+  /** A copy rewritten by a Sentinel alert customisation: ExtendedProperties gets OriginalProductName. */
+  customised?: boolean;
   tenantId?: string;
   /** Replace the Entities text verbatim (e.g. malformed JSON). */
   entitiesText?: string;
@@ -106,7 +108,12 @@ export function makeMdiSecurityAlert(spec: MdiAlertSpec = {}): SecurityAlertRow 
     EndTime: end,
     ProcessingEndTime: time,
     RemediationSteps: JSON.stringify(['Reset the password of the targeted account.', `Investigate ${hosts[0]?.hostName ?? 'the source device'}.`]),
-    ExtendedProperties: JSON.stringify({ OriginalProductName: 'Azure Advanced Threat Protection', Category: spec.tactics ?? 'CredentialAccess', 'Alert Type': spec.alertType ?? 'BruteForceAttackSecurityAlert' }),
+    // OriginalProductName appears only on customised alerts (see sentinel-query.ts), never on the product's own rows.
+    ExtendedProperties: JSON.stringify({
+      ...(spec.customised ? { OriginalProductName: 'Azure Advanced Threat Protection' } : {}),
+      Category: spec.tactics ?? 'CredentialAccess',
+      'Alert Type': spec.alertType ?? 'BruteForceAttackSecurityAlert',
+    }),
     Entities: spec.entitiesText ?? entitiesJson(accounts, hosts, ips),
     SourceSystem: 'Detection',
     WorkspaceSubscriptionId: '99999999-8888-7777-6666-555555555555',

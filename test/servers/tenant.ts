@@ -94,6 +94,34 @@ export interface Tenant {
   oktaUsers: Map<string, OktaUser>;
   /** Insertion order is kept; the Graph server sorts as asked. */
   alerts: Map<string, GraphAlert>;
+  /**
+   * Directory role assignments: `active` as /roleManagement/directory/roleAssignments lists them,
+   * `eligible` as roleEligibilitySchedules do (PIM). A principalId equal to an app's client id
+   * stands for that app's service principal.
+   */
+  roleAssignments: TenantRoleAssignment[];
+  /** Whether the tenant has Entra ID P2 (PIM); without it the PIM APIs answer 400 AadPremiumLicenseRequired. */
+  pimLicensed: boolean;
+}
+
+export interface TenantRoleAssignment {
+  id: string;
+  principalId: string;
+  /** Template id of a built-in role, e.g. 62e90394-69f5-4237-9190-012177145e10 (Global Administrator). */
+  roleDefinitionId: string;
+  how: 'active' | 'eligible';
+  /** PIM schedule status of an eligibility ('Provisioned' while it holds). */
+  status?: string;
+}
+
+export const GLOBAL_ADMINISTRATOR_ROLE = '62e90394-69f5-4237-9190-012177145e10';
+export const PRIVILEGED_AUTHENTICATION_ADMINISTRATOR_ROLE = '7be44c8a-adaf-4e2a-84d6-ab2649e08a13';
+
+/** Gives `principalId` (a user id, or an app's client id) a directory role, active or PIM-eligible. */
+export function assignRole(tenant: Tenant, principalId: string, roleDefinitionId: string, how: 'active' | 'eligible' = 'active'): TenantRoleAssignment {
+  const assignment: TenantRoleAssignment = { id: randomUUID(), principalId, roleDefinitionId, how, ...(how === 'eligible' ? { status: 'Provisioned' } : {}) };
+  tenant.roleAssignments.push(assignment);
+  return assignment;
 }
 
 export interface CreateTenantOptions {
@@ -113,6 +141,8 @@ export function createTenant(options: CreateTenantOptions = {}): Tenant {
     groups: new Map(),
     oktaUsers: new Map(),
     alerts: new Map(),
+    roleAssignments: [],
+    pimLicensed: true,
   };
 }
 

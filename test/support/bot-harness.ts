@@ -7,7 +7,7 @@
  * the buttons on the card the connector received.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -137,6 +137,8 @@ export interface BotHarness {
 }
 
 const tmpDirs: string[] = [];
+/** Client id of the bot's Okta OAuth service app on the Okta stand-in. */
+const OKTA_CLIENT_ID = '0oae2eincidentbot0001';
 
 function tmp(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -160,6 +162,10 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
   const secret = randomBytes(24).toString('base64url');
   const readOnlySecret = randomBytes(24).toString('base64url');
   const oktaToken = `00${randomBytes(20).toString('base64url')}`;
+  // The bot reaches Okta the documented way: an OAuth service app signing with its own key.
+  const oktaKeys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const oktaKeyFile = join(tmp('incident-bot-okta-'), 'service-app.pem');
+  writeFileSync(oktaKeyFile, oktaKeys.privateKey, { mode: 0o600 });
   const ca = sambaCa(samba);
 
   async function asAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
@@ -197,11 +203,15 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
   const tokens = await startEntraTokenServer({
     clients: [
       { tenantId: demo.tenant.tenantId, clientId: CLIENT_ID, clientSecret: secret },
-      { tenantId: demo.tenant.tenantId, clientId: READ_ONLY_CLIENT_ID, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All', 'GroupMember.Read.All', 'IdentityRiskyUser.Read.All'] },
+      { tenantId: demo.tenant.tenantId, clientId: READ_ONLY_CLIENT_ID, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All', 'GroupMember.Read.All', 'IdentityRiskyUser.Read.All', 'RoleManagement.Read.Directory', 'RoleEligibilitySchedule.Read.Directory'] },
     ],
   });
   const graph = await startGraphServer({ tokens, tenant: demo.tenant });
-  const okta = await startOktaServer({ apiToken: oktaToken, tenant: demo.tenant });
+  const okta = await startOktaServer({
+    apiToken: oktaToken,
+    tenant: demo.tenant,
+    serviceApps: [{ clientId: OKTA_CLIENT_ID, publicKeyPem: oktaKeys.publicKey, keyId: 'e2e-key', grantedScopes: ['okta.users.read', 'okta.users.manage'] }],
+  });
   const connector = await startBotConnectorServer();
   const running = new Set<TestBot>();
   let channelSeq = 0;
@@ -228,7 +238,9 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       LDAP_NETBIOS_DOMAIN: samba.domain,
       LDAP_TIMEOUT_MS: '10000',
       OKTA_ORG_URL: okta.url,
-      OKTA_API_TOKEN: oktaToken,
+      OKTA_CLIENT_ID: OKTA_CLIENT_ID,
+      OKTA_PRIVATE_KEY_PATH: oktaKeyFile,
+      OKTA_KEY_ID: 'e2e-key',
       APPROVER_GROUP_IDS: demo.groups.socApprovers.id,
       TEAMS_CHANNEL_ID: `19:e2e-${++channelSeq}-${randomBytes(3).toString('hex')}@thread.tacv2`,
       TEAMS_SERVICE_URL: connector.serviceUrl,
@@ -250,7 +262,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
     okta,
     connector,
     oktaToken,
-    secrets: [secret, readOnlySecret, oktaToken, samba.servicePassword, samba.adminPassword],
+    secrets: [secret, readOnlySecret, oktaToken, oktaKeys.privateKey.split('\n')[1] as string, samba.servicePassword, samba.adminPassword],
     approvers,
     asAdmin,
     async person(prefix, options = {}) {

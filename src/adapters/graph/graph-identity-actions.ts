@@ -5,6 +5,7 @@ import { targetIdentity } from '../../actions/target-identity.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
 import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
+import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, roleReason } from './graph-privilege.ts';
 
 /**
  * Entra ID containment through Microsoft Graph: confirm a user compromised (or dismiss the risk),
@@ -26,7 +27,6 @@ const PERMISSIONS = {
   revoke: 'User.RevokeSessions.All',
   riskWrite: 'IdentityRiskyUser.ReadWrite.All',
   riskRead: 'IdentityRiskyUser.Read.All',
-  groups: 'GroupMember.Read.All',
 } as const;
 
 const USER_SELECT = [
@@ -47,6 +47,8 @@ export interface GraphIdentityActionsOptions {
   client: GraphClient;
   /** Entra groups whose transitive members count as privileged (e.g. a Tier 0 group). */
   privilegedGroups?: Array<{ id: string; name?: string }>;
+  /** Directory role template ids counted as privileged (active or PIM-eligible); DEFAULT_PRIVILEGED_ROLES when absent. */
+  privilegedRoleIds?: readonly string[];
   /**
    * Identity Protection allows 1 request per second per tenant and sends no Retry-After: calls
    * from this process are spaced by this much (default 1100 ms) so they do not provoke the 429
@@ -73,6 +75,7 @@ type RiskState = 'none' | 'confirmedSafe' | 'remediated' | 'dismissed' | 'atRisk
 export function createGraphIdentityActions(options: GraphIdentityActionsOptions): Remediation {
   const { client } = options;
   const spacingMs = options.identityProtectionSpacingMs ?? 1100;
+  const roleIds = new Set((options.privilegedRoleIds ?? Object.keys(DEFAULT_PRIVILEGED_ROLES)).map((id) => id.toLowerCase()));
   let nextRiskSlot = 0;
 
   /** Reserves the next Identity Protection slot synchronously, so concurrent callers queue up. */
@@ -147,8 +150,32 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     } catch (error) {
       // The user may have become synced since we read it: Graph then answers this documented 400.
       if (error instanceof GraphError && error.statusCode === 400 && /on-premises mastered/i.test(error.message)) throw syncedRefusal(user, action, error);
+      if (error instanceof GraphError && error.statusCode === 403) {
+        const refusal = await privilegedTargetRefusal(user, enabled, error, signal);
+        if (refusal) throw refusal;
+      }
       throw graphErrorToAppError(error, { action: `${enabled ? 'enable' : 'disable'} ${user.userPrincipalName} in Entra ID`, permission: PERMISSIONS.enableDisable });
     }
+  }
+
+  /**
+   * Graph refuses (403 Authorization_RequestDenied) to change accountEnabled of a user holding a
+   * privileged administrator role unless the app itself holds a higher privileged administrator
+   * role; User.EnableDisableAccount.All is not enough
+   * (https://learn.microsoft.com/en-us/graph/api/user-update, "Who can perform sensitive actions").
+   * When the target holds such a role the refusal says that, not "missing permission".
+   */
+  async function privilegedTargetRefusal(user: EntraUser, enabling: boolean, cause: GraphError, signal: AbortSignal | undefined): Promise<AppError | undefined> {
+    const held = await privilegedRolesOf(client, user, roleIds, (request) => withSignal(request, signal)).catch(() => []);
+    const active = held.filter((role) => role.how === 'active');
+    if (active.length === 0) return undefined;
+    const names = active.map((role) => role.name).join(', ');
+    return new AppError(
+      'UPSTREAM_FORBIDDEN',
+      `Entra ID refused to ${enabling ? 'enable' : 'disable'} ${user.userPrincipalName}: the account holds the privileged role ${names}, and for such accounts Entra ID lets only an app that itself holds a higher privileged administrator role (such as Privileged Authentication Administrator) change accountEnabled; User.EnableDisableAccount.All is not enough. ` +
+        (enabling ? 'Enable it by hand in the Entra admin center.' : 'Use disable-ad-account (if it is synced from AD) and revoke-sessions instead, or disable it by hand.'),
+      { cause, details: { status: 403, graphCode: cause.code ?? undefined, entraObjectId: user.id, privilegedRoles: active.map((role) => role.roleDefinitionId), alternatives: enabling ? [] : ['disable-ad-account', 'revoke-sessions'] } },
+    );
   }
 
   async function setRisk(user: EntraUser, kind: 'confirmCompromised' | 'dismiss', signal: AbortSignal | undefined): Promise<void> {
@@ -215,22 +242,12 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     }
   }
 
+  /** Privileged roles (active and PIM-eligible) and configured groups: every reason found. */
   async function privilegedReasons(user: EntraUser, signal: AbortSignal | undefined): Promise<string[]> {
-    const groups = options.privilegedGroups ?? [];
-    const reasons: string[] = [];
-    // checkMemberGroups takes at most 20 ids per call; sequential keeps us polite to Graph.
-    for (let i = 0; i < groups.length; i += 20) {
-      const chunk = groups.slice(i, i + 20);
-      let matched: string[];
-      try {
-        const reply = (await withSignal(client.api(`/users/${encodeURIComponent(user.id)}/checkMemberGroups`), signal).post({ groupIds: chunk.map((g) => g.id) })) as { value?: string[] };
-        matched = reply.value ?? [];
-      } catch (error) {
-        throw graphErrorToAppError(error, { action: `check the group memberships of ${user.userPrincipalName}`, permission: PERMISSIONS.groups });
-      }
-      for (const group of chunk) if (matched.includes(group.id)) reasons.push(`member of the privileged Entra group ${group.name ?? group.id}`);
-    }
-    return reasons;
+    const sign = (request: GraphRequest) => withSignal(request, signal);
+    const roles = await privilegedRolesOf(client, user, roleIds, sign);
+    const groups = await privilegedGroupReasons(client, user, options.privilegedGroups ?? [], sign);
+    return [...roles.map(roleReason), ...groups];
   }
 
   return {

@@ -1,11 +1,11 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
-import type { Directory, DirectoryUser, PrivilegedGroup, ResetPasswordOptions, UserRef } from '../../domain/directory.ts';
+import { forcedChangeBlockers, type Directory, type DirectoryUser, type PrivilegedGroup, type ResetPasswordOptions, type UserRef } from '../../domain/directory.ts';
 import { AppError } from '../../domain/errors.ts';
 import { Secret, type Logger } from '../../observability/logger.ts';
 import { mapLdapError, type LdapPhase } from './ldap-errors.ts';
-import { escapeFilterValue, findUsersFilter, guidToString, isSidString, sidFilter, sidToString, validateQuery } from './ldap-filter.ts';
+import { escapeFilterValue, findUsersFilter, guidToString, isSidString, sidFilter, sidToString, validateDn, validateQuery } from './ldap-filter.ts';
 import { generatePassword } from './password-generator.ts';
 
 export interface LdapDirectoryOptions {
@@ -52,7 +52,6 @@ const USER_ATTRIBUTES = [
   'memberOf',
 ];
 const BINARY_ATTRIBUTES = ['objectSid', 'objectGUID'];
-const IN_CHAIN = '1.2.840.113556.1.4.1941'; // LDAP_MATCHING_RULE_IN_CHAIN: transitive membership
 
 const UF_ACCOUNTDISABLE = 0x2;
 const UF_LOCKOUT = 0x10;
@@ -174,21 +173,36 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
     return users;
   }
 
+  /**
+   * Privileged groups from the user's tokenGroups: the SIDs of every security group the user is
+   * in, transitively, primary group and the domain's built-in groups included, computed by the
+   * DC itself. Independent of LDAP_BASE_DN: Domain Admins lives in CN=Users and the built-in
+   * groups in CN=Builtin, which a group search under an OU base would never see.
+   * tokenGroups is a constructed attribute, only returned by a base-scope search on the object
+   * (https://learn.microsoft.com/en-us/windows/win32/adschema/a-tokengroups).
+   * A DC that does not return it (no right to read it) must not make the user look unprivileged:
+   * the call fails with DIRECTORY_RIGHTS so the check refuses with a reason.
+   */
   async function privilegedGroupsOf(client: Client, entry: Entry): Promise<PrivilegedGroup[]> {
     const found = new Set<PrivilegedGroup>();
     const primary = DOMAIN_PRIVILEGED_RIDS[Number(text(entry, 'primaryGroupID'))];
     if (primary) found.add(primary);
-    const { searchEntries } = await client.search(baseDn, {
-      scope: 'sub',
-      filter: `(&(objectClass=group)(member:${IN_CHAIN}:=${escapeFilterValue(entry.dn)}))`,
-      attributes: ['objectSid'],
-      explicitBufferAttributes: ['objectSid'],
-      sizeLimit: 1000,
+    const { searchEntries } = await client.search(entry.dn, {
+      scope: 'base',
+      filter: '(objectClass=*)',
+      attributes: ['tokenGroups'],
+      explicitBufferAttributes: ['tokenGroups'],
+      sizeLimit: 1,
       timeLimit: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
     });
-    for (const group of searchEntries) {
-      const sid = binary(group, 'objectSid');
-      const name = sid ? privilegedGroupOf(sidToString(sid)) : undefined;
+    const sids = buffers(searchEntries[0], 'tokenGroups');
+    // Every user is at least in Domain Users (and its primary group): an empty answer means the
+    // attribute was withheld, not that the user is in no group.
+    if (sids.length === 0) {
+      throw new AppError('DIRECTORY_RIGHTS', 'The directory did not return the groups (tokenGroups) of the account, so the bot cannot tell whether it is privileged.', { details: { operation: 'tokenGroups' } });
+    }
+    for (const sid of sids) {
+      const name = privilegedGroupOf(sidToString(sid));
       if (name) found.add(name);
     }
     return [...found];
@@ -210,7 +224,7 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
     const filter = refFilter(ref);
     let users: DirectoryUser[];
     if (ref.dn !== undefined) {
-      const dn = validateQuery(ref.dn);
+      const dn = validateDn(ref.dn);
       if (!isUnder(dn, baseDn)) throw new AppError('INPUT_INVALID', 'The account is outside the directory base the bot works in.');
       users = await searchUsers(client, dn, 'base', filter, 1);
     } else {
@@ -339,7 +353,8 @@ function toUser(entry: Entry, privilegedGroups: PrivilegedGroup[]): DirectoryUse
     // The computed flag knows when a lockout has expired; lockoutTime alone stays set until the next logon.
     locked: computed === undefined ? lockoutTime !== null : (computed & UF_LOCKOUT) !== 0,
     pwdLastSet: fileTime(pwdLastSetRaw)?.toISOString() ?? null,
-    mustChangePassword: pwdLastSetRaw === '0' || (computed !== undefined && (computed & UF_PASSWORD_EXPIRED) !== 0),
+    // pwdLastSet=0 forces nothing on an account whose password never expires or that needs a smart card.
+    mustChangePassword: (pwdLastSetRaw === '0' && forcedChangeBlockers(uac).length === 0) || (computed !== undefined && (computed & UF_PASSWORD_EXPIRED) !== 0),
     lastLogon: lastLogon.length === 0 ? null : new Date(Math.max(...lastLogon.map((d) => d.getTime()))).toISOString(),
     ou: parentDn(entry.dn),
     userAccountControl: uac,
@@ -401,6 +416,13 @@ function texts(entry: Entry, name: string): string[] {
 
 function text(entry: Entry, name: string): string | undefined {
   return texts(entry, name)[0];
+}
+
+function buffers(entry: Entry | undefined, name: string): Buffer[] {
+  if (!entry) return [];
+  const raw = value(entry, name);
+  if (raw === undefined) return [];
+  return (Array.isArray(raw) ? raw : [raw]).filter((item): item is Buffer => Buffer.isBuffer(item));
 }
 
 function binary(entry: Entry, name: string): Buffer | undefined {

@@ -25,6 +25,18 @@ export function validateQuery(query: string): string {
   return trimmed;
 }
 
+/**
+ * Checks a distinguished name the directory returned earlier. No length cap of ours: AD bounds a
+ * DN only through its RDNs (CN up to 64 characters each, nesting by OU depth), and a cap here
+ * refused legitimate deep DNs, even the read-back after a change made by that very DN.
+ */
+export function validateDn(dn: string): string {
+  const trimmed = typeof dn === 'string' ? dn.trim() : '';
+  if (trimmed.length === 0) throw new AppError('INPUT_INVALID', 'The distinguished name is empty.');
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new AppError('INPUT_INVALID', 'The distinguished name contains control characters.');
+  return trimmed;
+}
+
 const SID_PATTERN = /^S-1-(\d{1,15})((?:-\d{1,10}){1,15})$/i;
 
 export function isSidString(value: string): boolean {

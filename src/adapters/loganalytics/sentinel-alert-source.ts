@@ -5,7 +5,7 @@ import { isAppError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { createLogsClient, rowsAsObjects, runLogsQuery } from './logs-client.ts';
 import { mapSecurityAlertRow } from './security-alert-mapper.ts';
-import { buildSentinelAlertQuery, DEFAULT_ROW_LIMIT, validateKqlPredicate } from './sentinel-query.ts';
+import { buildSentinelAlertQuery, DEFAULT_ROW_LIMIT, MAX_INGESTION_DELAY_MS, validateKqlPredicate } from './sentinel-query.ts';
 
 export interface CreateSentinelAlertSourceOptions {
   credential: TokenCredential;
@@ -14,7 +14,10 @@ export interface CreateSentinelAlertSourceOptions {
   workspaceId: string;
   /** SENTINEL_ALERT_FILTER: a KQL predicate replacing the default MDI product filter. */
   filter?: string;
-  /** Re-read this many seconds before the watermark (ingestion delay). Default 300. */
+  /**
+   * Re-read rows ingested this many seconds before the watermark (SENTINEL_OVERLAP_SECONDS).
+   * Default 300: a row gets its ingestion time before it becomes queryable.
+   */
   overlapSeconds?: number;
   logger: Logger;
   /** Upper bound for each HTTP attempt; also sent as the server-side query timeout. */
@@ -32,8 +35,8 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * MDI alerts from Microsoft Sentinel's SecurityAlert table through the Log Analytics query API.
- * Rows come oldest first and capped, so a full page is safe: the watermark is the newest
- * TimeGenerated read and the next poll continues from there.
+ * Rows come in ingestion order and capped, so a full page is safe: the watermark is the newest
+ * ingestion_time() read and the next poll continues from there (see buildSentinelAlertQuery).
  */
 export function createSentinelAlertSource(options: CreateSentinelAlertSourceOptions): AlertSource {
   // Fail at start, not at the first poll, on a filter that would change the query's shape.
@@ -48,12 +51,13 @@ export function createSentinelAlertSource(options: CreateSentinelAlertSourceOpti
   async function fetchChanged(since: Date | undefined, signal?: AbortSignal): Promise<AlertBatch> {
     const end = now();
     const from = since ? new Date(since.getTime() - overlapMs) : new Date(end.getTime() - lookbackMs);
-    const query = buildSentinelAlertQuery({ from, rowLimit, ...(filter === undefined ? {} : { filter }) });
+    const generatedFrom = new Date(from.getTime() - MAX_INGESTION_DELAY_MS);
+    const query = buildSentinelAlertQuery({ from, generatedFrom, rowLimit, ...(filter === undefined ? {} : { filter }) });
     const { tables, partial } = await runLogsQuery(client, {
       workspaceId: options.workspaceId,
       query,
-      // The timespan bounds what the service scans; the query's own where clause does the filtering.
-      timespan: { startTime: from, endTime: new Date(end.getTime() + CLOCK_SKEW_MS) },
+      // The timespan bounds TimeGenerated (what the service scans); the query's where clauses do the filtering.
+      timespan: { startTime: generatedFrom, endTime: new Date(end.getTime() + CLOCK_SKEW_MS) },
       timeoutMs: options.timeoutMs,
       ...(signal ? { signal } : {}),
       what: 'the Sentinel alert query',
@@ -68,9 +72,9 @@ export function createSentinelAlertSource(options: CreateSentinelAlertSourceOpti
     for (const table of tables) {
       for (const row of rowsAsObjects(table)) {
         rows++;
-        const generated = row.TimeGenerated instanceof Date ? row.TimeGenerated.getTime() : Date.parse(String(row.TimeGenerated ?? ''));
+        const ingested = row.IngestionTime instanceof Date ? row.IngestionTime.getTime() : Date.parse(String(row.IngestionTime ?? ''));
         // A row seen counts for the watermark even when it cannot be mapped: re-reading it forever helps no one.
-        if (!Number.isNaN(generated) && (newest === undefined || generated > newest)) newest = generated;
+        if (!Number.isNaN(ingested) && (newest === undefined || ingested > newest)) newest = ingested;
         try {
           const { alert, warnings } = mapSecurityAlertRow(row);
           alerts.push(alert);

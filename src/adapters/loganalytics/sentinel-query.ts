@@ -25,28 +25,59 @@ export const DEFAULT_ROW_LIMIT = 1000;
 const MAX_FILTER_LENGTH = 2000;
 
 export interface SentinelQueryOptions {
-  /** Rows changed at or after this instant are read. */
+  /** Rows INGESTED (ingestion_time()) at or after this instant are read. */
   from: Date;
+  /**
+   * Rows GENERATED (TimeGenerated) before this instant are not read: the indexed bound that keeps
+   * the scan small. Default: `from` minus MAX_INGESTION_DELAY_MS.
+   */
+  generatedFrom?: Date;
   /** An operator's KQL predicate (SENTINEL_ALERT_FILTER) replacing the MDI default. */
   filter?: string;
   rowLimit?: number;
 }
 
 /**
- * The newest version of each alert changed since `from`, oldest first. Sentinel writes a new
- * SecurityAlert row for every change of an alert (same SystemAlertId), hence the arg_max.
+ * How late (ingestion_time() after TimeGenerated) a row may arrive and still be read. Log Analytics
+ * ingestion latency varies, usually minutes; rows later than this are taken as lost.
+ */
+export const MAX_INGESTION_DELAY_MS = 48 * 3_600_000;
+
+/**
+ * The MDI data connector's own rule for customised alerts: a row whose ExtendedProperties carries
+ * OriginalProductName was rewritten by an alert customisation and is not the product's alert
+ * (Azure/Azure-Sentinel, Solutions/Microsoft Defender For Identity/Data Connectors/
+ * MicrosoftDefenderforIdentity.JSON: `extend alertWasCustomized = bag_has_key(todynamic(ExtendedProperties),
+ * "OriginalProductName") | where alertWasCustomized == false`). The original row is still in the
+ * table, so the alert is posted once, from it.
+ */
+export const NOT_CUSTOMISED_PREDICATE = 'not(bag_has_key(todynamic(ExtendedProperties), "OriginalProductName"))';
+
+/**
+ * The newest version of each alert INGESTED since `from`, in ingestion order. Sentinel writes a
+ * new SecurityAlert row for every change of an alert (same SystemAlertId), hence the arg_max.
+ * The watermark is ingestion_time(), not TimeGenerated: a row may be ingested long after it was
+ * generated, and a TimeGenerated watermark would skip it for good. Microsoft's guidance
+ * ("Handle ingestion delay in scheduled analytics rules",
+ * https://learn.microsoft.com/en-us/azure/sentinel/ingestion-delay) filters on both: ingestion_time()
+ * for what is new, TimeGenerated for a bounded, indexed scan.
  */
 export function buildSentinelAlertQuery(options: SentinelQueryOptions): string {
   const limit = options.rowLimit ?? DEFAULT_ROW_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > 30_000) throw new AppError('CONFIG_INVALID', 'The Sentinel row limit must be a whole number from 1 to 30000.');
   if (Number.isNaN(options.from.getTime())) throw new AppError('INPUT_INVALID', 'The Sentinel query start is not a valid date.');
+  const generatedFrom = options.generatedFrom ?? new Date(options.from.getTime() - MAX_INGESTION_DELAY_MS);
+  if (Number.isNaN(generatedFrom.getTime())) throw new AppError('INPUT_INVALID', 'The Sentinel query start is not a valid date.');
   const predicate = options.filter === undefined ? DEFAULT_MDI_PREDICATE : validateKqlPredicate(options.filter);
   return [
     'SecurityAlert',
-    `| where TimeGenerated >= datetime(${options.from.toISOString()})`,
+    `| where TimeGenerated >= datetime(${generatedFrom.toISOString()})`,
+    '| extend IngestionTime = ingestion_time()',
+    `| where IngestionTime >= datetime(${options.from.toISOString()})`,
     `| where ${predicate === DEFAULT_MDI_PREDICATE ? predicate : `(${predicate})`}`,
+    `| where ${NOT_CUSTOMISED_PREDICATE}`,
     '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
-    '| sort by TimeGenerated asc, SystemAlertId asc',
+    '| sort by IngestionTime asc, SystemAlertId asc',
     `| take ${limit}`,
   ].join('\n');
 }

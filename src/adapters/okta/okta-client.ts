@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import type { Logger, Secret } from '../../observability/logger.ts';
 import { oktaErrorToAppError, type OktaErrorBody } from './okta-errors.ts';
+import { createOktaTokenSource, type OktaOAuthOptions } from './okta-oauth.ts';
 
 /**
  * A small Okta Users API client on fetch: look a user up, suspend / unsuspend, clear sessions.
@@ -33,14 +34,23 @@ export interface OktaClient {
   suspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
   /** SUSPENDED -> ACTIVE; Okta refuses (CONFLICT) any other status. */
   unsuspendUser(userId: string, options?: OktaCallOptions): Promise<void>;
-  /** Ends every Okta session of the user, and with `oauthTokens` revokes the tokens Okta issued. */
-  clearSessions(userId: string, options: OktaCallOptions & { oauthTokens: boolean }): Promise<void>;
+  /**
+   * Ends the user's Okta (identity provider) sessions; with `oauthTokens` also revokes the OAuth
+   * and OIDC tokens Okta issued; `forgetDevices: false` keeps remembered devices and factors
+   * (Okta's default, true on Identity Engine, wipes them). Sessions that apps keep on their own
+   * are not touched by Okta.
+   * https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserSessions/#tag/UserSessions/operation/revokeUserSessions
+   */
+  clearSessions(userId: string, options: OktaCallOptions & { oauthTokens: boolean; forgetDevices: boolean }): Promise<void>;
 }
 
 export interface CreateOktaClientOptions {
   /** https://<org>.okta.com */
   orgUrl: string;
-  apiToken: Secret;
+  /** OAuth 2.0 service app (private_key_jwt): the recommended way; see okta-oauth.ts. */
+  oauth?: OktaOAuthOptions;
+  /** API token (SSWS): the fallback when no OAuth service app is configured. */
+  apiToken?: Secret;
   /** Upper bound for each HTTP attempt. */
   timeoutMs: number;
   logger: Logger;
@@ -60,8 +70,13 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
   const maxRetries = Math.max(0, options.maxRetries ?? 2);
   const maxWaitSeconds = options.maxWaitSeconds ?? 10;
   const log = options.logger.child({ component: 'okta-client' });
+  if (!options.oauth && !options.apiToken) throw new AppError('CONFIG_INVALID', 'Okta needs an OAuth service app (client id and private key) or an API token.');
+  const tokens = options.oauth ? createOktaTokenSource({ origin, oauth: options.oauth, fetch: doFetch }) : undefined;
+  const apiToken = options.apiToken;
+  const authorization = (signal: AbortSignal) => (tokens ? tokens.authorization(signal) : Promise.resolve(`SSWS ${(apiToken as Secret).reveal()}`));
 
   async function call(method: 'GET' | 'POST' | 'DELETE', path: string, action: string, callOptions: OktaCallOptions = {}): Promise<unknown> {
+    let renewedToken = false;
     for (let attempt = 0; ; attempt += 1) {
       const started = performance.now();
       const deadline = AbortSignal.timeout(options.timeoutMs);
@@ -69,9 +84,10 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       let response: Response;
       let text: string;
       try {
+        const auth = await authorization(signal);
         response = await doFetch(`${origin}${path}`, {
           method,
-          headers: { Authorization: `SSWS ${options.apiToken.reveal()}`, Accept: 'application/json', ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
+          headers: { Authorization: auth, Accept: 'application/json', ...(method === 'POST' ? { 'Content-Type': 'application/json' } : {}) },
           ...(method === 'POST' ? { body: '{}' } : {}),
           redirect: 'error',
           signal,
@@ -83,6 +99,13 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       const ms = Math.round(performance.now() - started);
       log.debug({ method, path, status: response.status, ms, rateRemaining: response.headers.get('x-rate-limit-remaining') }, 'okta call');
       if (response.ok) return text === '' ? undefined : parseJson(text);
+      // An access token Okta no longer takes (revoked, expired early): one fresh token, once.
+      if (response.status === 401 && tokens && !renewedToken) {
+        renewedToken = true;
+        tokens.invalidate();
+        attempt -= 1;
+        continue;
+      }
       const wait = response.status === 429 ? rateLimitWaitSeconds(response.headers) : undefined;
       if (response.status === 429 && attempt < maxRetries && wait !== undefined && wait <= maxWaitSeconds) {
         log.info({ method, path, attempt: attempt + 1, waitSeconds: wait }, 'Okta rate limit hit; waiting for the window to reset');
@@ -94,7 +117,7 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
         continue;
       }
       const body = parseJson(text) as OktaErrorBody | undefined;
-      const mapped = oktaErrorToAppError({ status: response.status, body: body && typeof body === 'object' ? body : undefined, ...(wait === undefined ? {} : { retryAfterSeconds: Math.ceil(wait) }) }, { action });
+      const mapped = oktaErrorToAppError({ status: response.status, body: body && typeof body === 'object' ? body : undefined, ...(wait === undefined ? {} : { retryAfterSeconds: Math.ceil(wait) }) }, { action, credential: tokens ? 'oauth' : 'api-token' });
       log.warn({ method, path, code: mapped.code, details: mapped.details, ms }, 'okta call failed');
       throw mapped;
     }
@@ -119,7 +142,8 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
       await call('POST', `${userPath(userId)}/lifecycle/unsuspend`, `unsuspend user ${userId}`, callOptions);
     },
     async clearSessions(userId, callOptions) {
-      await call('DELETE', `${userPath(userId)}/sessions?oauthTokens=${callOptions.oauthTokens ? 'true' : 'false'}`, `clear the sessions of user ${userId}`, callOptions);
+      const query = `oauthTokens=${callOptions.oauthTokens ? 'true' : 'false'}&forgetDevices=${callOptions.forgetDevices ? 'true' : 'false'}`;
+      await call('DELETE', `${userPath(userId)}/sessions?${query}`, `clear the sessions of user ${userId}`, callOptions);
     },
   };
 }
@@ -151,13 +175,21 @@ function toOktaUser(raw: unknown): OktaUser {
   };
 }
 
-/** Retry-After when sent, else the epoch second X-Rate-Limit-Reset names, as seconds from now. */
-function rateLimitWaitSeconds(headers: Headers): number | undefined {
+/**
+ * Retry-After when sent, else the epoch second X-Rate-Limit-Reset names, counted from the
+ * server's own Date header: Okta's guidance is to compare the reset with the response's Date,
+ * not with the local clock, which may be off
+ * (https://developer.okta.com/docs/reference/rl-best-practices/). The local clock only when
+ * the answer has no usable Date.
+ */
+export function rateLimitWaitSeconds(headers: Headers, localNowMs: number = Date.now()): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null && /^\d+$/.test(retryAfter.trim())) return Number(retryAfter);
   const reset = headers.get('x-rate-limit-reset');
   if (reset === null || !/^\d+$/.test(reset.trim())) return undefined;
-  return Math.max(0, Number(reset) - Date.now() / 1000);
+  const serverDate = Date.parse(headers.get('date') ?? '');
+  const nowMs = Number.isNaN(serverDate) ? localNowMs : serverDate;
+  return Math.max(0, Number(reset) - nowMs / 1000);
 }
 
 function transportError(error: unknown, action: string, callerSignal: AbortSignal | undefined, timeoutMs: number): AppError {

@@ -11,6 +11,8 @@ export interface OktaErrorBody {
 export interface OktaCallDescription {
   /** What was attempted, e.g. "suspend alice@corp.example.test". */
   action: string;
+  /** Which credential the bot used: the words of a 401/403 differ. Default 'api-token'. */
+  credential?: 'api-token' | 'oauth';
 }
 
 export interface OktaHttpFailure {
@@ -30,6 +32,12 @@ export function oktaErrorToAppError(failure: OktaHttpFailure, call: OktaCallDesc
   const cause = body?.errorCauses?.map((c) => c.errorSummary).find((s): s is string => typeof s === 'string' && s.length > 0);
   const details: Record<string, unknown> = { status, oktaCode, oktaErrorId: body?.errorId, ...(cause ? { oktaCause: cause.slice(0, 200) } : {}) };
   const tag = oktaCode ? ` (${oktaCode})` : ` (HTTP ${status})`;
+  if (call.credential === 'oauth' && (status === 401 || oktaCode === 'E0000011')) {
+    return new AppError('UPSTREAM_FORBIDDEN', `Okta refused the bot's OAuth access token while trying to ${call.action}${tag}: check the service app (OKTA_CLIENT_ID, its public key) and that it is active.`, { details });
+  }
+  if (call.credential === 'oauth' && (status === 403 || oktaCode === 'E0000006')) {
+    return new AppError('UPSTREAM_FORBIDDEN', `Okta does not allow the bot's OAuth service app to ${call.action}${tag}: grant it the okta.users.manage and okta.users.read scopes and an admin role that may manage this user's lifecycle.`, { details });
+  }
   if (status === 401 || oktaCode === 'E0000011') {
     return new AppError('UPSTREAM_FORBIDDEN', `Okta refused the bot's API token while trying to ${call.action}${tag}: check OKTA_API_TOKEN and that the token has not been revoked or expired.`, { details });
   }

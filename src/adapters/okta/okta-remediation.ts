@@ -17,10 +17,18 @@ export function isOktaAction(action: ActionName): action is OktaActionName {
 
 export interface OktaRemediationOptions {
   client: OktaClient;
+  /** Also forget the user's remembered devices and factors when clearing sessions (OKTA_FORGET_DEVICES; default false). */
+  forgetDevices?: boolean;
 }
+
+/** Statuses with a person who may hold live Okta sessions: clearing them is possible and worth it. */
+const SESSION_STATUSES = new Set(['ACTIVE', 'SUSPENDED', 'LOCKED_OUT', 'RECOVERY', 'PASSWORD_EXPIRED']);
 
 export function createOktaRemediation(options: OktaRemediationOptions): Remediation {
   const { client } = options;
+  const forgetDevices = options.forgetDevices ?? false;
+  /** What clearing sessions does, in words: Okta ends its own sessions and tokens, not the apps'. */
+  const cleared = `its Okta sessions and the OAuth tokens Okta issued${forgetDevices ? ', and forgot its remembered devices' : ' (remembered devices kept)'}; sessions that apps keep on their own are not ended by Okta`;
 
   function loginOf(target: ActionTarget): string {
     const upn = targetIdentity(target).userPrincipalName;
@@ -28,13 +36,24 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
     return upn;
   }
 
+  /**
+   * The Okta user whose login IS the target's UPN. Okta's GET /users/{x} also answers for an id
+   * or a login's short name, so the login found is compared with the one asked for: another
+   * person's account is never taken for this one.
+   */
   async function find(target: ActionTarget, signal: AbortSignal | undefined): Promise<OktaUser | undefined> {
+    const login = loginOf(target);
+    let user: OktaUser;
     try {
-      return await client.getUser(loginOf(target), signal ? { signal } : {});
+      user = await client.getUser(login, signal ? { signal } : {});
     } catch (error) {
       if (isAppError(error) && error.code === 'UPSTREAM_NOT_FOUND') return undefined;
       throw error;
     }
+    if (user.login.trim().toLowerCase() !== login.trim().toLowerCase()) {
+      throw new AppError('CONFLICT', `Okta answered the lookup of ${login} with another user (login ${user.login}); the bot acts on nobody.`, { details: { login, foundLogin: user.login, oktaUserId: user.id } });
+    }
+    return user;
   }
 
   async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
@@ -47,21 +66,36 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
     const log = opts.log.child({ action, oktaUserId: user.id });
     const dry = opts.dryRun ? 'DRY RUN: ' : '';
     if (oktaAction === 'suspend-okta') {
+      const clear = { ...call, oauthTokens: true, forgetDevices };
       if (user.status === 'SUSPENDED') {
         // Still end the sessions: a half-finished earlier run may have suspended without clearing them.
         if (opts.dryRun) return { summary: `DRY RUN: ${login} is already suspended in Okta; would clear its sessions`, details: { ...facts, changed: false, dryRun: true } };
-        await client.clearSessions(user.id, { ...call, oauthTokens: true });
-        log.info('Okta user already suspended; sessions cleared');
-        return { summary: `${login} was already suspended in Okta; its sessions and OAuth tokens were cleared`, details: { ...facts, changed: false, sessionsCleared: true } };
+        await client.clearSessions(user.id, clear);
+        log.info({ forgetDevices }, 'Okta user already suspended; sessions cleared');
+        return { summary: `${login} was already suspended in Okta; cleared ${cleared}`, details: { ...facts, changed: false, sessionsCleared: true, forgetDevices } };
       }
       if (user.status !== 'ACTIVE') {
-        throw new AppError('CONFLICT', `Okta cannot suspend ${login}: the user is not active (status ${user.status}).`, { details: facts });
+        // Okta suspends only ACTIVE users. A locked-out user, or one in password recovery or with
+        // an expired password, may still hold live sessions: end them, and say what was not done.
+        const canClear = SESSION_STATUSES.has(user.status);
+        if (opts.dryRun) {
+          return { summary: `DRY RUN: Okta cannot suspend ${login} (status ${user.status})${canClear ? '; would clear its sessions' : ''}`, details: { ...facts, changed: false, dryRun: true } };
+        }
+        if (canClear) await client.clearSessions(user.id, clear);
+        log.info({ status: user.status, sessionsCleared: canClear }, 'Okta user not active: not suspended');
+        throw new AppError(
+          'CONFLICT',
+          `Okta cannot suspend ${login}: only active users can be suspended and this one is ${user.status}. ` +
+            (canClear ? `The bot cleared ${cleared}. ` : 'No sessions were cleared (a user in this status has none). ') +
+            'Not done: the suspension; deactivate the user in the Okta admin console if it must not sign in again.',
+          { details: { ...facts, suspended: false, sessionsCleared: canClear, forgetDevices } },
+        );
       }
       if (opts.dryRun) return { summary: `DRY RUN: would suspend ${login} in Okta and clear its sessions`, details: { ...facts, changed: false, dryRun: true } };
       await client.suspendUser(user.id, call);
-      await client.clearSessions(user.id, { ...call, oauthTokens: true });
-      log.info('Okta user suspended and sessions cleared');
-      return { summary: `Suspended ${login} in Okta and cleared its sessions and OAuth tokens`, details: { ...facts, changed: true, sessionsCleared: true } };
+      await client.clearSessions(user.id, clear);
+      log.info({ forgetDevices }, 'Okta user suspended and sessions cleared');
+      return { summary: `Suspended ${login} in Okta and cleared ${cleared}`, details: { ...facts, changed: true, sessionsCleared: true, forgetDevices } };
     }
     if (user.status === 'ACTIVE') return { summary: `${dry}${login} is already active in Okta; nothing to do`, details: { ...facts, changed: false, dryRun: opts.dryRun } };
     if (user.status !== 'SUSPENDED') {

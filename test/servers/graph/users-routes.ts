@@ -2,6 +2,7 @@ import type { JsonReply } from '../https-json-server.ts';
 import { findUser, transitiveGroupIds, type TenantUser } from '../tenant.ts';
 import { decodeSkipToken, encodeSkipToken, GRAPH_METADATA, graphError, ok, requireRole, type GraphContext } from './common.ts';
 import { ODataFilterError, parseFilter } from './odata-filter.ts';
+import { maySetSensitiveProperties } from './roles-routes.ts';
 
 /**
  * /v1.0/users and /v1.0/identityProtection/riskyUsers: lookups, disable/enable, session
@@ -174,6 +175,11 @@ function patchUser(ctx: GraphContext, user: TenantUser): JsonReply {
   }
   if (user.onPremisesSyncEnabled === true && keys.some((k) => ON_PREMISES_MASTERED.has(k))) {
     return graphError(ctx.req, 400, 'Request_BadRequest', 'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.');
+  }
+  // Graph: accountEnabled of a privileged administrator needs the app to hold a higher
+  // privileged administrator role, whatever its permissions; the refusal names no role.
+  if ('accountEnabled' in changes && !maySetSensitiveProperties(ctx.tenant, ctx.appId, user.id)) {
+    return graphError(ctx.req, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   }
   const now = ctx.now().toISOString();
   if (typeof changes.accountEnabled === 'boolean') {

@@ -5,11 +5,13 @@ import { tokenizeKql, type KqlToken } from './kql-lexer.ts';
  * A deliberately small, typed KQL evaluator for the local Log Analytics stand-in. It supports what
  * an alert notifier needs and refuses everything else with the service's error shape:
  *   <Table> | where <expr> | sort|order by Col [asc|desc], ... | take|limit N | project A, B
- *           | summarize arg_max(Col, *) by Key, ...
+ *           | summarize arg_max(Col, *) by Key, ... | extend Name = <expr>, ...
  * Expressions: == != =~ !~ < <= > >= in (...) !in (...), and/or/not(), parentheses,
  * the term operators has, !has, has_cs, !has_cs (see stringMatch; `contains` and the other string
  * operators are refused: nothing here needs them yet),
- * isempty/isnotempty(x), ago(timespan), now(), datetime(...) literals, string/number/bool literals.
+ * isempty/isnotempty(x), ago(timespan), now(), datetime(...) literals, string/number/bool literals,
+ * ingestion_time() (the row's ingestion time, as the service keeps it per record), todynamic(s)
+ * and bag_has_key(dynamic, key) (the MDI connector's own filter of customised alerts).
  * Comparisons are type-checked like Kusto (no string-to-datetime coercion), so a client query that
  * would fail on the real service fails here too.
  */
@@ -32,9 +34,11 @@ export interface KqlContext {
   /** Resolves table names (case-sensitive, like Kusto). */
   tables: Record<string, KqlTable>;
   now: number;
+  /** ingestion_time() of a source row (epoch ms); null (as on a table without it) when absent. */
+  ingestionTimeOf?: (row: KqlCell[]) => number | null;
 }
 
-const SUPPORTED_OPERATORS = 'where, sort by / order by, take / limit, project, summarize arg_max(Col, *) by Col';
+const SUPPORTED_OPERATORS = 'where, sort by / order by, take / limit, project, extend, summarize arg_max(Col, *) by Col';
 
 export function runKql(query: string, context: KqlContext): KqlTable {
   const parser = new Parser(tokenizeKql(query), context);
@@ -66,6 +70,8 @@ class Parser {
   private index = 0;
   private readonly tokens: KqlToken[];
   private readonly context: KqlContext;
+  /** Ingestion time per row array, carried along when an operator builds new rows. */
+  private readonly ingested = new WeakMap<KqlCell[], number | null>();
 
   constructor(tokens: KqlToken[], context: KqlContext) {
     this.tokens = tokens;
@@ -76,7 +82,7 @@ class Parser {
     const name = this.expectIdent('a table name');
     const source = this.context.tables[name.text];
     if (!source) throw KqlError.semantic(`Failed to resolve table or column expression named '${name.text}'`);
-    let table: KqlTable = { columns: [...source.columns], rows: source.rows.map((row) => [...row]) };
+    let table: KqlTable = { columns: [...source.columns], rows: source.rows.map((row) => this.carry(row, [...row], this.context.ingestionTimeOf?.(row) ?? null)) };
     while (this.peekPunct('|')) {
       this.index++;
       table = this.parseOperator(table);
@@ -101,6 +107,8 @@ class Parser {
         return this.parseProject(table);
       case 'summarize':
         return this.parseSummarize(table);
+      case 'extend':
+        return this.parseExtend(table);
       default:
         throw this.syntax(op, `operator '${op.text}' is not supported by the local Log Analytics stand-in (supported: ${SUPPORTED_OPERATORS})`);
     }
@@ -155,8 +163,34 @@ class Parser {
     } while (this.acceptPunct(','));
     return {
       columns: indices.map((i) => table.columns[i]!),
-      rows: table.rows.map((row) => indices.map((i) => row[i] ?? null)),
+      rows: table.rows.map((row) => this.carry(row, indices.map((i) => row[i] ?? null))),
     };
+  }
+
+  /** `extend Name = expr, ...`: a new column per assignment, computed per row (an existing name is replaced). */
+  private parseExtend(table: KqlTable): KqlTable {
+    let columns = [...table.columns];
+    let rows = table.rows;
+    do {
+      const name = this.expectIdent('a column name');
+      this.expectPunct('=');
+      const value = this.parseExpression(columns);
+      const existing = columns.findIndex((c) => c.name === name.text);
+      const at = existing >= 0 ? existing : columns.length;
+      columns = existing >= 0 ? columns.map((c, i) => (i === at ? { name: name.text, type: value.type } : c)) : [...columns, { name: name.text, type: value.type }];
+      rows = rows.map((row) => {
+        const next = [...row];
+        next[at] = value.evaluate(row);
+        return this.carry(row, next);
+      });
+    } while (this.acceptPunct(','));
+    return { columns, rows };
+  }
+
+  /** Registers `next` as built from `from`, keeping its ingestion time (or setting `time`). */
+  private carry(from: KqlCell[], next: KqlCell[], time?: number | null): KqlCell[] {
+    this.ingested.set(next, time !== undefined ? time : (this.ingested.get(from) ?? null));
+    return next;
   }
 
   /** Only `summarize arg_max(Col, *) [by Key, ...]`: Sentinel writes each alert version as a new row. */
@@ -189,7 +223,7 @@ class Parser {
     });
     return {
       columns: order.map((i) => table.columns[i]!),
-      rows: [...groups.values()].map((row) => order.map((i) => row[i] ?? null)),
+      rows: [...groups.values()].map((row) => this.carry(row, order.map((i) => row[i] ?? null))),
     };
   }
 
@@ -326,6 +360,40 @@ class Parser {
       case 'now':
         arity(0);
         return constant('datetime', this.context.now);
+      case 'ingestion_time':
+        arity(0);
+        return { type: 'datetime', evaluate: (row) => this.ingested.get(row) ?? null };
+      case 'todynamic':
+      case 'parse_json': {
+        arity(1);
+        const arg = args[0]!;
+        return {
+          type: 'dynamic',
+          evaluate: (row) => {
+            const value = arg.evaluate(row);
+            if (typeof value !== 'string') return value;
+            try {
+              return JSON.parse(value) as KqlCell;
+            } catch {
+              return value; // Kusto keeps a non-JSON string as a dynamic string
+            }
+          },
+        };
+      }
+      case 'bag_has_key': {
+        arity(2);
+        const [bag, key] = args as [Compiled, Compiled];
+        if (bag.type !== 'dynamic') throw KqlError.semantic(`function 'bag_has_key' expects a dynamic property bag, got ${bag.type}`);
+        if (category(key.type) !== 'string') throw KqlError.semantic(`function 'bag_has_key' expects a string key, got ${key.type}`);
+        return {
+          type: 'bool',
+          evaluate: (row) => {
+            const value = bag.evaluate(row);
+            const name = key.evaluate(row);
+            return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof name === 'string' && Object.hasOwn(value, name);
+          },
+        };
+      }
       case 'not': {
         arity(1);
         const arg = args[0]!;
