@@ -4,6 +4,11 @@ import { startHttpsJsonServer, type JsonHandler, type JsonReply, type JsonReques
  * Local stand-in for the Bot Framework connector as Teams runs it: the `serviceUrl` a bot posts to.
  *   POST   /v3/conversations                                   create a thread in a channel (or a 1:1 chat)
  *   POST   /v3/conversations/{id}/activities[/{replyToId}]     send / reply
+ *   POST   /v3/conversations/{id}/activities?isTargetedActivity=true
+ *          a targeted message (seen by `recipient` alone), in a channel or group chat only; targeted
+ *          messages "don't support reactions, replies, or forwarding", so the reply endpoint with
+ *          the flag is 404 (https://learn.microsoft.com/microsoftteams/platform/agents-in-teams/targeted-messages,
+ *          "Send replies using REST APIs")
  *   PUT    /v3/conversations/{id}/activities/{activityId}      update
  *   DELETE /v3/conversations/{id}/activities/{activityId}      delete
  *   GET    /v3/conversations/{id}/members/{userId}, GET /v3/teams/{teamId}[/conversations]
@@ -46,6 +51,8 @@ export interface ConnectorFault {
   times?: number;
   /** Only these kinds of call (default: every write). */
   kinds?: ConnectorCallKind[];
+  /** Only targeted calls (true) or only untargeted ones (false); default both. */
+  targeted?: boolean;
 }
 
 export interface RateWindow {
@@ -140,9 +147,10 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
   const newId = () => String((lastId = Math.max(lastId + 1, Date.now())));
   const base = (conversationId: string) => conversationId.split(';')[0]!;
 
-  function pickFault(kind: ConnectorCallKind): ConnectorFault | undefined {
+  function pickFault(kind: ConnectorCallKind, targeted: boolean): ConnectorFault | undefined {
     for (const fault of faults) {
       if (fault.kinds && !fault.kinds.includes(kind)) continue;
+      if (fault.targeted !== undefined && fault.targeted !== targeted) continue;
       const counter = faultCounters.get(fault) ?? { seen: 0, fired: 0 };
       faultCounters.set(fault, counter);
       counter.seen++;
@@ -164,9 +172,9 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     return exceeds(limits.perThread, (e) => e.thread === thread) || exceeds(limits.global, () => true);
   }
 
-  function gate(kind: ConnectorCallKind, conversationId: string, thread: string): JsonReply | undefined {
+  function gate(kind: ConnectorCallKind, conversationId: string, thread: string, targeted = false): JsonReply | undefined {
     const now = Date.now();
-    const fault = pickFault(kind);
+    const fault = pickFault(kind, targeted);
     if (fault) {
       rejected.push({ kind, conversationId, status: fault.status, reason: 'fault', at: new Date(now) });
       return connectorError(fault.status, fault.retryAfterSeconds);
@@ -216,9 +224,14 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (sub !== 'activities' || extra) return notFound();
 
     if (req.method === 'POST') {
+      if (targeted && subId) return { status: 404, body: { error: { code: 'NotFound', message: 'Targeted messages do not support replies: POST /v3/conversations/{conversationId}/activities?isTargetedActivity=true.' } } };
       if (!body) return badRequest('The activity body is missing or is not JSON.');
+      if (targeted) {
+        const problem = targetedProblem(id, body);
+        if (problem) return badRequest(problem);
+      }
       const kind: ConnectorCallKind = subId ? 'reply' : 'send';
-      const refused = gate(kind, id, id);
+      const refused = gate(kind, id, id, targeted);
       if (refused) return refused;
       const activityId = newId();
       activities.set(activityId, { conversation: base(id), activity: body, deleted: false });
@@ -316,6 +329,15 @@ function connectorError(status: number, retryAfterSeconds?: number): JsonReply {
     headers: retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {},
     body: { error: { code: codes[status] ?? 'ServiceError', message: `Injected or rate-limited response ${status}` } },
   };
+}
+
+/** Why Teams would refuse this targeted message, or undefined: one recipient, and not in a 1:1 chat. */
+function targetedProblem(conversationId: string, activity: Record<string, unknown>): string | undefined {
+  const recipient = isRecord(activity.recipient) ? activity.recipient : undefined;
+  if (typeof recipient?.id !== 'string' || recipient.id === '') return 'A targeted message needs the one recipient who may see it (recipient.id).';
+  // Personal chat ids start with "a:"; targeted messaging "isn't available in one-on-one chats".
+  if (conversationId.startsWith('a:')) return 'Targeted messages are not available in one-on-one chats.';
+  return undefined;
 }
 
 function badRequest(message: string): JsonReply {
