@@ -61,16 +61,20 @@ export interface RateWindow {
 }
 
 export interface ConnectorRateLimits {
-  /** Per bot per thread (conversation id as addressed). */
-  perThread: RateWindow[];
+  /**
+   * Per bot per conversation: a channel with all its threads (`19:…;messageid=…` counts on `19:…`),
+   * a group chat, a 1:1 chat. "A conversation is 1:1 between bot and user, a group chat, or a
+   * channel in a team": https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
+   */
+  perConversation: RateWindow[];
   /** Per bot across all conversations. */
   global: RateWindow[];
   retryAfterSeconds?: number;
 }
 
-/** Teams' documented limits for a bot: per thread 7/1s, 8/2s, 60/30s, 1800/1h; global 50 RPS. */
+/** Teams' documented limits for a bot: per conversation 7/1s, 8/2s, 60/30s, 1800/1h; global 50 RPS per app and tenant. */
 export const TEAMS_RATE_LIMITS: ConnectorRateLimits = {
-  perThread: [
+  perConversation: [
     { limit: 7, windowMs: 1000 },
     { limit: 8, windowMs: 2000 },
     { limit: 60, windowMs: 30_000 },
@@ -136,7 +140,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
   const rejected: RejectedRecord[] = [];
   const faults: ConnectorFault[] = [];
   const faultCounters = new WeakMap<ConnectorFault, { seen: number; fired: number }>();
-  const acceptedAt: { thread: string; at: number }[] = [];
+  const acceptedAt: { conversation: string; at: number }[] = [];
   const activities = new Map<string, { conversation: string; activity: Record<string, unknown> | undefined; deleted: boolean }>();
   let lastId = Date.now();
   let seq = 0;
@@ -164,28 +168,30 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     return undefined;
   }
 
-  function overLimit(thread: string, now: number): boolean {
+  function overLimit(conversation: string, now: number): boolean {
     const limits = state.rateLimits;
     if (!limits) return false;
-    const exceeds = (windows: RateWindow[], match: (e: { thread: string }) => boolean) =>
+    const exceeds = (windows: RateWindow[], match: (e: { conversation: string }) => boolean) =>
       windows.some((w) => acceptedAt.filter((e) => e.at > now - w.windowMs && match(e)).length >= w.limit);
-    return exceeds(limits.perThread, (e) => e.thread === thread) || exceeds(limits.global, () => true);
+    return exceeds(limits.perConversation, (e) => e.conversation === conversation) || exceeds(limits.global, () => true);
   }
 
-  function gate(kind: ConnectorCallKind, conversationId: string, thread: string, targeted = false): JsonReply | undefined {
+  /** Faults first, then Teams' limits, counted on the conversation the call addresses (a thread counts on its channel). */
+  function gate(kind: ConnectorCallKind, conversationId: string, targeted = false): JsonReply | undefined {
+    const conversation = base(conversationId);
     const now = Date.now();
     const fault = pickFault(kind, targeted);
     if (fault) {
       rejected.push({ kind, conversationId, status: fault.status, reason: 'fault', at: new Date(now) });
       return connectorError(fault.status, fault.retryAfterSeconds);
     }
-    if (overLimit(thread, now)) {
+    if (overLimit(conversation, now)) {
       rejected.push({ kind, conversationId, status: 429, reason: 'rate-limit', at: new Date(now) });
       return connectorError(429, state.rateLimits?.retryAfterSeconds ?? 1);
     }
-    acceptedAt.push({ thread, at: now });
+    acceptedAt.push({ conversation, at: now });
     // Keep the log bounded by the longest window.
-    const longest = Math.max(0, ...[...(state.rateLimits?.perThread ?? []), ...(state.rateLimits?.global ?? [])].map((w) => w.windowMs));
+    const longest = Math.max(0, ...[...(state.rateLimits?.perConversation ?? []), ...(state.rateLimits?.global ?? [])].map((w) => w.windowMs));
     while (acceptedAt.length && acceptedAt[0]!.at <= now - longest) acceptedAt.shift();
     return undefined;
   }
@@ -231,7 +237,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
         if (problem) return badRequest(problem);
       }
       const kind: ConnectorCallKind = subId ? 'reply' : 'send';
-      const refused = gate(kind, id, id, targeted);
+      const refused = gate(kind, id, targeted);
       if (refused) return refused;
       const activityId = newId();
       activities.set(activityId, { conversation: base(id), activity: body, deleted: false });
@@ -245,7 +251,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
       if (strict && (!known || known.deleted || known.conversation !== base(id))) {
         return { status: 404, body: { error: { code: 'ActivityNotFoundInConversation', message: `Activity ${subId} was not found in conversation ${id}.` } } };
       }
-      const refused = gate(kind, id, id);
+      const refused = gate(kind, id);
       if (refused) return refused;
       if (known) {
         if (kind === 'update') known.activity = body;
@@ -267,7 +273,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (channelId) {
       // A new thread in a channel: Teams needs the root message with it.
       if (!activity) return badRequest('Creating a conversation in a channel requires an activity.');
-      const refused = gate('create', channelId, channelId);
+      const refused = gate('create', channelId);
       if (refused) return refused;
       const activityId = newId();
       const conversationId = `${channelId};messageid=${activityId}`;
@@ -279,7 +285,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (!user || body.isGroup === true) return badRequest('Only channel threads (channelData.channel.id) and 1:1 chats (one member) can be created.');
     // A 1:1 chat id is stable per user, as in Teams.
     const conversationId = `a:1${Buffer.from(user).toString('base64url')}`;
-    const refused = gate('create', conversationId, conversationId);
+    const refused = gate('create', conversationId);
     if (refused) return refused;
     const activityId = activity ? newId() : '';
     if (activity) activities.set(activityId, { conversation: conversationId, activity, deleted: false });
