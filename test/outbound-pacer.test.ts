@@ -255,6 +255,30 @@ describe('outbound pacer: Retry-After', () => {
     expect(at).toEqual({ k: 3000, o: 0 });
   });
 
+  it('a request refused with 429 (released as throttled) does not spend a slot; an answered one does', async () => {
+    const clock = virtualClock();
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 2, windowMs: 30_000 }], global: [] });
+    (await pacer.acquire('19:c;messageid=1')).release({ throttled: true });
+    (await pacer.acquire('19:c;messageid=2')).release();
+    let third = false;
+    void pacer.acquire('19:c;messageid=3').then((slot) => {
+      third = true;
+      slot.release();
+    });
+    await clock.advanceTo(1);
+    expect(third).toBe(true);
+    // Now two answered requests fill the window: the next one waits the 30 s.
+    let fourth = -1;
+    void pacer.acquire('19:c').then((slot) => {
+      fourth = clock.now();
+      slot.release();
+    });
+    await clock.advanceTo(29_000);
+    expect(fourth).toBe(-1);
+    await clock.runUntilIdle();
+    expect(fourth).toBeGreaterThanOrEqual(30_000);
+  });
+
   it('forgets idle keys once their windows have passed (no unbounded growth)', async () => {
     const clock = virtualClock();
     const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 7, windowMs: 1000 }], global: [] });

@@ -56,8 +56,13 @@ export const systemClock: PacerClock = {
 };
 
 export interface PacerSlot {
-  /** Marks the request answered (or failed): from now on it ages out of the windows. Idempotent. */
-  release(): void;
+  /**
+   * Marks the request answered (or failed): from now on it ages out of the windows. Idempotent.
+   * `throttled`: the service refused it with 429 (it did nothing), so it leaves the windows at once;
+   * the Retry-After pause that follows keeps the conversation waiting instead. Counting it would
+   * leave a refused request's slot unused for a whole window (30 s at Teams' 60 per 30 s).
+   */
+  release(options?: { throttled?: boolean }): void;
 }
 
 export interface AcquireOptions {
@@ -194,16 +199,25 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     state.inFlight++;
     let released = false;
     waiter.resolve({
-      release() {
+      release(options) {
         if (released) return;
         released = true;
         entry.end = clock.now();
+        if (options?.throttled) {
+          removeEntry(state.conversation.entries, entry);
+          removeEntry(globalEntries, entry);
+        }
         state.inFlight--;
         pump();
       },
     });
     prune(state.conversation.entries, longestKeyWindow, now);
     prune(globalEntries, longestGlobalWindow, now);
+  }
+
+  function removeEntry(entries: Entry[], entry: Entry): void {
+    const index = entries.indexOf(entry);
+    if (index >= 0) entries.splice(index, 1);
   }
 
   function pump(): void {

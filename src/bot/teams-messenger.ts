@@ -187,6 +187,7 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
       let giveUp: AppError | undefined;
       let pauseMs = 0;
       let pauseAll = false;
+      let throttled = false;
       try {
         // The race is a backstop for a connector the timeout policy could not be added to.
         const value = await raceAbort(run(), control.signal);
@@ -196,7 +197,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
         if (error instanceof AppError) throw error;
         const failure: Failure = deadline.aborted ? { kind: 'timeout', scope: 'deadline' } : attemptTimeout.aborted ? { kind: 'timeout', scope: 'attempt' } : classify(error, clock.now());
         const retryAfterMs = failure.kind === 'status' ? failure.retryAfterMs : undefined;
-        const appThrottled = failure.kind === 'status' && noteAnswer(key, failure.status === 429);
+        throttled = failure.kind === 'status' && failure.status === 429;
+        const appThrottled = failure.kind === 'status' && noteAnswer(key, throttled);
         if (!isRetryable(failure, idempotent) || attempt >= retry.maxAttempts || (retryAfterMs ?? 0) > retry.maxRetryAfterMs) {
           giveUp = toAppError(failure, facts, attempt);
         } else {
@@ -210,7 +212,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
         // slot at once. A pause (not a private sleep) makes the messages queued behind this one wait
         // too and keep their order; 429s on many threads at once briefly hold the other threads too.
         if (pauseMs > 0) pacer.pause(key, pauseMs, { global: pauseAll });
-        slot.release();
+        // A 429 did nothing at Teams: its slot is not spent (the pause above holds the conversation).
+        slot.release({ throttled });
       }
       if (giveUp) throw giveUp;
     }
