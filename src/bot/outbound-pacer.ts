@@ -129,15 +129,15 @@ interface KeyState {
 }
 
 export function createOutboundPacer(options: OutboundPacerOptions = {}): OutboundPacer {
-  const perKey = options.perConversation ?? TEAMS_CONVERSATION_LIMITS;
+  const conversationWindows = options.perConversation ?? TEAMS_CONVERSATION_LIMITS;
   const conversationOf = options.conversationOf ?? teamsConversationOf;
   const globalWindows = options.global ?? TEAMS_GLOBAL_LIMITS;
   const clock = options.clock ?? systemClock;
   const maxInFlight = options.maxInFlightPerKey ?? Number.POSITIVE_INFINITY;
   const globalPauseCap = options.globalPauseCapMs ?? 1000;
-  const longestKeyWindow = Math.max(0, ...perKey.map((w) => w.windowMs));
+  const longestConversationWindow = Math.max(0, ...conversationWindows.map((w) => w.windowMs));
   const longestGlobalWindow = Math.max(0, ...globalWindows.map((w) => w.windowMs));
-  for (const w of [...perKey, ...globalWindows]) {
+  for (const w of [...conversationWindows, ...globalWindows]) {
     if (!(w.limit >= 1 && w.windowMs > 0)) throw new RangeError(`invalid rate window ${JSON.stringify(w)}`);
   }
 
@@ -179,7 +179,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
 
   function readyAt(state: KeyState, now: number): number {
     if (state.inFlight >= maxInFlight) return Number.POSITIVE_INFINITY;
-    return Math.max(state.conversation.pausedUntil, globalPausedUntil, windowsReadyAt(state.conversation.entries, perKey, now), windowsReadyAt(globalEntries, globalWindows, now));
+    return Math.max(state.conversation.pausedUntil, globalPausedUntil, windowsReadyAt(state.conversation.entries, conversationWindows, now), windowsReadyAt(globalEntries, globalWindows, now));
   }
 
   function prune(entries: Entry[], longest: number, now: number): void {
@@ -211,7 +211,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
         pump();
       },
     });
-    prune(state.conversation.entries, longestKeyWindow, now);
+    prune(state.conversation.entries, longestConversationWindow, now);
     prune(globalEntries, longestGlobalWindow, now);
   }
 
@@ -253,7 +253,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     const used = new Set([...keys.values()].map((state) => state.conversation));
     for (const [id, conversation] of conversations) {
       if (used.has(conversation) || conversation.pausedUntil > now) continue;
-      prune(conversation.entries, longestKeyWindow, now);
+      prune(conversation.entries, longestConversationWindow, now);
       if (conversation.entries.length === 0) conversations.delete(id);
     }
   }
