@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.ts';
 import { CONFIG_KEYS } from '../src/config/keys.ts';
 
@@ -172,5 +174,48 @@ describe('deploy recipe: container image', () => {
     expect(/^CMD\s+(.+)$/m.exec(dockerfile)?.[1]).toBe('["node", "src/main.ts"]');
     // Everything `node src/main.ts` needs at run time is copied (package.json: "type": "module").
     for (const path of ['package.json', 'src', 'cards']) expect(dockerfile).toMatch(new RegExp(`^COPY\\s.*\\s${path}\\s`, 'm'));
+  });
+});
+
+describe('deploy recipe: what the image holds is enough to run the bot', () => {
+  const running: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('with only the runtime stage\'s COPY sources and the production dependencies, node src/main.ts serves /healthz', { timeout: 60_000 }, async () => {
+    const dockerfile = read('Dockerfile');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const copied = [...runtime.matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\S+$/gm)].map((m) => m[1]!).filter((source) => !source.startsWith('/'));
+    expect(copied.sort()).toEqual(['cards', 'package.json', 'src']);
+    const dir = mkdtempSync(join(tmpdir(), 'ib-image-'));
+    for (const source of copied) cpSync(join(root, source), join(dir, source), { recursive: true });
+    // node_modules as `npm ci --omit=dev` leaves it: the production dependency tree only.
+    const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
+    const topLevel = ls.stdout.split('\n').filter((path) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(relative(root, path)));
+    expect(topLevel.length).toBeGreaterThan(5);
+    for (const path of topLevel) {
+      const target = join(dir, relative(root, path));
+      mkdirSync(dirname(target), { recursive: true });
+      symlinkSync(path, target);
+    }
+    expect(existsSync(join(dir, 'node_modules', 'vitest'))).toBe(false);
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', BOT_AUTH: 'off', ALERT_SOURCES: 'none', DATABASE_URL: `sqlite:${join(dir, 'bot.db')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.push(child);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    let url: string | undefined;
+    for (const deadline = Date.now() + 30_000; !url && Date.now() < deadline && child.exitCode === null; ) {
+      const line = out.split('\n').find((l) => l.includes('"incident-bot listening"'));
+      if (line) url = (JSON.parse(line) as { url: string }).url;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url, out).toBeDefined();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 });
