@@ -1,22 +1,25 @@
 /**
  * Builds the Teams app package: fills the `${{NAME}}` placeholders of appPackage/manifest.json
  * from env/.env.<name> (Teams Toolkit convention) and the environment, validates the result
- * against the schema kept in appPackage/schema/ (no network at build time), and writes
- * appPackage/build/incident-bot.<name>.zip with manifest.json, color.png and outline.png.
+ * against the official schema of its manifestVersion from `@microsoft/app-manifest` (ajv, no
+ * network: see manifest-schema.ts), checks the icons, and writes
+ * appPackage/build/incident-bot.<name>.zip with the validated manifest, color.png and outline.png.
  *
  *   node scripts/package-app.ts [--env dev]     (default: TEAMSFX_ENV or dev)
  *   node scripts/package-app.ts --icons          (re-draws the two PNG icons)
  *
- * Pure Node (zlib for deflate and CRC-32): no packaging dependency.
+ * Zip and PNG in pure Node (zlib for deflate and CRC-32): no packaging dependency.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
 import { readEnvFiles } from '../src/config/env-files.ts';
+import { validateManifest } from './manifest-schema.ts';
+
+export { validateManifest };
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const APP_DIR = resolve(ROOT, 'appPackage');
-export const SCHEMA_FILE = resolve(APP_DIR, 'schema/manifest.schema.json');
 
 // ---- placeholders ----------------------------------------------------------------------------
 
@@ -33,71 +36,6 @@ export function fillPlaceholders(template: string, values: Readonly<Record<strin
     return JSON.stringify(value).slice(1, -1);
   });
   return { text, missing: [...missing] };
-}
-
-// ---- a JSON Schema (draft-04) subset validator -------------------------------------------------
-
-type Schema = Record<string, unknown>;
-
-/**
- * The keywords the kept schema uses: type, enum, const, properties, required,
- * additionalProperties (false), items, maxItems, minItems, uniqueItems, maxLength, minLength,
- * pattern and local $ref. An unknown keyword fails loudly, so a schema swapped for a richer one
- * is not silently half-checked.
- */
-export function validate(value: unknown, schema: Schema, root: Schema = schema, path = '$'): string[] {
-  if (typeof schema.$ref === 'string') return validate(value, resolveRef(root, schema.$ref), root, path);
-  const errors: string[] = [];
-  const known = new Set(['$schema', '$comment', 'description', 'default', 'format', 'title', 'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'maxItems', 'minItems', 'uniqueItems', 'maxLength', 'minLength', 'pattern', 'definitions']);
-  for (const keyword of Object.keys(schema)) if (!known.has(keyword)) throw new Error(`schema keyword "${keyword}" at ${path} is not supported by this validator`);
-  if (schema.type !== undefined && !hasType(value, schema.type as string)) return [`${path}: must be ${String(schema.type)}`];
-  if (Array.isArray(schema.enum) && !schema.enum.some((option) => JSON.stringify(option) === JSON.stringify(value))) errors.push(`${path}: must be one of ${JSON.stringify(schema.enum)}`);
-  if ('const' in schema && JSON.stringify(schema.const) !== JSON.stringify(value)) errors.push(`${path}: must be ${JSON.stringify(schema.const)}`);
-  if (typeof value === 'string') {
-    if (typeof schema.maxLength === 'number' && [...value].length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength} characters`);
-    if (typeof schema.minLength === 'number' && [...value].length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength} characters`);
-    if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${path}: does not match ${schema.pattern}`);
-  }
-  if (Array.isArray(value)) {
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-    if (schema.uniqueItems === true && new Set(value.map((item) => JSON.stringify(item))).size !== value.length) errors.push(`${path}: items must be unique`);
-    if (schema.items && typeof schema.items === 'object') value.forEach((item, index) => errors.push(...validate(item, schema.items as Schema, root, `${path}[${index}]`)));
-  }
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const object = value as Record<string, unknown>;
-    const properties = (schema.properties ?? {}) as Record<string, Schema>;
-    for (const name of (schema.required ?? []) as string[]) if (!(name in object)) errors.push(`${path}: missing required property "${name}"`);
-    for (const [name, child] of Object.entries(object)) {
-      if (properties[name]) errors.push(...validate(child, properties[name], root, `${path}.${name}`));
-      else if (schema.additionalProperties === false) errors.push(`${path}: unknown property "${name}"`);
-    }
-  }
-  return errors;
-}
-
-function hasType(value: unknown, type: string): boolean {
-  if (type === 'array') return Array.isArray(value);
-  if (type === 'object') return value !== null && typeof value === 'object' && !Array.isArray(value);
-  if (type === 'integer') return Number.isInteger(value);
-  if (type === 'null') return value === null;
-  return typeof value === type;
-}
-
-function resolveRef(root: Schema, ref: string): Schema {
-  if (!ref.startsWith('#/')) throw new Error(`only local $ref is supported, got ${ref}`);
-  let node: unknown = root;
-  for (const part of ref.slice(2).split('/')) node = (node as Record<string, unknown> | undefined)?.[part];
-  if (!node || typeof node !== 'object') throw new Error(`$ref ${ref} does not resolve`);
-  return node as Schema;
-}
-
-/** Schema problems plus the rules the schema cannot say (icons present, bot id = app rules). */
-export function validateManifest(manifest: unknown, schema: Schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Schema): string[] {
-  const errors = validate(manifest, schema);
-  const text = JSON.stringify(manifest);
-  if (text.includes('${{')) errors.push('$: a ${{...}} placeholder is left unfilled');
-  return errors;
 }
 
 // ---- PNG ---------------------------------------------------------------------------------------

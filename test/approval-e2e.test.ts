@@ -94,7 +94,7 @@ describe('a refusal on the Action.Submit path stays private', () => {
     // The connector refuses targeted messages: a 1:1 chat with Mallory instead.
     mark = h.connector.sent.length;
     const rejectedBefore = h.connector.rejected.length;
-    h.connector.faults.push({ status: 403, times: 1, kinds: ['reply'] });
+    h.connector.faults.push({ status: 403, times: 1, targeted: true });
     await h.click(b, card, 'disable-ad-account', MALLORY_USER, { via: 'submit' });
     await h.waitFor('the refusal in a 1:1 chat', () => privateTextsTo(MALLORY_USER).find((t) => t.includes('not an approver')));
     await settle();
@@ -103,7 +103,7 @@ describe('a refusal on the Action.Submit path stays private', () => {
 
     // Neither is possible: the refusal still reaches Mallory, in the thread (the last resort).
     mark = h.connector.sent.length;
-    h.connector.faults.push({ status: 403, times: 1, kinds: ['reply'] }, { status: 403, times: 1, kinds: ['create'] });
+    h.connector.faults.push({ status: 403, times: 1, targeted: true }, { status: 403, times: 1, kinds: ['create'] });
     await h.click(b, card, 'disable-ad-account', MALLORY_USER, { via: 'submit' });
     const open = await h.waitFor('the refusal in the thread', () => refusals(mark)[0]);
     expect(open).toMatchObject({ targeted: false, conversationId: card.threadConversationId });

@@ -183,7 +183,7 @@ describe('lookup through /api/messages', () => {
 
   it('falls back to a normal reply when the connector refuses the targeted reply', async (ctx) => {
     requireSamba(ctx);
-    connector.faults.push({ status: 400, times: 1, kinds: ['reply'] });
+    connector.faults.push({ status: 400, times: 1, targeted: true });
     const { posts } = await send(targetedSlashCommand(teams, { text: '/help' }));
     expect(connector.rejected).toHaveLength(1);
     expect(posts).toHaveLength(1);

@@ -130,26 +130,33 @@ describe('local Bot Framework connector through botbuilder', () => {
     expect(outcomes).toEqual(['ok', 'ok', 'ok', 412, 'ok', 'ok', 'ok', 'ok', 412]);
   });
 
-  it('enforces Teams rate limits per thread (7/s) when enabled; botbuilder retries the 429s after Retry-After', async () => {
+  it('enforces Teams rate limits per conversation (7/s) when enabled; botbuilder retries the 429s after Retry-After', async () => {
     connector.rateLimits = TEAMS_RATE_LIMITS;
     try {
       const { conversationId } = await postCardToChannel(connector.serviceUrl, 'storm');
       const started = Date.now();
       const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sendInThread(connector.serviceUrl, conversationId, `burst ${i}`)));
       expect(results).toEqual(Array(10).fill('ok'));
-      // 7 fit in the first second (the root post counts for the channel, not this thread); after 1s
-      // the 8-per-2s window admits one more of the 3 retries, the other 2 get in after 2s: 3 + 2 rejections.
-      expect(connector.rejected.map((r) => `${r.status} ${r.reason}`)).toEqual(Array(5).fill('429 rate-limit'));
+      // The root post and the thread are one conversation (the channel): root + 6 replies fit in
+      // the first second, 4 refused; after 1 s the 8-per-2s window admits one of the 4 retries, the
+      // other 3 get in after 2 s: 4 + 3 rejections.
+      expect(connector.rejected.map((r) => `${r.status} ${r.reason}`)).toEqual(Array(7).fill('429 rate-limit'));
       expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
-      const times = connector.sent.filter((r) => r.kind !== 'create' && r.conversationId === conversationId).map((r) => r.at.getTime());
+      const times = connector.sent.map((r) => r.at.getTime());
       for (const t of times) {
         expect(times.filter((u) => u > t - 1000 && u <= t).length).toBeLessThanOrEqual(7);
         expect(times.filter((u) => u > t - 2000 && u <= t).length).toBeLessThanOrEqual(8);
       }
-      // Another thread has its own budget.
-      const other = await postCardToChannel(connector.serviceUrl, 'other');
-      expect(await sendInThread(connector.serviceUrl, other.conversationId, 'fine')).toBe('ok');
-      expect(connector.rejected).toHaveLength(5);
+      // Teams counts the channel as one conversation: another thread of it shares the budget...
+      const before = connector.rejected.length;
+      const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => sendInThread(connector.serviceUrl, `${CHANNEL};messageid=1700000000000`, `sibling ${i}`)));
+      expect(burst).toEqual(Array(8).fill('ok'));
+      expect(connector.rejected.length).toBeGreaterThan(before);
+      expect(connector.rejected.slice(before).every((r) => r.conversationId.startsWith(`${CHANNEL};messageid=`))).toBe(true);
+      // ...while another channel has its own.
+      const rejectedSoFar = connector.rejected.length;
+      expect(await sendInThread(connector.serviceUrl, '19:elsewhere-0000@thread.tacv2;messageid=1', 'fine')).toBe('ok');
+      expect(connector.rejected).toHaveLength(rejectedSoFar);
     } finally {
       connector.rateLimits = undefined;
     }

@@ -4,20 +4,19 @@ import { TEAMS_RATE_LIMITS } from './servers/bot-connector-server.ts';
 import { putAlert } from './servers/tenant.ts';
 import { startNotifierHarness, type NotifierHarness } from './support/notifier-harness.ts';
 
-// An alert storm: 2,000 MDI alerts read from the local Graph (real adapter, 10 pages) and posted
+// An alert storm: MDI alerts read from the local Graph (real adapter) and posted
 // through the Teams messenger to a connector that enforces Teams' rate limits AND answers 429 with
-// Retry-After to a share of requests (default 1 in 50). Every alert must arrive exactly once.
+// Retry-After to a share of requests (default 1 in 20). Every alert must arrive exactly once.
 
 // STORM_ALERTS / STORM_429_SHARE override the size and fault share for experiments.
-const ALERTS = Number(process.env.STORM_ALERTS ?? 2000);
-// Teams (and the connector stand-in) count new threads against the CHANNEL's per-thread limits
-// (60 per 30 s): a storm of 2,000 one-alert threads would take 17 minutes whatever we do. An
-// attack storm is many alerts about few accounts, and that is what grouping makes fast: 50
-// accounts, 40 alerts each, interleaved in time -> 50 threads, 1,950 replies spread over them.
-const ACCOUNTS = Number(process.env.STORM_ACCOUNTS ?? 50);
-// Each 429 holds its own thread for its Retry-After (1 s); only 429s on several threads at once
-// (the app throttled as a whole) hold every thread, for at most 1 s.
-const SHARE = Number(process.env.STORM_429_SHARE ?? 0.02);
+// Teams (and the connector stand-in) count every post of a channel, new threads and replies in
+// all its threads, on the channel (7/1 s, 8/2 s, 60/30 s, 1,800/h): a channel takes at most 2
+// posts a second over time, and 1,800 an hour. 120 alerts about 12 accounts, interleaved in time
+// (12 threads, 108 replies), go past two 30 s windows in about 45 s.
+const ALERTS = Number(process.env.STORM_ALERTS ?? 120);
+const ACCOUNTS = Number(process.env.STORM_ACCOUNTS ?? 12);
+// Each 429 holds its conversation (the channel) for its Retry-After (1 s).
+const SHARE = Number(process.env.STORM_429_SHARE ?? 0.05);
 
 let h: NotifierHarness;
 
@@ -33,7 +32,7 @@ function person(i: number): AccountInput {
 }
 
 describe('notifier storm', () => {
-  it('posts 2,000 alerts exactly once through 429s with Retry-After and Teams rate limits', { timeout: 170_000 }, async () => {
+  it('posts a storm of alerts into one channel exactly once through 429s with Retry-After and Teams rate limits', { timeout: 170_000 }, async () => {
     const start = Date.now() - 60 * 60_000;
     for (let i = 0; i < ALERTS; i++) {
       const at = new Date(start + i * 1000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createOutboundPacer, TEAMS_GLOBAL_LIMITS, TEAMS_THREAD_LIMITS, type PacerClock, type PacerSlot, type RateWindow } from '../src/bot/outbound-pacer.ts';
+import { createOutboundPacer, TEAMS_GLOBAL_LIMITS, TEAMS_CONVERSATION_LIMITS, type PacerClock, type PacerSlot, type RateWindow } from '../src/bot/outbound-pacer.ts';
 
 // The pacer against a virtual clock: time moves only when the test says so, so limits are checked
 // exactly (not "roughly, given scheduler noise") and an hour of Teams limits runs in milliseconds.
@@ -73,9 +73,9 @@ interface Grant {
  * Starts `count` requests per key at once; each holds its slot `latencyMs` (virtual) and releases.
  * Returns the grants in grant order.
  */
-async function storm(options: { keys: string[]; count: number; latencyMs: number; perKey?: readonly RateWindow[]; global?: readonly RateWindow[]; maxInFlightPerKey?: number }): Promise<{ grants: Grant[]; clock: ReturnType<typeof virtualClock> }> {
+async function storm(options: { keys: string[]; count: number; latencyMs: number; perConversation?: readonly RateWindow[]; global?: readonly RateWindow[]; maxInFlightPerKey?: number }): Promise<{ grants: Grant[]; clock: ReturnType<typeof virtualClock> }> {
   const clock = virtualClock();
-  const pacer = createOutboundPacer({ clock, perKey: options.perKey, global: options.global, maxInFlightPerKey: options.maxInFlightPerKey });
+  const pacer = createOutboundPacer({ clock, perConversation: options.perConversation, global: options.global, maxInFlightPerKey: options.maxInFlightPerKey });
   const grants: Grant[] = [];
   const jobs: Promise<void>[] = [];
   for (let i = 0; i < options.count; i++) {
@@ -123,7 +123,7 @@ describe('outbound pacer: Teams limits', () => {
     expect(grants).toHaveLength(390);
     for (const key of ['t1', 't2', 't3']) {
       const mine = grants.filter((g) => g.key === key);
-      for (const window of TEAMS_THREAD_LIMITS) expect(worstCaseInWindow(mine, window), `${key} ${window.limit}/${window.windowMs}`).toBeLessThanOrEqual(window.limit);
+      for (const window of TEAMS_CONVERSATION_LIMITS) expect(worstCaseInWindow(mine, window), `${key} ${window.limit}/${window.windowMs}`).toBeLessThanOrEqual(window.limit);
       // 60 per 30 s binds: 130 messages need the third 30 s window, so the last goes out after 60 s (plus round-trips).
       const last = mine.at(-1)!.start;
       expect(last).toBeGreaterThanOrEqual(60_000);
@@ -132,10 +132,25 @@ describe('outbound pacer: Teams limits', () => {
     expect(worstCaseInWindow(grants, TEAMS_GLOBAL_LIMITS[0]!)).toBeLessThanOrEqual(50);
   });
 
+  it('counts every thread of a channel on the channel (Teams limits per conversation), keeping each thread in order', async () => {
+    const channel = '19:soc@thread.tacv2';
+    const threads = Array.from({ length: 40 }, (_, i) => `${channel};messageid=${1_700_000_000_000 + i}`);
+    const { grants } = await storm({ keys: [channel, ...threads], count: 3, latencyMs: 20, global: TEAMS_GLOBAL_LIMITS, maxInFlightPerKey: 1 });
+    expect(grants).toHaveLength(123);
+    // 123 calls on one conversation: 8 per 2 s, then 60 per 30 s, whichever thread they address.
+    for (const window of TEAMS_CONVERSATION_LIMITS) expect(worstCaseInWindow(grants, window), `${window.limit}/${window.windowMs}`).toBeLessThanOrEqual(window.limit);
+    expect(Math.max(...grants.map((g) => g.start))).toBeGreaterThanOrEqual(60_000);
+    for (const key of threads) expect(grants.filter((g) => g.key === key).map((g) => g.label)).toEqual([0, 1, 2]);
+    // Another channel has its own budget: its threads are not held up by this one.
+    const two = await storm({ keys: [`${channel};messageid=1`, '19:other@thread.tacv2;messageid=2'], count: 8, latencyMs: 0, global: [] });
+    for (const key of [`${channel};messageid=1`, '19:other@thread.tacv2;messageid=2']) expect(two.grants.filter((g) => g.key === key && g.start === 0)).toHaveLength(7);
+    expect(two.grants.filter((g) => g.start === 0)).toHaveLength(14);
+  });
+
   it('holds 1800 per hour per thread', async () => {
-    const perKey: RateWindow[] = [{ limit: 1800, windowMs: 3_600_000 }];
-    const { grants } = await storm({ keys: ['busy'], count: 1805, latencyMs: 1, perKey, global: [] });
-    expect(worstCaseInWindow(grants, perKey[0]!)).toBe(1800);
+    const perConversation: RateWindow[] = [{ limit: 1800, windowMs: 3_600_000 }];
+    const { grants } = await storm({ keys: ['busy'], count: 1805, latencyMs: 1, perConversation, global: [] });
+    expect(worstCaseInWindow(grants, perConversation[0]!)).toBe(1800);
     expect(grants.slice(1800).every((g) => g.start >= 3_600_000)).toBe(true);
   });
 
@@ -153,7 +168,7 @@ describe('outbound pacer: Teams limits', () => {
 
 describe('outbound pacer: order and waiting', () => {
   it('serves each key first-in first-out, and a blocked key does not hold up another', async () => {
-    const { grants } = await storm({ keys: ['slow', 'fast'], count: 30, latencyMs: 3, perKey: TEAMS_THREAD_LIMITS, global: [{ limit: 10, windowMs: 1000 }] });
+    const { grants } = await storm({ keys: ['slow', 'fast'], count: 30, latencyMs: 3, perConversation: TEAMS_CONVERSATION_LIMITS, global: [{ limit: 10, windowMs: 1000 }] });
     for (const key of ['slow', 'fast']) {
       const labels = grants.filter((g) => g.key === key).map((g) => g.label);
       expect(labels).toEqual([...labels].sort((a, b) => a - b));
@@ -162,7 +177,7 @@ describe('outbound pacer: order and waiting', () => {
 
   it('lets a key with budget through while another key waits on its own window', async () => {
     const clock = virtualClock();
-    const pacer = createOutboundPacer({ clock, perKey: [{ limit: 1, windowMs: 10_000 }], global: [] });
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 1, windowMs: 10_000 }], global: [] });
     (await pacer.acquire('a')).release();
     const order: string[] = [];
     const a = pacer.acquire('a').then((s) => (order.push(`a@${clock.now()}`), s.release()));
@@ -187,7 +202,7 @@ describe('outbound pacer: order and waiting', () => {
 
   it('a waiter whose signal aborts leaves the queue, rejects with the reason, and the next one goes', async () => {
     const clock = virtualClock();
-    const pacer = createOutboundPacer({ clock, perKey: [{ limit: 1, windowMs: 1000 }], global: [] });
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 1, windowMs: 1000 }], global: [] });
     (await pacer.acquire('k')).release();
     const controller = new AbortController();
     const aborted = pacer.acquire('k', { signal: controller.signal });
@@ -202,7 +217,7 @@ describe('outbound pacer: order and waiting', () => {
 
   it('a front acquire (a retry) goes before the messages queued behind it', async () => {
     const clock = virtualClock();
-    const pacer = createOutboundPacer({ clock, perKey: [{ limit: 1, windowMs: 1000 }], global: [] });
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 1, windowMs: 1000 }], global: [] });
     (await pacer.acquire('k')).release();
     const order: string[] = [];
     const later = pacer.acquire('k').then((s) => (order.push('later'), s.release()));
@@ -240,9 +255,33 @@ describe('outbound pacer: Retry-After', () => {
     expect(at).toEqual({ k: 3000, o: 0 });
   });
 
+  it('a request refused with 429 (released as throttled) does not spend a slot; an answered one does', async () => {
+    const clock = virtualClock();
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 2, windowMs: 30_000 }], global: [] });
+    (await pacer.acquire('19:c;messageid=1')).release({ throttled: true });
+    (await pacer.acquire('19:c;messageid=2')).release();
+    let third = false;
+    void pacer.acquire('19:c;messageid=3').then((slot) => {
+      third = true;
+      slot.release();
+    });
+    await clock.advanceTo(1);
+    expect(third).toBe(true);
+    // Now two answered requests fill the window: the next one waits the 30 s.
+    let fourth = -1;
+    void pacer.acquire('19:c').then((slot) => {
+      fourth = clock.now();
+      slot.release();
+    });
+    await clock.advanceTo(29_000);
+    expect(fourth).toBe(-1);
+    await clock.runUntilIdle();
+    expect(fourth).toBeGreaterThanOrEqual(30_000);
+  });
+
   it('forgets idle keys once their windows have passed (no unbounded growth)', async () => {
     const clock = virtualClock();
-    const pacer = createOutboundPacer({ clock, perKey: [{ limit: 7, windowMs: 1000 }], global: [] });
+    const pacer = createOutboundPacer({ clock, perConversation: [{ limit: 7, windowMs: 1000 }], global: [] });
     for (let i = 0; i < 100; i++) (await pacer.acquire(`thread-${i}`)).release();
     expect(pacer.stats().keys).toBe(100);
     await clock.advanceTo(1001);

@@ -155,9 +155,10 @@ describe('Teams messenger: retries', () => {
     expect(connector.repliesIn(thread.rootActivityId).map((r) => r.activity?.text)).toEqual([`after ${status}`]);
   });
 
-  it('a lone 429 holds its own thread for the Retry-After, not the other threads', async () => {
+  it('a lone 429 holds its own conversation (the channel, all its threads) for the Retry-After, not the other channels', async () => {
     const m = messenger();
-    const [a, b] = [await m.startThread(channelRef(), { text: 'a' }), await m.startThread(channelRef(), { text: 'b' })];
+    const OTHER = '19:other-0000@thread.tacv2';
+    const [a, sibling, b] = [await m.startThread(channelRef(), { text: 'a' }), await m.startThread(channelRef(), { text: 'a2' }), await m.startThread(channelRef(connector.serviceUrl, OTHER), { text: 'b' })];
     connector.faults.push({ status: 429, retryAfterSeconds: 1, times: 1, kinds: ['reply'] });
     const started = Date.now();
     const retriesBefore = log.lines().filter((l) => l.msg === 'Teams call failed; retrying').length;
@@ -165,16 +166,19 @@ describe('Teams messenger: retries', () => {
     // Once the messenger has heard the 429 and paused for it.
     await waitUntil(() => log.lines().filter((l) => l.msg === 'Teams call failed; retrying').length > retriesBefore);
     const other = Date.now();
+    const siblingDone = m.reply(sibling, { text: 'waits with its channel' }).then(() => Date.now() - other);
     await m.reply(b, { text: 'goes at once' });
     expect(Date.now() - other).toBeLessThan(500);
     expect(await throttled).toBeGreaterThanOrEqual(1000);
+    // Teams counts the channel as one conversation: its other thread waited for the Retry-After too.
+    expect(await siblingDone).toBeGreaterThanOrEqual(700);
     expect(connector.rejected.map((r) => r.conversationId)).toEqual([a.threadConversationId]);
   });
 
-  it('429s on several threads at once (the app throttled) hold every thread, for at most a second', async () => {
+  it('429s in several conversations at once (the app throttled) hold every conversation, for at most a second', async () => {
     const m = messenger();
     const threads: ThreadRef[] = [];
-    for (let i = 0; i < 4; i++) threads.push(await m.startThread(channelRef(), { text: `t${i}` }));
+    for (let i = 0; i < 4; i++) threads.push(await m.startThread(channelRef(connector.serviceUrl, `19:busy-${i}@thread.tacv2`), { text: `t${i}` }));
     connector.faults.push({ status: 429, retryAfterSeconds: 3, times: 3, kinds: ['reply'] });
     const retriesBefore = log.lines().filter((l) => l.msg === 'Teams call failed; retrying' && l.operation === 'reply').length;
     const throttled = Promise.all(threads.slice(0, 3).map((t) => m.reply(t, { text: 'throttled' })));
@@ -265,7 +269,7 @@ describe('Teams messenger: connection failures and timeouts', () => {
   });
 
   it('a deadline bounds the whole call, waiting for the pacer included', async () => {
-    const pacer = createOutboundPacer({ perKey: [{ limit: 1, windowMs: 60_000 }] });
+    const pacer = createOutboundPacer({ perConversation: [{ limit: 1, windowMs: 60_000 }] });
     const m = messenger({ pacer, deadlineMs: 300 });
     await m.startThread(channelRef(), { text: 'uses the only slot' });
     const error = await appError(m.startThread(channelRef(), { text: 'waits past the deadline' }));
@@ -279,7 +283,8 @@ describe('Teams messenger: pacing against enforced Teams limits', () => {
   it('posts 150 replies into 3 threads and 100 new threads with zero 429s, each exactly once', { timeout: 90_000 }, async () => {
     const m = messenger({ pacer: createOutboundPacer({ maxInFlightPerKey: 1 }) });
     const threads: ThreadRef[] = [];
-    for (let i = 0; i < 3; i++) threads.push(await m.startThread(channelRef(), { text: `busy thread ${i}` }));
+    // Each busy thread in its own channel: Teams counts a channel with all its threads as one conversation.
+    for (let i = 0; i < 3; i++) threads.push(await m.startThread(channelRef(connector.serviceUrl, `19:busy-${i}@thread.tacv2`), { text: `busy thread ${i}` }));
     connector.reset();
     connector.rateLimits = TEAMS_RATE_LIMITS;
 
@@ -301,11 +306,37 @@ describe('Teams messenger: pacing against enforced Teams limits', () => {
     }
     const titles = connector.sent.filter((r) => r.kind === 'create').map((r) => JSON.stringify(r.activity?.attachments));
     expect(new Set(titles).size).toBe(100);
-    // 50 per thread at 8 per 2 s cannot take less than 12 s.
+    // 50 per busy channel at 8 per 2 s cannot take less than 12 s.
     expect(seconds).toBeGreaterThanOrEqual(11.5);
     const rate = (250 / seconds).toFixed(1);
     const perThread = (50 / seconds).toFixed(2);
     console.info(`[pacing] 250 calls (150 replies in 3 threads + 100 new threads in 20 channels) in ${seconds.toFixed(1)} s: ${rate}/s overall, ${perThread}/s per busy thread, 0 rejected`);
+  });
+});
+
+describe('Teams messenger: limits per conversation', () => {
+  it('40 threads in one channel: new threads, replies and updates share the channel\'s budget, and the connector refuses nothing', { timeout: 60_000 }, async () => {
+    const m = messenger({ pacer: createOutboundPacer({ maxInFlightPerKey: 1 }) });
+    connector.rateLimits = TEAMS_RATE_LIMITS;
+    const started = Date.now();
+    // As an alert storm does it: every thread posts its root, then its follow-ups at once.
+    const work = Array.from({ length: 40 }, async (_, i) => {
+      const thread = await m.startThread(channelRef(), { card: card(`alert ${i}`), summary: `alert ${i}` });
+      if (i < 12) await m.reply(thread, { text: `more about ${i}` });
+      else if (i < 20) await m.update(thread.channel, thread.threadConversationId, thread.rootActivityId, { card: card(`alert ${i} (updated)`), summary: `alert ${i}` });
+      return thread;
+    });
+    const results = await Promise.allSettled(work);
+    const seconds = (Date.now() - started) / 1000;
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(connector.rejected).toEqual([]);
+    const threads = new Set(connector.sent.filter((r) => r.kind === 'create').map((r) => r.conversationId));
+    expect(threads.size).toBe(40);
+    expect(connector.sent.filter((r) => r.kind === 'reply')).toHaveLength(12);
+    expect(connector.sent.filter((r) => r.kind === 'update')).toHaveLength(8);
+    // 60 calls on one conversation at 8 per 2 s cannot take less than 14 s (7 + 1 per 2 s, then 7 more).
+    expect(seconds).toBeGreaterThanOrEqual(13.5);
+    console.info(`[pacing] 40 threads in one channel (40 roots, 12 replies, 8 updates) in ${seconds.toFixed(1)} s, 0 rejected`);
   });
 });
 

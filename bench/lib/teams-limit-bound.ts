@@ -1,9 +1,10 @@
 /**
  * How fast a storm COULD arrive: a greedy schedule of the same posts under the same limits the
- * local connector enforces (Teams: per thread 7/1 s, 8/2 s, 60/30 s, 1800/h; 50/s per app; a new
- * thread counts against its channel), with the same injected faults (every k-th request refused
- * with Retry-After, which blocks only the thread it hit). Zero latency, perfect knowledge: a
- * bound no real sender reaches, to read the achieved rate against.
+ * local connector enforces (Teams: per conversation, a channel with all its threads, 7/1 s,
+ * 8/2 s, 60/30 s, 1800/h; 50/s per app and tenant), with the same injected faults (every k-th
+ * request refused with Retry-After, which holds the conversation it hit). Zero latency, perfect
+ * knowledge: a bound no real sender reaches, to read the achieved rate against.
+ * Limits: https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
  */
 export interface RateWindow {
   limit: number;
@@ -11,9 +12,9 @@ export interface RateWindow {
 }
 
 export interface LimitBoundInput {
-  /** Posts per thread: the first of each is the thread's creation (counted on the channel). */
+  /** Posts per thread of the one channel: the first of each is the thread's creation. */
   postsPerThread: readonly number[];
-  perThread: readonly RateWindow[];
+  perConversation: readonly RateWindow[];
   global: readonly RateWindow[];
   /** Share of requests refused (deterministic, as the connector does it). */
   faultShare?: number;
@@ -46,43 +47,29 @@ function earliest(times: number[], windows: readonly RateWindow[], t: number): n
 }
 
 export function limitBound(input: LimitBoundInput): LimitBound {
+  // Every post of every thread counts on the channel: threads change nothing but the order, which
+  // a zero-latency schedule is free to choose. So: one queue of all posts on one conversation.
+  const total = input.postsPerThread.reduce((sum, count) => sum + count, 0);
   const channel: number[] = [];
   const global: number[] = [];
-  const threads = input.postsPerThread.map((count) => ({ remaining: count, created: false, times: [] as number[], blockedUntil: 0 }));
-  let channelBlockedUntil = 0;
   const share = input.faultShare ?? 0;
   const retryAfter = input.faultRetryAfterMs ?? 1000;
+  let blockedUntil = 0;
   let requests = 0;
   let faults = 0;
+  let posts = 0;
   let now = 0;
   let last = 0;
-  let posts = 0;
-  for (;;) {
-    let best: { at: number; index: number } | undefined;
-    for (const [index, thread] of threads.entries()) {
-      if (thread.remaining === 0) continue;
-      const own = thread.created ? earliest(thread.times, input.perThread, Math.max(now, thread.blockedUntil)) : earliest(channel, input.perThread, Math.max(now, channelBlockedUntil));
-      const at = earliest(global, input.global, own);
-      // Ties go to creations: a thread that exists can take replies.
-      if (!best || at < best.at || (at === best.at && !thread.created && threads[best.index]!.created)) best = { at, index };
-    }
-    if (!best) break;
-    const thread = threads[best.index]!;
-    now = best.at;
+  while (posts < total) {
+    now = earliest(global, input.global, earliest(channel, input.perConversation, Math.max(now, blockedUntil)));
     requests++;
     if (share > 0 && Math.floor(requests * share) > Math.floor((requests - 1) * share)) {
       faults++;
-      if (thread.created) thread.blockedUntil = now + retryAfter;
-      else channelBlockedUntil = now + retryAfter;
+      blockedUntil = now + retryAfter;
       continue;
     }
+    channel.push(now);
     global.push(now);
-    if (thread.created) thread.times.push(now);
-    else {
-      channel.push(now);
-      thread.created = true;
-    }
-    thread.remaining--;
     posts++;
     last = now;
   }

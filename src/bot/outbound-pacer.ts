@@ -2,8 +2,13 @@
  * Paces outbound calls to Teams so that its documented bot limits are never crossed: a caller
  * waits for a slot instead of being refused (Teams answers 429 and may throttle the bot harder).
  *
- * Limits are sliding windows counted per key (a conversation or thread, as addressed) and over
- * all keys (the app in the tenant). A slot counts in a window from the moment it is granted until
+ * Limits are sliding windows counted per conversation and over all keys (the app in the tenant).
+ * A key is what a call addresses (a channel, a thread of it, a chat); its conversation is what
+ * Teams counts the limits on: "A conversation is 1:1 between bot and user, a group chat, or a
+ * channel in a team" (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit,
+ * "Per bot per thread limit"), so every thread of a channel draws on the channel's one budget.
+ * Order and requests in flight are per key (a thread keeps its replies in order while the
+ * channel's other threads go on). A slot counts in a window from the moment it is granted until
  * `windowMs` after it is released: the service sees the request somewhere between our send and
  * its answer, so only an answered request can be said to have left a window. This costs one
  * round-trip per window and makes the pacer safe whatever the latency.
@@ -17,8 +22,8 @@ export interface RateWindow {
   windowMs: number;
 }
 
-/** Teams per bot per thread: 7 per 1 s, 8 per 2 s, 60 per 30 s, 1800 per hour. */
-export const TEAMS_THREAD_LIMITS: readonly RateWindow[] = [
+/** Teams per bot per conversation (a channel with all its threads, a chat): 7 per 1 s, 8 per 2 s, 60 per 30 s, 1800 per hour. */
+export const TEAMS_CONVERSATION_LIMITS: readonly RateWindow[] = [
   { limit: 7, windowMs: 1000 },
   { limit: 8, windowMs: 2000 },
   { limit: 60, windowMs: 30_000 },
@@ -51,8 +56,13 @@ export const systemClock: PacerClock = {
 };
 
 export interface PacerSlot {
-  /** Marks the request answered (or failed): from now on it ages out of the windows. Idempotent. */
-  release(): void;
+  /**
+   * Marks the request answered (or failed): from now on it ages out of the windows. Idempotent.
+   * `throttled`: the service refused it with 429 (it did nothing), so it leaves the windows at once;
+   * the Retry-After pause that follows keeps the conversation waiting instead. Counting it would
+   * leave a refused request's slot unused for a whole window (30 s at Teams' 60 per 30 s).
+   */
+  release(options?: { throttled?: boolean }): void;
 }
 
 export interface AcquireOptions {
@@ -69,13 +79,23 @@ export interface PauseOptions {
 
 export interface OutboundPacer {
   acquire(key: string, options?: AcquireOptions): Promise<PacerSlot>;
-  /** Holds `key` for `ms` (a Retry-After from the service). */
+  /** Holds `key`'s conversation for `ms` (a Retry-After from the service). */
   pause(key: string, ms: number, options?: PauseOptions): void;
+  /** `keys`: conversations still tracked (waiters, requests in flight, a pause, or calls inside a window). */
   stats(): { waiting: number; inFlight: number; keys: number };
 }
 
+/** The conversation Teams counts a key's calls on: a channel thread `19:…;messageid=<root>` → its channel `19:…`. */
+export function teamsConversationOf(key: string): string {
+  const at = key.indexOf(';messageid=');
+  return at < 0 ? key : key.slice(0, at);
+}
+
 export interface OutboundPacerOptions {
-  perKey?: readonly RateWindow[];
+  /** Windows counted per conversation (`conversationOf` of the key). Default: Teams'. */
+  perConversation?: readonly RateWindow[];
+  /** Which conversation a key's calls count on. Default: teamsConversationOf. */
+  conversationOf?: (key: string) => string;
   global?: readonly RateWindow[];
   clock?: PacerClock;
   /** Requests in flight per key; 1 keeps messages in a thread in order. Default: unlimited. */
@@ -97,26 +117,32 @@ interface Waiter {
   detach: () => void;
 }
 
-interface KeyState {
+interface ConversationState {
   entries: Entry[];
-  queue: Waiter[];
-  inFlight: number;
   pausedUntil: number;
 }
 
+interface KeyState {
+  conversation: ConversationState;
+  queue: Waiter[];
+  inFlight: number;
+}
+
 export function createOutboundPacer(options: OutboundPacerOptions = {}): OutboundPacer {
-  const perKey = options.perKey ?? TEAMS_THREAD_LIMITS;
+  const conversationWindows = options.perConversation ?? TEAMS_CONVERSATION_LIMITS;
+  const conversationOf = options.conversationOf ?? teamsConversationOf;
   const globalWindows = options.global ?? TEAMS_GLOBAL_LIMITS;
   const clock = options.clock ?? systemClock;
   const maxInFlight = options.maxInFlightPerKey ?? Number.POSITIVE_INFINITY;
   const globalPauseCap = options.globalPauseCapMs ?? 1000;
-  const longestKeyWindow = Math.max(0, ...perKey.map((w) => w.windowMs));
+  const longestConversationWindow = Math.max(0, ...conversationWindows.map((w) => w.windowMs));
   const longestGlobalWindow = Math.max(0, ...globalWindows.map((w) => w.windowMs));
-  for (const w of [...perKey, ...globalWindows]) {
+  for (const w of [...conversationWindows, ...globalWindows]) {
     if (!(w.limit >= 1 && w.windowMs > 0)) throw new RangeError(`invalid rate window ${JSON.stringify(w)}`);
   }
 
   const keys = new Map<string, KeyState>();
+  const conversations = new Map<string, ConversationState>();
   const globalEntries: Entry[] = [];
   let globalPausedUntil = 0;
   let nextSeq = 0;
@@ -126,7 +152,13 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
   function stateOf(key: string): KeyState {
     let state = keys.get(key);
     if (!state) {
-      state = { entries: [], queue: [], inFlight: 0, pausedUntil: 0 };
+      const id = conversationOf(key);
+      let conversation = conversations.get(id);
+      if (!conversation) {
+        conversation = { entries: [], pausedUntil: 0 };
+        conversations.set(id, conversation);
+      }
+      state = { conversation, queue: [], inFlight: 0 };
       keys.set(key, state);
     }
     return state;
@@ -147,7 +179,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
 
   function readyAt(state: KeyState, now: number): number {
     if (state.inFlight >= maxInFlight) return Number.POSITIVE_INFINITY;
-    return Math.max(state.pausedUntil, globalPausedUntil, windowsReadyAt(state.entries, perKey, now), windowsReadyAt(globalEntries, globalWindows, now));
+    return Math.max(state.conversation.pausedUntil, globalPausedUntil, windowsReadyAt(state.conversation.entries, conversationWindows, now), windowsReadyAt(globalEntries, globalWindows, now));
   }
 
   function prune(entries: Entry[], longest: number, now: number): void {
@@ -162,21 +194,30 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     state.queue.shift();
     waiter.detach();
     const entry: Entry = { end: undefined };
-    state.entries.push(entry);
+    state.conversation.entries.push(entry);
     globalEntries.push(entry);
     state.inFlight++;
     let released = false;
     waiter.resolve({
-      release() {
+      release(options) {
         if (released) return;
         released = true;
         entry.end = clock.now();
+        if (options?.throttled) {
+          removeEntry(state.conversation.entries, entry);
+          removeEntry(globalEntries, entry);
+        }
         state.inFlight--;
         pump();
       },
     });
-    prune(state.entries, longestKeyWindow, now);
+    prune(state.conversation.entries, longestConversationWindow, now);
     prune(globalEntries, longestGlobalWindow, now);
+  }
+
+  function removeEntry(entries: Entry[], entry: Entry): void {
+    const index = entries.indexOf(entry);
+    if (index >= 0) entries.splice(index, 1);
   }
 
   function pump(): void {
@@ -202,12 +243,18 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
   }
 
   function forgetIdleKeys(): void {
-    // Keys stay while they have waiters, requests in flight, a pause, or entries still inside a window.
+    // Keys stay while they have waiters or requests in flight; conversations while a key uses
+    // them, they are paused, or entries are still inside a window.
     const now = clock.now();
     for (const [key, state] of keys) {
-      if (state.queue.length || state.inFlight || state.pausedUntil > now) continue;
-      prune(state.entries, longestKeyWindow, now);
-      if (state.entries.length === 0) keys.delete(key);
+      if (state.queue.length || state.inFlight) continue;
+      keys.delete(key);
+    }
+    const used = new Set([...keys.values()].map((state) => state.conversation));
+    for (const [id, conversation] of conversations) {
+      if (used.has(conversation) || conversation.pausedUntil > now) continue;
+      prune(conversation.entries, longestConversationWindow, now);
+      if (conversation.entries.length === 0) conversations.delete(id);
     }
   }
 
@@ -252,7 +299,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     pause(key, ms, pauseOptions = {}) {
       const now = clock.now();
       const state = stateOf(key);
-      state.pausedUntil = Math.max(state.pausedUntil, now + ms);
+      state.conversation.pausedUntil = Math.max(state.conversation.pausedUntil, now + ms);
       if (pauseOptions.global) globalPausedUntil = Math.max(globalPausedUntil, now + Math.min(ms, globalPauseCap));
       pump();
     },
@@ -263,7 +310,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
         waiting += state.queue.length;
         inFlight += state.inFlight;
       }
-      return { waiting, inFlight, keys: keys.size };
+      return { waiting, inFlight, keys: conversations.size };
     },
   };
 }

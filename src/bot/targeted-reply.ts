@@ -21,12 +21,16 @@ export interface TargetedSenderOptions {
 }
 
 /**
- * Answers so only the sender of the inbound activity sees it (a Teams targeted message): the same
- * reply botbuilder would send, POSTed to the connector with `?isTargetedActivity=true` and the
- * sender as recipient (botbuilder 4.23 has no API for it; the Teams SDKs append that query
- * parameter). Works for any inbound in a channel or group chat, a slash command or a card's
- * Action.Submit alike. Resolves false when the connector refuses it (tenant without targeted
- * messages, older endpoint) or does not answer: the caller then picks another private way.
+ * Answers so only the sender of the inbound activity sees it (a Teams targeted message), as the
+ * Teams docs specify it for REST ("Send replies using REST APIs",
+ * https://learn.microsoft.com/microsoftteams/platform/agents-in-teams/targeted-messages):
+ * `POST /v3/conversations/{conversationId}/activities?isTargetedActivity=true` with the sender as
+ * recipient and a `targetedMessageInfo` entity naming the inbound message. Targeted messages do not
+ * support replies, so it is never the reply endpoint `/activities/{id}`; the official TypeScript
+ * SDK does the same (microsoft/teams.ts, ConversationActivityClient.createTargeted). botbuilder
+ * 4.23 has no API for it. Works for any inbound in a channel or group chat, a slash command or a
+ * card's Action.Submit alike. Resolves false when the connector refuses it (tenant without
+ * targeted messages) or does not answer: the caller then picks another private way.
  */
 export function createTargetedSender(options: TargetedSenderOptions): (context: TurnContext, message: OutboundMessage) => Promise<boolean> {
   const doFetch = options.fetch ?? fetch;
@@ -59,9 +63,10 @@ async function postTargeted(context: TurnContext, message: OutboundMessage, doFe
     from: bot,
     // The one person who sees it: the sender (of the slash command, of the card's button).
     recipient: { id: inbound.from.id, name: inbound.from.name, ...(inbound.from.aadObjectId ? { aadObjectId: inbound.from.aadObjectId } : {}) },
-    replyToId: inbound.id,
+    // Relates the answer to the message it answers (Teams shows it as the prompt preview).
+    ...(inbound.id ? { entities: [{ type: 'targetedMessageInfo', messageId: inbound.id }] } : {}),
   };
-  const path = `v3/conversations/${encodeURIComponent(conversationId)}/activities${inbound.id ? `/${encodeURIComponent(inbound.id)}` : ''}`;
+  const path = `v3/conversations/${encodeURIComponent(conversationId)}/activities`;
   const url = `${new URL(path, serviceUrl).toString()}?isTargetedActivity=true`;
   const headers = new Map<string, string>([['content-type', 'application/json; charset=utf-8']]);
   const connector = context.turnState.get(context.adapter.ConnectorClientKey) as SigningConnector | undefined;

@@ -5,7 +5,7 @@ import { AppError, type ErrorCode } from '../domain/errors.ts';
 import type { ConversationReferenceJson, Messenger, OutboundMessage, PostedActivity, ThreadRef } from '../domain/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { channelOf, parseConversationReference, referenceFor, rootActivityIdOf, threadConversationIdOf } from './conversation-reference.ts';
-import { createOutboundPacer, systemClock, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
+import { createOutboundPacer, systemClock, teamsConversationOf, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
 
 /**
  * The Messenger port on Teams, through botbuilder's CloudAdapter (proactive turns).
@@ -57,10 +57,10 @@ type Failure =
   | { kind: 'timeout'; scope: 'attempt' | 'deadline' }
   | { kind: 'unexpected'; error: unknown };
 
-/** A 429 holds every thread when, within this window, ... */
+/** A 429 holds every conversation when, within this window, ... */
 const APP_THROTTLE_WINDOW_MS = 1000;
-/** ... at least this many threads were refused with 429 ... */
-const APP_THROTTLE_MIN_THREADS = 3;
+/** ... at least this many conversations (a channel with its threads, a chat) were refused with 429 ... */
+const APP_THROTTLE_MIN_CONVERSATIONS = 3;
 /** ... making up at least this share of the answers (a lone 429 in a storm is a thread's own business). */
 const APP_THROTTLE_MIN_SHARE = 0.25;
 
@@ -98,27 +98,29 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   const random = deps.random ?? Math.random;
   const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   const deadlineMs = deps.deadlineMs ?? 5 * 60_000;
-  // One request in flight per thread keeps replies in the order they were asked for.
+  // One request in flight per thread keeps replies in the order they were asked for; Teams'
+  // limits are counted per conversation (a channel with all its threads) by the pacer.
   const pacer = deps.pacer ?? createOutboundPacer({ clock, maxInFlightPerKey: 1 });
   let warnedUntunable = false;
-  /** Answers of the last second (Teams' app-wide window): tells one thread's 429 from the app being throttled. */
-  const answers: { at: number; key: string; throttled: boolean }[] = [];
+  /** Answers of the last second (Teams' app-wide window): tells one conversation's 429 from the app being throttled. */
+  const answers: { at: number; conversation: string; throttled: boolean }[] = [];
 
   /**
-   * Records an answer; true when a 429 is one of many at once (several threads, a good share of
-   * the answers): Teams throttles the app as a whole and every thread should hold back. A lone 429
-   * (a thread's own limit, a hiccup) holds only its thread: pausing all threads for it would cost
-   * the whole app a second of posting per 429 during a storm.
+   * Records an answer; true when a 429 is one of many at once (several conversations, a good share of
+   * the answers): Teams throttles the app as a whole and every conversation should hold back. A lone
+   * 429 (a conversation's own limit, a hiccup) holds only its conversation: pausing all of them for
+   * it would cost the whole app a second of posting per 429 during a storm.
    */
   function noteAnswer(key: string, throttled: boolean): boolean {
     const at = clock.now();
-    answers.push({ at, key, throttled });
+    // Teams limits a conversation, not a thread: 429s on three threads of one channel are that channel's.
+    answers.push({ at, conversation: teamsConversationOf(key), throttled });
     let stale = 0;
     while (stale < answers.length && answers[stale]!.at <= at - APP_THROTTLE_WINDOW_MS) stale++;
     answers.splice(0, stale);
     if (!throttled) return false;
     const refused = answers.filter((a) => a.throttled);
-    return new Set(refused.map((a) => a.key)).size >= APP_THROTTLE_MIN_THREADS && refused.length >= APP_THROTTLE_MIN_SHARE * answers.length;
+    return new Set(refused.map((a) => a.conversation)).size >= APP_THROTTLE_MIN_CONVERSATIONS && refused.length >= APP_THROTTLE_MIN_SHARE * answers.length;
   }
 
   /** Removes botbuilder's own retries from this turn's connector and adds the attempt timeout. */
@@ -185,6 +187,7 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
       let giveUp: AppError | undefined;
       let pauseMs = 0;
       let pauseAll = false;
+      let throttled = false;
       try {
         // The race is a backstop for a connector the timeout policy could not be added to.
         const value = await raceAbort(run(), control.signal);
@@ -194,7 +197,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
         if (error instanceof AppError) throw error;
         const failure: Failure = deadline.aborted ? { kind: 'timeout', scope: 'deadline' } : attemptTimeout.aborted ? { kind: 'timeout', scope: 'attempt' } : classify(error, clock.now());
         const retryAfterMs = failure.kind === 'status' ? failure.retryAfterMs : undefined;
-        const appThrottled = failure.kind === 'status' && noteAnswer(key, failure.status === 429);
+        throttled = failure.kind === 'status' && failure.status === 429;
+        const appThrottled = failure.kind === 'status' && noteAnswer(key, throttled);
         if (!isRetryable(failure, idempotent) || attempt >= retry.maxAttempts || (retryAfterMs ?? 0) > retry.maxRetryAfterMs) {
           giveUp = toAppError(failure, facts, attempt);
         } else {
@@ -208,7 +212,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
         // slot at once. A pause (not a private sleep) makes the messages queued behind this one wait
         // too and keep their order; 429s on many threads at once briefly hold the other threads too.
         if (pauseMs > 0) pacer.pause(key, pauseMs, { global: pauseAll });
-        slot.release();
+        // A 429 did nothing at Teams: its slot is not spent (the pause above holds the conversation).
+        slot.release({ throttled });
       }
       if (giveUp) throw giveUp;
     }

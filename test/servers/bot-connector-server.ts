@@ -4,6 +4,11 @@ import { startHttpsJsonServer, type JsonHandler, type JsonReply, type JsonReques
  * Local stand-in for the Bot Framework connector as Teams runs it: the `serviceUrl` a bot posts to.
  *   POST   /v3/conversations                                   create a thread in a channel (or a 1:1 chat)
  *   POST   /v3/conversations/{id}/activities[/{replyToId}]     send / reply
+ *   POST   /v3/conversations/{id}/activities?isTargetedActivity=true
+ *          a targeted message (seen by `recipient` alone), in a channel or group chat only; targeted
+ *          messages "don't support reactions, replies, or forwarding", so the reply endpoint with
+ *          the flag is 404 (https://learn.microsoft.com/microsoftteams/platform/agents-in-teams/targeted-messages,
+ *          "Send replies using REST APIs")
  *   PUT    /v3/conversations/{id}/activities/{activityId}      update
  *   DELETE /v3/conversations/{id}/activities/{activityId}      delete
  *   GET    /v3/conversations/{id}/members/{userId}, GET /v3/teams/{teamId}[/conversations]
@@ -46,6 +51,8 @@ export interface ConnectorFault {
   times?: number;
   /** Only these kinds of call (default: every write). */
   kinds?: ConnectorCallKind[];
+  /** Only targeted calls (true) or only untargeted ones (false); default both. */
+  targeted?: boolean;
 }
 
 export interface RateWindow {
@@ -54,16 +61,20 @@ export interface RateWindow {
 }
 
 export interface ConnectorRateLimits {
-  /** Per bot per thread (conversation id as addressed). */
-  perThread: RateWindow[];
+  /**
+   * Per bot per conversation: a channel with all its threads (`19:…;messageid=…` counts on `19:…`),
+   * a group chat, a 1:1 chat. "A conversation is 1:1 between bot and user, a group chat, or a
+   * channel in a team": https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
+   */
+  perConversation: RateWindow[];
   /** Per bot across all conversations. */
   global: RateWindow[];
   retryAfterSeconds?: number;
 }
 
-/** Teams' documented limits for a bot: per thread 7/1s, 8/2s, 60/30s, 1800/1h; global 50 RPS. */
+/** Teams' documented limits for a bot: per conversation 7/1s, 8/2s, 60/30s, 1800/1h; global 50 RPS per app and tenant. */
 export const TEAMS_RATE_LIMITS: ConnectorRateLimits = {
-  perThread: [
+  perConversation: [
     { limit: 7, windowMs: 1000 },
     { limit: 8, windowMs: 2000 },
     { limit: 60, windowMs: 30_000 },
@@ -129,7 +140,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
   const rejected: RejectedRecord[] = [];
   const faults: ConnectorFault[] = [];
   const faultCounters = new WeakMap<ConnectorFault, { seen: number; fired: number }>();
-  const acceptedAt: { thread: string; at: number }[] = [];
+  const acceptedAt: { conversation: string; at: number }[] = [];
   const activities = new Map<string, { conversation: string; activity: Record<string, unknown> | undefined; deleted: boolean }>();
   let lastId = Date.now();
   let seq = 0;
@@ -140,9 +151,10 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
   const newId = () => String((lastId = Math.max(lastId + 1, Date.now())));
   const base = (conversationId: string) => conversationId.split(';')[0]!;
 
-  function pickFault(kind: ConnectorCallKind): ConnectorFault | undefined {
+  function pickFault(kind: ConnectorCallKind, targeted: boolean): ConnectorFault | undefined {
     for (const fault of faults) {
       if (fault.kinds && !fault.kinds.includes(kind)) continue;
+      if (fault.targeted !== undefined && fault.targeted !== targeted) continue;
       const counter = faultCounters.get(fault) ?? { seen: 0, fired: 0 };
       faultCounters.set(fault, counter);
       counter.seen++;
@@ -156,28 +168,30 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     return undefined;
   }
 
-  function overLimit(thread: string, now: number): boolean {
+  function overLimit(conversation: string, now: number): boolean {
     const limits = state.rateLimits;
     if (!limits) return false;
-    const exceeds = (windows: RateWindow[], match: (e: { thread: string }) => boolean) =>
+    const exceeds = (windows: RateWindow[], match: (e: { conversation: string }) => boolean) =>
       windows.some((w) => acceptedAt.filter((e) => e.at > now - w.windowMs && match(e)).length >= w.limit);
-    return exceeds(limits.perThread, (e) => e.thread === thread) || exceeds(limits.global, () => true);
+    return exceeds(limits.perConversation, (e) => e.conversation === conversation) || exceeds(limits.global, () => true);
   }
 
-  function gate(kind: ConnectorCallKind, conversationId: string, thread: string): JsonReply | undefined {
+  /** Faults first, then Teams' limits, counted on the conversation the call addresses (a thread counts on its channel). */
+  function gate(kind: ConnectorCallKind, conversationId: string, targeted = false): JsonReply | undefined {
+    const conversation = base(conversationId);
     const now = Date.now();
-    const fault = pickFault(kind);
+    const fault = pickFault(kind, targeted);
     if (fault) {
       rejected.push({ kind, conversationId, status: fault.status, reason: 'fault', at: new Date(now) });
       return connectorError(fault.status, fault.retryAfterSeconds);
     }
-    if (overLimit(thread, now)) {
+    if (overLimit(conversation, now)) {
       rejected.push({ kind, conversationId, status: 429, reason: 'rate-limit', at: new Date(now) });
       return connectorError(429, state.rateLimits?.retryAfterSeconds ?? 1);
     }
-    acceptedAt.push({ thread, at: now });
+    acceptedAt.push({ conversation, at: now });
     // Keep the log bounded by the longest window.
-    const longest = Math.max(0, ...[...(state.rateLimits?.perThread ?? []), ...(state.rateLimits?.global ?? [])].map((w) => w.windowMs));
+    const longest = Math.max(0, ...[...(state.rateLimits?.perConversation ?? []), ...(state.rateLimits?.global ?? [])].map((w) => w.windowMs));
     while (acceptedAt.length && acceptedAt[0]!.at <= now - longest) acceptedAt.shift();
     return undefined;
   }
@@ -216,9 +230,14 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (sub !== 'activities' || extra) return notFound();
 
     if (req.method === 'POST') {
+      if (targeted && subId) return { status: 404, body: { error: { code: 'NotFound', message: 'Targeted messages do not support replies: POST /v3/conversations/{conversationId}/activities?isTargetedActivity=true.' } } };
       if (!body) return badRequest('The activity body is missing or is not JSON.');
+      if (targeted) {
+        const problem = targetedProblem(id, body);
+        if (problem) return badRequest(problem);
+      }
       const kind: ConnectorCallKind = subId ? 'reply' : 'send';
-      const refused = gate(kind, id, id);
+      const refused = gate(kind, id, targeted);
       if (refused) return refused;
       const activityId = newId();
       activities.set(activityId, { conversation: base(id), activity: body, deleted: false });
@@ -232,7 +251,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
       if (strict && (!known || known.deleted || known.conversation !== base(id))) {
         return { status: 404, body: { error: { code: 'ActivityNotFoundInConversation', message: `Activity ${subId} was not found in conversation ${id}.` } } };
       }
-      const refused = gate(kind, id, id);
+      const refused = gate(kind, id);
       if (refused) return refused;
       if (known) {
         if (kind === 'update') known.activity = body;
@@ -254,7 +273,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (channelId) {
       // A new thread in a channel: Teams needs the root message with it.
       if (!activity) return badRequest('Creating a conversation in a channel requires an activity.');
-      const refused = gate('create', channelId, channelId);
+      const refused = gate('create', channelId);
       if (refused) return refused;
       const activityId = newId();
       const conversationId = `${channelId};messageid=${activityId}`;
@@ -266,7 +285,7 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (!user || body.isGroup === true) return badRequest('Only channel threads (channelData.channel.id) and 1:1 chats (one member) can be created.');
     // A 1:1 chat id is stable per user, as in Teams.
     const conversationId = `a:1${Buffer.from(user).toString('base64url')}`;
-    const refused = gate('create', conversationId, conversationId);
+    const refused = gate('create', conversationId);
     if (refused) return refused;
     const activityId = activity ? newId() : '';
     if (activity) activities.set(activityId, { conversation: conversationId, activity, deleted: false });
@@ -316,6 +335,15 @@ function connectorError(status: number, retryAfterSeconds?: number): JsonReply {
     headers: retryAfterSeconds !== undefined ? { 'retry-after': String(retryAfterSeconds) } : {},
     body: { error: { code: codes[status] ?? 'ServiceError', message: `Injected or rate-limited response ${status}` } },
   };
+}
+
+/** Why Teams would refuse this targeted message, or undefined: one recipient, and not in a 1:1 chat. */
+function targetedProblem(conversationId: string, activity: Record<string, unknown>): string | undefined {
+  const recipient = isRecord(activity.recipient) ? activity.recipient : undefined;
+  if (typeof recipient?.id !== 'string' || recipient.id === '') return 'A targeted message needs the one recipient who may see it (recipient.id).';
+  // Personal chat ids start with "a:"; targeted messaging "isn't available in one-on-one chats".
+  if (conversationId.startsWith('a:')) return 'Targeted messages are not available in one-on-one chats.';
+  return undefined;
 }
 
 function badRequest(message: string): JsonReply {
