@@ -160,6 +160,8 @@ describe('the temporary password', () => {
     await h.click(b, card, 'reset-password', BOB_USER);
     await h.waitFor('the reset result', () => h.threadTexts(card).find((t) => t.startsWith('Reset')));
     const [message] = await h.waitFor('the password message', () => privateActivities(BOB_USER).length > 0 && privateActivities(BOB_USER));
+    // A card, not a text line carrying the password.
+    expect(message!.attachments).toEqual([expect.objectContaining({ contentType: 'application/vnd.microsoft.card.adaptive' })]);
     const content = (message!.attachments as Array<{ content: { body?: unknown[]; actions?: Array<Record<string, unknown>> } }>)[0]!.content;
     const reveal = (content.actions ?? []).find((a) => a.type === 'Action.ShowCard');
     expect(reveal).toBeDefined();
