@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ALICE_USER, BOB_USER, type TeamsUser } from './servers/bot-activity.ts';
-import { CAROL_USER, cardButtons, cardText, replaceAttribute, type BotHarness, type CardRef } from './support/bot-harness.ts';
+import { CAROL_USER, cardButtons, cardText, replaceAttribute, writePolicy, type BotHarness, type CardRef } from './support/bot-harness.ts';
 import { useBotE2e } from './support/bot-e2e-hooks.ts';
 import { requireSamba } from './support/samba.ts';
 
@@ -63,7 +63,8 @@ describe('retry opens a new round', () => {
     const retried = await h.click(b, card, 'reset-password', BOB_USER, { verb: 'retry' });
     expect(cardText(retried.card)).toMatch(/Reset AD password: Awaiting approval 1 of 2: Bob Analyst/);
     const retryButton = cardButtons(card.record.activity?.attachments).find((x) => x.data.action === 'reset-password')!;
-    await h.click(b, card, 'reset-password', BOB_USER, { verb: 'retry', data: retryButton.data });
+    // ...and the Retry button's data sent again by hand, as an Action.Submit.
+    expect((await h.click(b, card, 'reset-password', BOB_USER, { verb: 'retry', via: 'submit', data: retryButton.data })).status).toBe(200);
     const again = await h.click(b, card, 'reset-password', BOB_USER);
     expect(cardText(again.card)).toContain('1 of 2: Bob Analyst');
     await settle();
@@ -123,6 +124,28 @@ describe('retry opens a new round', () => {
     expect(retried.text ?? cardText(retried.card)).toMatch(/is a protected account \(.*adminCount.*\); contain it by hand/);
     await settle();
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+  });
+});
+
+describe('undo', () => {
+  it('the undo of a disable that needed two approvers needs two as well: one approver\'s Undo re-enables nothing', async (ctx) => {
+    requireSamba(ctx);
+    const policy = writePolicy({ version: 1, approvals: { default: 1, 'disable-ad-account': 2 }, rules: [], default: { actions: ['disable-ad-account', 'revoke-sessions'] } });
+    const p = await h.person('e2eundo2');
+    h.alert([p.entra]);
+    const b = await bot({ ACTION_POLICY_FILE: policy });
+    const card = await h.waitForCard(b, p.sam);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.click(b, card, 'disable-ad-account', BOB_USER);
+    await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
+    await h.waitFor('the Undo button', () => cardButtons(h.currentCard(card)).some((x) => x.data.action === 'enable-ad-account'));
+
+    const undo = await h.click(b, card, 'enable-ad-account', CAROL_USER);
+    expect(cardText(undo.card)).toContain('Enable AD account: Awaiting approval 1 of 2: Carol Lead');
+    await settle();
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);
+    await h.click(b, card, 'enable-ad-account', ALICE_USER);
+    await h.waitFor('enabled again', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === 0);
   });
 });
 
