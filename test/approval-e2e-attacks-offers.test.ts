@@ -1,24 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import pg from 'pg';
-import type { Directory } from '../src/domain/directory.ts';
+import { describe, expect, it } from 'vitest';
 import { ALICE_USER, BOB_USER } from './servers/bot-activity.ts';
 import { cardButtons, cardText, MALLORY_USER, replaceAttribute, type BotHarness } from './support/bot-harness.ts';
 import { useBotE2e } from './support/bot-e2e-hooks.ts';
-import { captureLogger } from './support/log-capture.ts';
-import { ADMIN_URL, createTestDatabase, probePostgres } from './support/postgres.ts';
-import { sambaDirectory } from './support/samba-directory.ts';
 import { requireSamba } from './support/samba.ts';
 
 /**
- * Issue 9, attacked end to end (part 2: what the bot offered, card writes, resume, leases). The
+ * Issue 9, attacked end to end (part 2: what the bot offered, card writes, resume). The
  * real bot through /api/messages with Teams-shaped activities, the real Samba AD DC, the local
- * Graph/Okta/connector stand-ins, PostgreSQL for two instances; effects read back. Each test
+ * Graph/Okta/connector stand-ins; effects read back. Each test
  * here failed on the approvals before issue 9 (fd6227c).
  */
 
 let h: BotHarness;
-const { bots, bot } = useBotE2e((harness) => (h = harness));
+const { bot } = useBotE2e((harness) => (h = harness));
 const UAC_DISABLED = 0x2;
 const settle = () => new Promise((r) => setTimeout(r, 400));
 
@@ -127,83 +121,4 @@ describe('resume starts only what has not expired', () => {
     expect(answer).toMatch(/1 approval\(s\) had expired while waiting and were not started/);
     expect(h.threadTexts(card).filter((t) => t.startsWith('Disabled'))).toEqual([]);
   });
-});
-
-/** The bot's LDAP directory on this DC, counting the disables it sends. */
-function countingDirectory(base: Directory): { directory: Directory; disables: () => number } {
-  let disables = 0;
-  const directory = new Proxy(base, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (property !== 'disableAccount' || typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        disables++;
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    },
-  });
-  return { directory, disables: () => disables };
-}
-
-describe('runs across instances', () => {
-  it('two bots on one PostgreSQL database: a run whose lease renewal fails (its database login revoked) is settled by read-back on the other, the directory operation sent once', async (ctx) => {
-    requireSamba(ctx);
-    const available = await probePostgres();
-    if (!available.available) return ctx.skip(available.reason);
-    const db = await createTestDatabase();
-    const role = `ib_one_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: db.url });
-    await admin.connect();
-    await admin.query(`create role ${role} login superuser`);
-    try {
-      const p = await h.person('e2elease');
-      h.alert([p.entra]);
-      const shared = { APPROVAL_RUN_LEASE_SECONDS: '2', TEAMS_CHANNEL_ID: `19:e2e-lease-${Date.now()}@thread.tacv2` };
-      const oneUrl = new URL(db.url);
-      oneUrl.username = role;
-      // One's disable waits at a gate (it has not reached the DC); both count what they send.
-      const held = h.holdDirectory('disableAccount');
-      onTestFinished(() => held.gate.open());
-      const oneDir = countingDirectory(held.directory);
-      const twoDir = countingDirectory(sambaDirectory(h.samba, captureLogger('warn').logger, { timeoutMs: 10_000 }));
-      const one = await bot({ ...shared, DATABASE_URL: oneUrl.toString() }, { directory: oneDir.directory });
-      const two = await bot({ ...shared, DATABASE_URL: db.url }, { directory: twoDir.directory });
-      const card = await h.waitForCard(one, p.sam);
-      // Past both bots' start-up reconciliation, so only the sweep below reconciles.
-      await new Promise((r) => setTimeout(r, 3_000));
-      const answer = await h.click(one, card, 'disable-ad-account', ALICE_USER);
-      expect(cardText(answer.card)).toMatch(/Approved by Alice Example — (running|starting)/);
-      await held.gate.reached;
-
-      // One can no longer reach the database: its lease renewals fail from now on, and the lease lapses.
-      await admin.query(`alter role ${role} nologin`);
-      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, [role]);
-      await new Promise((r) => setTimeout(r, 3_000));
-      expect(one.output()).toMatch(/renew/);
-
-      // The other instance takes the lapsed lease to settle the run. While it holds it, the operation
-      // one had in flight reaches the DC: the read-back must see it, not call it "not in place".
-      let swept = false;
-      const sweep = two.sweepNow().finally(() => (swept = true));
-      await h.waitFor('the reconciler to hold the lease (or finish)', async () => swept || (await admin.query(`select 1 from leases where name like 'approval-run:%' and holder like '%:reconcile:%'`)).rowCount! > 0);
-      held.gate.open();
-      await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
-      await sweep;
-      const report = await h.waitFor('the reconciliation in the thread', () => h.threadTexts(card).find((t) => t.includes('interrupted')));
-      expect(report).toContain('the directory shows it is in place (approved by Alice Example)');
-      await settle();
-      expect(h.threadTexts(card).filter((t) => /NOT in place|^Disabled/.test(t))).toEqual([]);
-      expect(cardText(h.currentCard(card))).toContain('confirmed after a restart');
-      expect(cardButtons(h.currentCard(card)).some((x) => x.verb === 'retry')).toBe(false);
-      expect([oneDir.disables(), twoDir.disables()]).toEqual([1, 0]);
-    } finally {
-      await admin.query(`alter role ${role} login`).catch(() => undefined);
-      for (const b of bots.splice(0)) await b.stop().catch(() => undefined);
-      await admin.end();
-      await db.drop();
-      const cleanup = new pg.Client({ connectionString: ADMIN_URL });
-      await cleanup.connect();
-      await cleanup.query(`drop role if exists ${role}`).finally(() => cleanup.end());
-    }
-  }, 60_000);
 });
