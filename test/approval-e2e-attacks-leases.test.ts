@@ -101,11 +101,12 @@ describe('a run whose lease renewal fails', () => {
     h.alert([p.entra]);
     // One's disable waits at a gate (it has not reached the DC yet); both count what they send.
     const held = h.holdDirectory('disableAccount');
-    onTestFinished(() => held.gate.open());
     const oneDir = countingDirectory(held.directory);
     const twoDir = countingDirectory(sambaDirectory(h.samba, captureLogger('warn').logger, { timeoutMs: 10_000 }));
     const bots2 = await twoBotsOnePostgres(ctx, { one: { directory: oneDir.directory }, two: { directory: twoDir.directory } });
     if (!bots2) return;
+    // Registered after the bots' clean-up, so it runs first: a bot stops only once its run is done.
+    onTestFinished(() => held.gate.open());
     const { one, two } = bots2;
     const card = await h.waitForCard(one, p.sam);
     // Past both bots' start-up reconciliation, so only the sweep below reconciles.
@@ -174,5 +175,31 @@ describe('a run whose lease renewal fails', () => {
     await h.waitFor('the sessions cleared', () => user.sessionCount === 0);
     expect(h.okta.requests.filter(suspendCall)).toHaveLength(1);
     expect(h.okta.requests.filter(sessionsCall)).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('lease times come from the database clock', () => {
+  it('an instance whose clock runs an hour ahead does not take over (and settle) a live run of another', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2eskew');
+    h.alert([p.entra]);
+    const held = h.holdDirectory('disableAccount');
+    const bots2 = await twoBotsOnePostgres(ctx, { one: { directory: held.directory }, two: { now: () => new Date(Date.now() + 60 * 60_000) } });
+    if (!bots2) return;
+    onTestFinished(() => held.gate.open());
+    const { one, two } = bots2;
+    const card = await h.waitForCard(one, p.sam);
+    await sleep(LEASE_SECONDS * 1000 + 1000);
+    await h.click(one, card, 'disable-ad-account', ALICE_USER);
+    await held.gate.reached;
+    // One is alive and renewing; by two's own clock its lease ran out long ago.
+    await two.sweepNow();
+    expect(h.threadTexts(card).filter((t) => t.includes('interrupted'))).toEqual([]);
+    held.gate.open();
+    const done = await h.waitFor('the result in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Disabled') || t.includes('interrupted')));
+    expect(done).toMatch(/^Disabled .* in AD — approved by Alice Example/);
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);
+    await sleep(400);
+    expect(h.threadTexts(card).filter((t) => t.startsWith('Disabled') || t.includes('interrupted'))).toEqual([done]);
   }, 60_000);
 });
