@@ -96,6 +96,34 @@ describe('card writes only where the card lives', () => {
   });
 });
 
+describe('card writes only where the card lives (an approver\'s click)', () => {
+  it("an approver's click on card A carrying alert B's button data decides about B, but writes B's card only where B's card lives, never into A's message", async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2ewherea');
+    const q = await h.person('e2ewhereb');
+    h.alert([p.entra]);
+    h.alert([q.entra]);
+    const b = await bot();
+    const cardA = await h.waitForCard(b, p.sam);
+    const cardB = await h.waitForCard(b, q.sam);
+    const before = cardText(h.currentCard(cardA));
+    const buttonOfB = (action: string) => cardButtons(cardB.record.activity?.attachments).find((x) => x.data.action === action)!;
+
+    const mark = h.connector.sent.length;
+    const submitted = await h.click(b, cardA, 'revoke-sessions', ALICE_USER, { via: 'submit', data: buttonOfB('revoke-sessions').data });
+    expect(submitted.status).toBe(200);
+    await h.waitFor("B's card updated where it lives", () => /approved by Alice Example/i.test(cardText(h.currentCard(cardB))));
+    const executed = await h.click(b, cardA, 'mark-compromised', ALICE_USER, { data: buttonOfB('mark-compromised').data });
+    expect(executed.status).toBe(200);
+    await h.waitFor('both results in B\'s thread', () => h.threadTexts(cardB).length >= 2);
+    await settle();
+    expect(h.connector.sent.slice(mark).filter((r) => r.kind === 'update' && r.activityId === cardA.activityId)).toEqual([]);
+    expect(cardText(h.currentCard(cardA))).toBe(before);
+    // In A's thread at most a word to the clicker alone (targeted), nothing for everyone.
+    expect(h.connector.repliesIn(cardA.rootActivityId).filter((r) => !r.targeted)).toEqual([]);
+  });
+});
+
 describe('resume starts only what has not expired', () => {
   it('an action approved but held by the hourly cap (1) past its expiry is not started by resume: reported expired, Samba unchanged', async (ctx) => {
     requireSamba(ctx);
