@@ -33,6 +33,8 @@ interface TwoBots {
   cutOne(): Promise<void>;
   /** Whether some instance is settling a run (a reconciler holds a run lease). */
   reconcilerHoldsLease(): Promise<boolean>;
+  /** Whether an approval is `running` (the run has started; inspections are over). */
+  running(): Promise<boolean>;
 }
 
 /**
@@ -75,7 +77,31 @@ async function twoBotsOnePostgres(ctx: TestContext, options: { one?: BotStartOpt
       const { rowCount } = await admin.query(`select 1 from leases where name like 'approval-run:%' and holder like '%:reconcile:%'`);
       return (rowCount ?? 0) > 0;
     },
+    async running() {
+      const { rowCount } = await admin.query(`select 1 from approvals where state = 'running'`);
+      return (rowCount ?? 0) > 0;
+    },
   };
+}
+
+/**
+ * The bot's LDAP directory on this DC, whose account reads wait at `door` once `hold()` says so
+ * (the run's own read of the account, after the inspections; the write comes after it).
+ */
+function readsHeldDirectory(hold: () => Promise<boolean>): { directory: Directory; door: ReturnType<typeof gate> } {
+  const base = sambaDirectory(h.samba, captureLogger('warn').logger, { timeoutMs: 10_000 });
+  const door = gate();
+  const directory = new Proxy(base, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'getUser' || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (!door.isOpen && (await hold())) await door.pass();
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+  return { directory, door };
 }
 
 /** The bot's LDAP directory on this DC, counting the disables it sends. */
@@ -134,6 +160,40 @@ describe('a run whose lease renewal fails', () => {
     expect(cardText(h.currentCard(card))).toContain('confirmed after a restart');
     expect(cardButtons(h.currentCard(card)).some((x) => x.verb === 'retry')).toBe(false);
     expect([oneDir.disables(), twoDir.disables()]).toEqual([1, 0]);
+  }, 60_000);
+
+  it('AD disable whose run is still reading the account when the renewals start failing: it stops before the write; the other instance settles it as not in place; a Retry disables it once', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2eleasestop');
+    h.alert([p.entra]);
+    let bots2: TwoBots | undefined;
+    const held = readsHeldDirectory(async () => (bots2 ? bots2.running() : false));
+    const oneDir = countingDirectory(held.directory);
+    bots2 = await twoBotsOnePostgres(ctx, { one: { directory: oneDir.directory } });
+    if (!bots2) return;
+    onTestFinished(() => held.door.open());
+    const { one, two } = bots2;
+    const card = await h.waitForCard(one, p.sam);
+    await sleep(LEASE_SECONDS * 1000 + 1000);
+    await h.click(one, card, 'disable-ad-account', ALICE_USER);
+    // The run (its row says running) reads the account before writing; that read waits here.
+    await held.door.reached;
+
+    await bots2.cutOne();
+    await sleep(LEASE_SECONDS * 1000 + 1000);
+    held.door.open();
+    await sleep(1_000);
+    // The run lost its lease before its side effect: it never sent the disable.
+    expect(oneDir.disables()).toBe(0);
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+
+    await two.sweepNow();
+    const report = await h.waitFor('the reconciliation in the thread', () => h.threadTexts(card).find((t) => t.includes('interrupted')));
+    expect(report).toContain('is NOT in place');
+    await h.waitFor('the Retry button', () => cardButtons(h.currentCard(card)).some((x) => x.verb === 'retry' && x.data.action === 'disable-ad-account'));
+    await h.click(two, card, 'disable-ad-account', ALICE_USER, { verb: 'retry' });
+    await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
+    expect(oneDir.disables()).toBe(0);
   }, 60_000);
 
   it('Okta suspend (two calls) in flight when the renewals start failing: the run stops before its next call; the other instance settles it by read-back; a Retry finishes it without suspending twice', async (ctx) => {
