@@ -5,10 +5,10 @@ import { useBotE2e } from './support/bot-e2e-hooks.ts';
 import { requireSamba } from './support/samba.ts';
 
 /**
- * Issue 9, attacked end to end (part 2: what the bot offered, card writes, resume). The
- * real bot through /api/messages with Teams-shaped activities, the real Samba AD DC, the local
- * Graph/Okta/connector stand-ins; effects read back. Each test
- * here failed on the approvals before issue 9 (fd6227c).
+ * Issue 9, attacked end to end (part 2: what the bot offered, card writes, resume). The real bot
+ * through /api/messages with Teams-shaped activities, the real Samba AD DC, the local Graph/Okta/
+ * connector stand-ins; effects read back. Each test here failed on the approvals before issue 9
+ * (fd6227c).
  */
 
 let h: BotHarness;

@@ -172,6 +172,24 @@ describe('nobody acts on their own account', () => {
   });
 });
 
+describe('nobody denies containment of their own account', () => {
+  it('an approver pressing Deny on the alert about their own AD account is refused in words; another approver can still contain it', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2eselfdeny');
+    const self: TeamsUser = { id: '29:1self-denier-teams-id', name: 'Sam Self', aadObjectId: p.entra.id };
+    h.alert([{ accountName: p.sam, domainName: h.samba.domain, userSid: p.sid, displayName: `E2E ${p.sam}`, roles: ['compromised'] }]);
+    const b = await bot({ APPROVER_USER_IDS: p.entra.id });
+    const card = await h.waitForCard(b, p.sam);
+    const deny = cardButtons(h.currentCard(card)).find((x) => x.verb === 'deny')!;
+    const answer = await h.click(b, card, 'deny', self, { verb: 'deny', data: { ...deny.data, comment: 'false positive, trust me' } });
+    expect(answer.text ?? cardText(answer.card)).toContain('your own account');
+    await settle();
+    expect(h.threadTexts(card).filter((t) => t.startsWith('Denied'))).toEqual([]);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
+  });
+});
+
 describe('the temporary password', () => {
   it('the 1:1 message says only that a password is ready (text and summary); the password is in the card behind an Action.ShowCard, and it is the real one', async (ctx) => {
     requireSamba(ctx);
