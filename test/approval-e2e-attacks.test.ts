@@ -85,6 +85,34 @@ describe('retry opens a new round', () => {
     expect(privateActivities(ALICE_USER)).toHaveLength(1);
   });
 
+  it('the new round has a fresh expiry: a retry days after the failure is neither expired at once nor run by one vote', async (ctx) => {
+    requireSamba(ctx);
+    const policy = writePolicy({ version: 1, approvals: { default: 1, 'disable-ad-account': 2 }, rules: [], default: { actions: ['disable-ad-account', 'revoke-sessions'] } });
+    const p = await h.person('e2eretexp');
+    h.alert([p.entra]);
+    const clock = { offsetMs: 0 };
+    const b = await bot({ ACTION_POLICY_FILE: policy, APPROVAL_TTL_MINUTES: '60' }, { now: () => new Date(Date.now() + clock.offsetMs) });
+    const card = await h.waitForCard(b, p.sam);
+    const back = await outOfDelegatedOu(p.dn);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.click(b, card, 'disable-ad-account', BOB_USER);
+    await failedRun(card, 'disable');
+    await back();
+
+    // Three days later (approvals last an hour), Carol retries; Alice completes the new round 59 min after.
+    clock.offsetMs = 3 * 24 * 60 * 60_000;
+    const retried = await h.click(b, card, 'disable-ad-account', CAROL_USER, { verb: 'retry' });
+    expect(cardText(retried.card)).toContain('Disable AD account: Awaiting approval 1 of 2: Carol Lead');
+    clock.offsetMs += 59 * 60_000;
+    await b.sweepNow();
+    await settle();
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('disabled in AD', async () => ((await h.readAd(p.dn)).uac & UAC_DISABLED) === UAC_DISABLED);
+    const line = await h.waitFor('the result', () => h.threadTexts(card).find((t) => t.startsWith('Disabled')));
+    expect(line).toContain('approved by Carol Lead, Alice Example');
+  });
+
   it('a retried disable on an account that became privileged (adminCount=1) since it failed needs PROTECTED_ACCOUNT_APPROVALS=2: one retry runs nothing', async (ctx) => {
     requireSamba(ctx);
     const p = await h.person('e2eretpriv');
