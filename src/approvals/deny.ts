@@ -1,5 +1,6 @@
 import type { ActionName } from '../actions/action-names.ts';
 import type { Actor } from '../domain/chat.ts';
+import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget } from '../domain/remediation.ts';
 import type { AlertRecord, Approval } from '../store/store.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
@@ -25,7 +26,10 @@ export async function denyApproval(ctx: ApprovalContext, approval: Approval, act
 export async function requireNotOwnAccount(ctx: ApprovalContext, actor: Actor, action: ActionName, target: ActionTarget, correlationId: string): Promise<void> {
   if (!actor.aadObjectId) return;
   requireNotSelf(actor, target, undefined);
-  requireNotSelf(actor, target, await inspectTarget(ctx, action, target, correlationId));
+  const inspection = await inspectTarget(ctx, action, target, correlationId).catch((error: unknown) => {
+    throw new AppError(isAppError(error) ? error.code : 'DIRECTORY_UNAVAILABLE', `Could not check whose account ${targetLabel(target)} is before denying, so nothing was denied. Try again in a minute.`, { cause: error });
+  });
+  requireNotSelf(actor, target, inspection);
 }
 
 /** Deny on the alert: every action still open on it (pending, or offered and not yet requested). */
