@@ -97,6 +97,10 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
   async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
     const adAction = requireAd(action);
     const resolved = await mustResolve(adAction, target);
+    // LDAP calls ignore abort signals, so look before writing: a run that lost its lease (or its
+    // deadline) while reading the account stops here, before its side effect, and is settled by
+    // read-back elsewhere. Nothing below awaits before the write.
+    opts.signal?.throwIfAborted();
     const { user, label } = resolved;
     const ref: UserRef = { dn: user.dn };
     const log = opts.log.child({ action, dn: user.dn });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ActionName } from '../actions/action-names.ts';
 import type { ProposedAction } from '../actions/propose-actions.ts';
 import { actionLabel, stateLine } from '../cards/approval-lines.ts';
 import type { ChatTurn } from '../domain/chat.ts';
@@ -10,7 +11,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { announce, isPaused } from './announce.ts';
 import { approveOnAlert } from './approve.ts';
 import { castVote } from './cast-vote.ts';
-import { deniedText, denyAlert, denyApproval } from './deny.ts';
+import { deniedText, denyAlert, denyApproval, requireNotOwnAccount } from './deny.ts';
 import { requireApprover } from './gate.ts';
 import { proposalsOf } from './offers.ts';
 
@@ -73,6 +74,7 @@ export async function denyByCode(ctx: ApprovalContext, code: string, reason: str
   if ('approval' in found) {
     const { approval } = found;
     await requireApprover(ctx, turn.actor, 'deny actions', { ...(approval.alertKey ? { alertKey: approval.alertKey } : {}), approvalId: approval.id }, correlationId, approval.action);
+    if (approval.state === 'pending') await requireNotOwnAccount(ctx, turn.actor, approval.action as ActionName, parseActionTarget(approval.target), correlationId);
     denied = (await denyApproval(ctx, approval, turn.actor, reason, correlationId)) ? [approval] : [];
   } else {
     denied = await denyAlert(ctx, (await ctx.store.getAlertByKey(found.alertKey))!, turn.actor, reason, correlationId);

@@ -5,7 +5,7 @@ import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts'
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AlertRecord, Approval } from '../store/store.ts';
-import type { ApprovalContext } from './approval-context.ts';
+import { chatSafe, type ApprovalContext } from './approval-context.ts';
 import { parseAlertRef, parseApproveButton, type ApproveButtonData } from './approval-request.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
 import { announce, isPaused, renderCard, renderLookupCard } from './announce.ts';
@@ -33,10 +33,27 @@ async function line(ctx: ApprovalContext, approval: Approval, withTarget: boolea
   return `${actionLabel(approval.action)}${who}: ${stateLine(approval, votes, { paused: await isPaused(ctx), ttlMinutes: ctx.settings.ttlMinutes })}`;
 }
 
-/** The clicker's answer on an alert card: that card re-rendered; everyone else gets it too (Execute). */
-async function onAlertCard(ctx: ApprovalContext, action: CardAction, approval: Approval, record: AlertRecord): Promise<CardActionOutcome> {
+/**
+ * A Submit's card answer is written into the message the button was on, for everyone (an Execute
+ * answer only replaces the clicker's own view). Button data naming ANOTHER alert (hand-made, or a
+ * copy of another card's button) must never put that alert's card there: such a click is answered
+ * privately in words, and the alert's own card is updated where it lives (stored by the notifier).
+ */
+function answersElsewhere(action: CardAction, record: AlertRecord): boolean {
+  return action.via === 'submit' && (action.cardActivityId === undefined || action.cardActivityId !== record.card?.activityId);
+}
+
+async function answerPrivately(turn: ChatTurn, text: string): Promise<CardActionOutcome> {
+  await turn.replyPrivately({ text: chatSafe(text) });
+  return { kind: 'answered', text };
+}
+
+/** The clicker's answer on an alert card: that card re-rendered; everyone else gets it too, where it lives. */
+async function onAlertCard(ctx: ApprovalContext, action: CardAction, turn: ChatTurn, approval: Approval, record: AlertRecord): Promise<CardActionOutcome> {
   const status = await line(ctx, approval, false);
-  if (action.via === 'execute') announce(ctx, undefined, record.key, status);
+  const elsewhere = answersElsewhere(action, record);
+  if (action.via === 'execute' || elsewhere) announce(ctx, undefined, record.key, status);
+  if (elsewhere) return answerPrivately(turn, status);
   const message = await renderCard(ctx, record.key, status);
   return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text: status };
 }
@@ -57,7 +74,7 @@ const approve: VerbHandler = async (ctx, action, turn, correlationId) => {
   const data = parseApproveButton(action.data);
   if (isLookup(data)) return onLookupCard(ctx, action, await approveOnLookup(ctx, turn, action, data.action, data.target, correlationId));
   const record = await loadAlert(ctx, data);
-  return onAlertCard(ctx, action, await approveOnAlert(ctx, record, data.action, data.target, turn.actor, correlationId), record);
+  return onAlertCard(ctx, action, turn, await approveOnAlert(ctx, record, data.action, data.target, turn.actor, correlationId), record);
 };
 
 const retryVerb: VerbHandler = async (ctx, action, turn, correlationId) => {
@@ -73,7 +90,7 @@ const retryVerb: VerbHandler = async (ctx, action, turn, correlationId) => {
   const record = await loadAlert(ctx, data);
   const offered = await offeredOnAlert(ctx, record, data.action, data.target);
   const approval = await ctx.store.getApproval(approvalIdFor(offered.scopeKey, data.action, data.target));
-  return onAlertCard(ctx, action, await retry(ctx, approval, offered, turn.actor, correlationId), record);
+  return onAlertCard(ctx, action, turn, await retry(ctx, approval, offered, turn.actor, correlationId), record);
 };
 
 const deny: VerbHandler = async (ctx, action, turn, correlationId) => {
@@ -82,6 +99,7 @@ const deny: VerbHandler = async (ctx, action, turn, correlationId) => {
   const denied = await denyAlert(ctx, record, turn.actor, ref.reason, correlationId);
   const text = denied.length > 0 ? deniedText(turn.actor, denied, ref.reason) : 'Nothing was left to deny.';
   announce(ctx, undefined, record.key, text, denied.length > 0 ? text : undefined);
+  if (answersElsewhere(action, record)) return answerPrivately(turn, text);
   const message = await renderCard(ctx, record.key, text);
   return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text };
 };
