@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_CATALOG, ACTION_NAMES, type ActionName } from '../src/actions/action-names.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
-import { targetIdentity, targetLabel } from '../src/actions/target-identity.ts';
+import { targetIdentity, targetLabel } from '../src/domain/target-identity.ts';
 import { AppError } from '../src/domain/errors.ts';
 import type { ActionTarget, Remediation, TargetInspection } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';

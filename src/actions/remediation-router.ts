@@ -2,7 +2,7 @@ import { raceAbort } from '../shared/race-abort.ts';
 import { ACTION_CATALOG, ACTION_NAMES, isActionName, type ActionName, type ActionSystem } from './action-names.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget, FoundIdentity, Remediation, TargetInspection } from '../domain/remediation.ts';
-import { targetIdentity } from './target-identity.ts';
+import { targetIdentity } from '../domain/target-identity.ts';
 
 /**
  * The Remediation the workflow uses: sends each action to the implementation of the system it

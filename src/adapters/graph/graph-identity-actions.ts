@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphRequest } from '@microsoft/microsoft-graph-client';
-import type { ActionName } from '../../actions/action-names.ts';
-import { targetIdentity } from '../../actions/target-identity.ts';
+import type { ActionsOf } from '../../domain/actions.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import { remediationOf, type ActionHandler, type ActionResult, type ActionRunOptions, type ActionTarget, type AppliedState, type FoundIdentity, type InspectOptions, type ReadBackOptions, type Remediation, type SystemActions, type TargetInspection } from '../../domain/remediation.ts';
+import { createEntraUsers, withSignal, type EntraUser } from './entra-users.ts';
 import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
 import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, roleReason } from './graph-privilege.ts';
 
@@ -13,12 +13,7 @@ import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, ro
  * refused for enable/disable (Entra ID does not let the cloud change them): the answer names the
  * AD action to use instead. The user is resolved by object id, else by UPN.
  */
-export type EntraActionName = Extract<ActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
-const ENTRA_ACTIONS: readonly EntraActionName[] = ['mark-compromised', 'dismiss-risk', 'revoke-sessions', 'suspend-entra', 'enable-entra'];
-
-export function isEntraAction(action: ActionName): action is EntraActionName {
-  return (ENTRA_ACTIONS as readonly string[]).includes(action);
-}
+export type EntraActionName = ActionsOf<'entra'>;
 
 /** The application permission each call needs, named in 403 sentences. */
 const PERMISSIONS = {
@@ -28,19 +23,6 @@ const PERMISSIONS = {
   riskWrite: 'IdentityRiskyUser.ReadWrite.All',
   riskRead: 'IdentityRiskyUser.Read.All',
 } as const;
-
-const USER_SELECT = [
-  'id',
-  'userPrincipalName',
-  'displayName',
-  'accountEnabled',
-  'onPremisesSyncEnabled',
-  'onPremisesSamAccountName',
-  'onPremisesDomainName',
-  'onPremisesSecurityIdentifier',
-  'onPremisesDistinguishedName',
-  'signInSessionsValidFromDateTime',
-];
 
 export interface GraphIdentityActionsOptions {
   /** From createGraphClient: token, deadline per attempt and 429 retries are its job. */
@@ -57,22 +39,15 @@ export interface GraphIdentityActionsOptions {
   identityProtectionSpacingMs?: number;
 }
 
-interface EntraUser {
-  id: string;
-  userPrincipalName: string;
-  displayName: string | null;
-  accountEnabled: boolean | null;
-  onPremisesSyncEnabled: boolean | null;
-  onPremisesSamAccountName: string | null;
-  onPremisesDomainName: string | null;
-  onPremisesSecurityIdentifier?: string | null;
-  onPremisesDistinguishedName?: string | null;
-  signInSessionsValidFromDateTime: string | null;
-}
-
 type RiskState = 'none' | 'confirmedSafe' | 'remediated' | 'dismissed' | 'atRisk' | 'confirmedCompromised' | 'unknownFutureValue';
 
+/** The Entra ID actions as the Remediation port (what main.ts and the tests use). */
 export function createGraphIdentityActions(options: GraphIdentityActionsOptions): Remediation {
+  return remediationOf('entra', createEntraActions(options));
+}
+
+/** Every Entra action's handler, keyed by the catalog's Entra actions (a missing one does not compile). */
+export function createEntraActions(options: GraphIdentityActionsOptions): SystemActions<'entra'> {
   const { client } = options;
   const spacingMs = options.identityProtectionSpacingMs ?? 1100;
   const roleIds = new Set((options.privilegedRoleIds ?? Object.keys(DEFAULT_PRIVILEGED_ROLES)).map((id) => id.toLowerCase()));
@@ -87,40 +62,7 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     return work();
   }
 
-  function withSignal(request: GraphRequest, signal: AbortSignal | undefined): GraphRequest {
-    // The client's timeout middleware combines this with its per-attempt deadline.
-    return signal ? request.option('signal', signal) : request;
-  }
-
-  async function getUser(ref: string, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
-    try {
-      const user = (await withSignal(client.api(`/users/${encodeURIComponent(ref)}`).select(USER_SELECT), signal).get()) as EntraUser;
-      return user;
-    } catch (error) {
-      if (error instanceof GraphError && error.statusCode === 404) return undefined;
-      throw graphErrorToAppError(error, { action: `read the user ${ref} in Entra ID`, permission: PERMISSIONS.readUser });
-    }
-  }
-
-  /** By object id first; a UPN as well when the id is unknown (or absent). */
-  async function resolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
-    const id = targetIdentity(target);
-    const refs = [id.entraObjectId, id.userPrincipalName].filter((r): r is string => typeof r === 'string' && r !== '');
-    if (refs.length === 0) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} has no Entra object id or UPN to find it in Entra ID.`);
-    for (const ref of refs) {
-      const user = await getUser(ref, signal);
-      if (user) return user;
-    }
-    return undefined;
-  }
-
-  async function mustResolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser> {
-    const user = await resolve(target, signal);
-    if (user) return user;
-    const id = targetIdentity(target);
-    const name = id.userPrincipalName ?? id.entraObjectId ?? target.accountKey;
-    throw new AppError('UPSTREAM_NOT_FOUND', `No such user in Entra ID: ${name}.`, { details: { accountKey: target.accountKey } });
-  }
+  const { resolve, mustResolve } = createEntraUsers(client, PERMISSIONS.readUser);
 
   async function riskState(userId: string, signal: AbortSignal | undefined): Promise<RiskState | 'never-scored'> {
     try {
@@ -189,8 +131,8 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     }
   }
 
-  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
-    const entraAction = requireEntra(action);
+  async function run(entraAction: SwitchedAction, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const action = entraAction;
     const user = await mustResolve(target, opts.signal);
     const upn = user.userPrincipalName;
     const facts = { system: 'entra', entraObjectId: user.id, userPrincipalName: upn, syncedFromAd: user.onPremisesSyncEnabled === true, accountEnabledBefore: user.accountEnabled };
@@ -250,52 +192,51 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     return [...roles.map(roleReason), ...groups];
   }
 
-  return {
-    supports: isEntraAction,
+  async function inspect(target: ActionTarget, opts: InspectOptions): Promise<TargetInspection> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return { found: false, privileged: false, reasons: [] };
+    const reasons = await privilegedReasons(user, opts.signal);
+    const identity: FoundIdentity = { system: 'entra', entraObjectId: user.id, userPrincipalName: user.userPrincipalName };
+    if (user.onPremisesSecurityIdentifier) identity.sid = user.onPremisesSecurityIdentifier;
+    if (user.onPremisesSamAccountName) identity.samAccountName = user.onPremisesSamAccountName;
+    if (user.onPremisesDistinguishedName) identity.dn = user.onPremisesDistinguishedName;
+    return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true, identities: [identity] };
+  }
 
-    async inspect(action, target, opts): Promise<TargetInspection> {
-      requireEntra(action);
-      const user = await resolve(target, opts.signal);
-      if (!user) return { found: false, privileged: false, reasons: [] };
-      const reasons = await privilegedReasons(user, opts.signal);
-      const identity: FoundIdentity = { system: 'entra', entraObjectId: user.id, userPrincipalName: user.userPrincipalName };
-      if (user.onPremisesSecurityIdentifier) identity.sid = user.onPremisesSecurityIdentifier;
-      if (user.onPremisesSamAccountName) identity.samAccountName = user.onPremisesSamAccountName;
-      if (user.onPremisesDistinguishedName) identity.dn = user.onPremisesDistinguishedName;
-      return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true, identities: [identity] };
-    },
-
-    run,
-
-    async readBack(action, target, opts: ReadBackOptions): Promise<AppliedState> {
-      const entraAction = requireEntra(action);
-      const user = await resolve(target, opts.signal);
-      if (!user) return 'unknown';
-      switch (entraAction) {
-        case 'suspend-entra':
-          return user.accountEnabled === false ? 'applied' : 'not-applied';
-        case 'enable-entra':
-          return user.accountEnabled === true ? 'applied' : 'not-applied';
-        case 'revoke-sessions': {
-          if (!opts.since || !user.signInSessionsValidFromDateTime) return 'unknown';
-          // Graph keeps whole seconds: compare against the start of the second the action began.
-          const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
-          return validFrom >= Math.floor(opts.since.getTime() / 1000) * 1000 ? 'applied' : 'not-applied';
-        }
-        case 'mark-compromised': {
-          const state = await riskState(user.id, opts.signal);
-          return state === 'confirmedCompromised' ? 'applied' : 'not-applied';
-        }
-        case 'dismiss-risk': {
-          const state = await riskState(user.id, opts.signal);
-          return state === 'atRisk' || state === 'confirmedCompromised' ? 'not-applied' : 'applied';
-        }
+  async function readBack(entraAction: SwitchedAction, target: ActionTarget, opts: ReadBackOptions): Promise<AppliedState> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return 'unknown';
+    switch (entraAction) {
+      case 'suspend-entra':
+        return user.accountEnabled === false ? 'applied' : 'not-applied';
+      case 'enable-entra':
+        return user.accountEnabled === true ? 'applied' : 'not-applied';
+      case 'revoke-sessions': {
+        if (!opts.since || !user.signInSessionsValidFromDateTime) return 'unknown';
+        // Graph keeps whole seconds: compare against the start of the second the action began.
+        const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
+        return validFrom >= Math.floor(opts.since.getTime() / 1000) * 1000 ? 'applied' : 'not-applied';
       }
-    },
+      case 'mark-compromised': {
+        const state = await riskState(user.id, opts.signal);
+        return state === 'confirmedCompromised' ? 'applied' : 'not-applied';
+      }
+      case 'dismiss-risk': {
+        const state = await riskState(user.id, opts.signal);
+        return state === 'atRisk' || state === 'confirmedCompromised' ? 'not-applied' : 'applied';
+      }
+    }
+  }
+
+  /** The actions whose run and read-back are one switch over their shared user read. */
+  const switched = (action: SwitchedAction): ActionHandler => ({ inspect, run: (target, o) => run(action, target, o), readBack: (target, o) => readBack(action, target, o) });
+  return {
+    'mark-compromised': switched('mark-compromised'),
+    'dismiss-risk': switched('dismiss-risk'),
+    'revoke-sessions': switched('revoke-sessions'),
+    'suspend-entra': switched('suspend-entra'),
+    'enable-entra': switched('enable-entra'),
   };
 }
 
-function requireEntra(action: ActionName): EntraActionName {
-  if (!isEntraAction(action)) throw new AppError('INPUT_INVALID', `The Entra ID remediation does not run ${action}.`);
-  return action;
-}
+type SwitchedAction = Extract<EntraActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
