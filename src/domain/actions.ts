@@ -12,6 +12,7 @@ export const ACTION_NAMES = [
   'revoke-sessions',
   'suspend-entra',
   'enable-entra',
+  'force-password-reset-entra',
   'suspend-okta',
   'unsuspend-okta',
 ] as const;
@@ -72,6 +73,9 @@ const CATALOG = {
     offeredOnLookup: { rank: 50, when: (facts) => facts.entra?.accountEnabled === true && !facts.entra.syncedFromAd },
   },
   'enable-entra': { system: 'entra', label: 'Enable in Entra ID', destructive: false, defaultApprovals: 1, undoes: 'suspend-entra' },
+  // MDI's own "force password reset": the user keeps signing in but must change the password
+  // first. Changes credential state (as reset-password does), so destructive; nothing undoes it.
+  'force-password-reset-entra': { system: 'entra', label: 'Require password change (Entra)', destructive: true, defaultApprovals: 1 },
   'suspend-okta': {
     system: 'okta', label: 'Suspend in Okta', destructive: true, defaultApprovals: 1, undoneBy: 'unsuspend-okta',
     offeredOnLookup: { rank: 60, when: (facts) => facts.okta?.status === 'ACTIVE' },

@@ -22,6 +22,7 @@ const PERMISSIONS = {
   revoke: 'User.RevokeSessions.All',
   riskWrite: 'IdentityRiskyUser.ReadWrite.All',
   riskRead: 'IdentityRiskyUser.Read.All',
+  passwordProfile: 'User-PasswordProfile.ReadWrite.All',
 } as const;
 
 export interface GraphIdentityActionsOptions {
@@ -236,7 +237,63 @@ export function createEntraActions(options: GraphIdentityActionsOptions): System
     'revoke-sessions': switched('revoke-sessions'),
     'suspend-entra': switched('suspend-entra'),
     'enable-entra': switched('enable-entra'),
+    'force-password-reset-entra': { inspect, run: forcePasswordChange, readBack: readForcedChange },
   };
+
+  /**
+   * PATCH /users/{id} { passwordProfile: { forceChangePasswordNextSignIn: true } }: the password
+   * stays, the next sign-in must change it. App-only: User-PasswordProfile.ReadWrite.All, least
+   * privileged (https://learn.microsoft.com/en-us/graph/api/user-update); for a privileged
+   * administrator target Graph also wants the app to hold a higher privileged administrator role
+   * (same page, "Who can perform sensitive actions"). The property:
+   * https://learn.microsoft.com/en-us/graph/api/resources/passwordprofile
+   */
+  async function forcePasswordChange(target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const user = await mustResolve(target, opts.signal);
+    const upn = user.userPrincipalName;
+    const facts = { system: 'entra', entraObjectId: user.id, userPrincipalName: upn, syncedFromAd: user.onPremisesSyncEnabled === true };
+    // A synced user's password is mastered in AD (Graph refuses the cloud change): reset it there.
+    const synced = (cause?: unknown) =>
+      new AppError('ACTION_NOT_APPLICABLE', `${upn} is synced from AD, so its password is mastered there: use reset-password instead.`, { ...(cause === undefined ? {} : { cause }), details: { entraObjectId: user.id, syncedFromAd: true, alternatives: ['reset-password'] } });
+    if (user.onPremisesSyncEnabled === true) throw synced();
+    if (opts.dryRun) return { summary: `DRY RUN: would require ${upn} to change the password at next sign-in in Entra ID`, details: { ...facts, changed: false, dryRun: true } };
+    try {
+      await withSignal(client.api(`/users/${encodeURIComponent(user.id)}`), opts.signal).patch({ passwordProfile: { forceChangePasswordNextSignIn: true } });
+    } catch (error) {
+      if (error instanceof GraphError && error.statusCode === 400 && /on-premises mastered/i.test(error.message)) throw synced(error);
+      if (error instanceof GraphError && error.statusCode === 403) {
+        const held = (await privilegedRolesOf(client, user, roleIds, (request) => withSignal(request, opts.signal)).catch(() => [])).filter((role) => role.how === 'active');
+        if (held.length > 0) {
+          throw new AppError('UPSTREAM_FORBIDDEN', `Entra ID refused to require a password change of ${upn}: the account holds the privileged role ${held.map((role) => role.name).join(', ')}, and for such accounts only an app holding a higher privileged administrator role may change the password profile. Do it by hand in the Entra admin center.`, {
+            cause: error,
+            details: { status: 403, entraObjectId: user.id, privilegedRoles: held.map((role) => role.roleDefinitionId) },
+          });
+        }
+      }
+      throw graphErrorToAppError(error, { action: `require ${upn} to change the password at next sign-in`, permission: PERMISSIONS.passwordProfile });
+    }
+    opts.log.child({ action: 'force-password-reset-entra', entraObjectId: user.id }).info('Entra password change required at next sign-in');
+    return { summary: `Required ${upn} to change the password at next sign-in in Entra ID`, details: { ...facts, changed: true } };
+  }
+
+  /**
+   * passwordProfile is returned only on $select (https://learn.microsoft.com/en-us/graph/api/resources/user);
+   * without a boolean forceChangePasswordNextSignIn in the answer the state is 'unknown'. The flag
+   * ends when the user changes the password (documented for its MFA variant), so 'not-applied' may
+   * also mean "done and already used".
+   */
+  async function readForcedChange(target: ActionTarget, opts: ReadBackOptions): Promise<AppliedState> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return 'unknown';
+    let answer: { passwordProfile?: { forceChangePasswordNextSignIn?: unknown } | null };
+    try {
+      answer = (await withSignal(client.api(`/users/${encodeURIComponent(user.id)}`).select(['id', 'passwordProfile']), opts.signal).get()) as typeof answer;
+    } catch (error) {
+      throw graphErrorToAppError(error, { action: `read the password profile of ${user.userPrincipalName}`, permission: PERMISSIONS.readUser });
+    }
+    const flag = answer.passwordProfile?.forceChangePasswordNextSignIn;
+    return typeof flag === 'boolean' ? (flag ? 'applied' : 'not-applied') : 'unknown';
+  }
 }
 
 type SwitchedAction = Extract<EntraActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
