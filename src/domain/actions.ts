@@ -50,6 +50,11 @@ export interface ActionInfo {
   undoneBy?: ActionName;
   /** Set on undo actions: the action this one reverses. */
   undoes?: ActionName;
+  /**
+   * Graph refuses it for users synced from AD ("on-premises mastered"): an alert account with an
+   * on-premises SID is not offered it, the AD action is.
+   */
+  cloudMasteredOnly?: boolean;
   /** Offered as a button on the lookup card (absent: never offered there). */
   offeredOnLookup?: LookupOffer;
 }
@@ -68,14 +73,14 @@ const CATALOG = {
   'dismiss-risk': { system: 'entra', label: 'Dismiss user risk', destructive: false, defaultApprovals: 1, undoes: 'mark-compromised' },
   'revoke-sessions': { system: 'entra', label: 'Revoke sessions', destructive: true, defaultApprovals: 1, offeredOnLookup: { rank: 30 } },
   'suspend-entra': {
-    system: 'entra', label: 'Disable in Entra ID', destructive: true, defaultApprovals: 1, undoneBy: 'enable-entra',
+    system: 'entra', label: 'Disable in Entra ID', destructive: true, defaultApprovals: 1, undoneBy: 'enable-entra', cloudMasteredOnly: true,
     // Entra refuses to disable a synced user: that is done in AD.
     offeredOnLookup: { rank: 50, when: (facts) => facts.entra?.accountEnabled === true && !facts.entra.syncedFromAd },
   },
-  'enable-entra': { system: 'entra', label: 'Enable in Entra ID', destructive: false, defaultApprovals: 1, undoes: 'suspend-entra' },
+  'enable-entra': { system: 'entra', label: 'Enable in Entra ID', destructive: false, defaultApprovals: 1, undoes: 'suspend-entra', cloudMasteredOnly: true },
   // MDI's own "force password reset": the user keeps signing in but must change the password
   // first. Changes credential state (as reset-password does), so destructive; nothing undoes it.
-  'force-password-reset-entra': { system: 'entra', label: 'Require password change (Entra)', destructive: true, defaultApprovals: 1 },
+  'force-password-reset-entra': { system: 'entra', label: 'Require password change (Entra)', destructive: true, defaultApprovals: 1, cloudMasteredOnly: true },
   'suspend-okta': {
     system: 'okta', label: 'Suspend in Okta', destructive: true, defaultApprovals: 1, undoneBy: 'unsuspend-okta',
     offeredOnLookup: { rank: 60, when: (facts) => facts.okta?.status === 'ACTIVE' },
