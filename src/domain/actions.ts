@@ -21,6 +21,9 @@ export type ActionName = (typeof ACTION_NAMES)[number];
 /** Which directory an action runs against; also which capability must be configured. */
 export type ActionSystem = 'activeDirectory' | 'entra' | 'okta';
 
+/** Each system's name in sentences. */
+export const SYSTEM_NAMES: Readonly<Record<ActionSystem, string>> = { activeDirectory: 'Active Directory', entra: 'Entra ID', okta: 'Okta' };
+
 /** What a lookup found about a person, per system (absent: no account there, or not asked). */
 export interface PersonFacts {
   activeDirectory?: { enabled: boolean };
@@ -28,7 +31,7 @@ export interface PersonFacts {
   okta?: { status: string };
 }
 
-export interface LookupOffer {
+export interface LookupOfferRule {
   /** Position among the lookup card's buttons (lower first), the order analysts reach for them. */
   rank: number;
   /** Offered only when this holds for the person (the action's own system has an account for them). */
@@ -56,7 +59,7 @@ export interface ActionInfo {
    */
   cloudMasteredOnly?: boolean;
   /** Offered as a button on the lookup card (absent: never offered there). */
-  offeredOnLookup?: LookupOffer;
+  offeredOnLookup?: LookupOfferRule;
 }
 
 const CATALOG = {

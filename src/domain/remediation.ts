@@ -1,4 +1,4 @@
-import { isActionName, type ActionName, type ActionSystem, type ActionsOf } from './actions.ts';
+import { isActionName, SYSTEM_NAMES, type ActionName, type ActionSystem, type ActionsOf } from './actions.ts';
 import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Secret } from './secret.ts';
@@ -105,8 +105,6 @@ export interface ActionHandler {
  * ACTION_CATALOG), so a catalog entry for the system without its handler does not compile.
  */
 export type SystemActions<S extends ActionSystem> = { readonly [A in ActionsOf<S>]: ActionHandler };
-
-const SYSTEM_NAMES: Record<ActionSystem, string> = { activeDirectory: 'Active Directory', entra: 'Entra ID', okta: 'Okta' };
 
 /** The Remediation port over one system's handlers: each call dispatched through the record. */
 export function remediationOf<S extends ActionSystem>(system: S, actions: SystemActions<S>): Remediation {
