@@ -20,7 +20,7 @@ import type { ActionSystem } from './actions/action-names.ts';
 import { loadActionPolicy } from './actions/action-policy.ts';
 import type { DirectoryCapabilities } from './actions/propose-actions.ts';
 import { createRemediationRouter } from './actions/remediation-router.ts';
-import { createAdRemediation, dnsDomainOfDn } from './actions/ad-remediation.ts';
+import { createAdRemediation, dnsDomainOfDn } from './adapters/ldap/ad-remediation.ts';
 import { createAzureCredential } from './adapters/azure/azure-credential.ts';
 import { createGraphClient, type GraphClient } from './adapters/graph/graph-client.ts';
 import { createGraphAlertSource } from './adapters/graph/graph-alert-source.ts';

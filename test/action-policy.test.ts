@@ -123,6 +123,14 @@ describe('proposeActions', () => {
     expect(actions).toEqual(['revoke-sessions', 'mark-compromised', 'suspend-entra', 'suspend-okta']);
   });
 
+  it('an operator policy naming force-password-reset-entra gets it for cloud-only accounts, never for synced ones (the catalog says cloudMasteredOnly)', () => {
+    const withForce = parseActionPolicy({ version: 1, approvals: { default: 1 }, rules: [], default: { actions: ['force-password-reset-entra', 'reset-password'] } }, 'test');
+    const cloud = proposeActions(graph('overpass-cloud-only'), withForce, ALL).map((proposal) => proposal.action);
+    expect(cloud).toEqual(['force-password-reset-entra']);
+    const synced = proposeActions(graph('pass-the-ticket-two-accounts'), withForce, ALL).map((proposal) => proposal.action);
+    expect(synced).toEqual(['reset-password']);
+  });
+
   it('offers no Entra or Okta action without an Entra id or UPN', () => {
     const alert = mapSecurityAlertRow(sentinelFixture('ref-entities-mdi-name')).alert;
     const proposals = proposeActions(alert, policy, ALL);

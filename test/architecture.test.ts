@@ -53,6 +53,16 @@ describe('architecture', () => {
     expect(strays).toEqual([]);
   });
 
+  it('adapters take the action catalog and remediation types from the domain, never from src/actions/', () => {
+    const strays = files.filter((file) => file.startsWith('src/adapters/') && localImports(file).some((path) => path.startsWith('src/actions/')));
+    expect(strays).toEqual([]);
+  });
+
+  it('src/actions/ (catalog, policy, proposals, router) never imports an adapter: remediation lives in src/adapters/', () => {
+    const strays = files.filter((file) => file.startsWith('src/actions/') && localImports(file).some((path) => path.startsWith('src/adapters/')));
+    expect(strays).toEqual([]);
+  });
+
   it('the domain imports nothing from other folders', () => {
     const strays = files.filter((file) => file.startsWith('src/domain/') && localImports(file).some((path) => !path.startsWith('src/domain/')));
     expect(strays).toEqual([]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdRemediation } from '../src/actions/ad-remediation.ts';
+import { createAdRemediation } from '../src/adapters/ldap/ad-remediation.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
 import { createAzureCredential } from '../src/adapters/azure/azure-credential.ts';
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdRemediation } from '../src/actions/ad-remediation.ts';
+import { createAdRemediation } from '../src/adapters/ldap/ad-remediation.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
 import { replBlobChangeTime, replXmlChangeTime, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
 import type { ActionTarget, Remediation } from '../src/domain/remediation.ts';

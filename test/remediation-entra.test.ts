@@ -8,9 +8,10 @@ import type { ActionTarget } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';
 import { captureLogger } from './support/log-capture.ts';
-import type { EntraTokenServer } from './servers/entra-token-server.ts';
+import { DEFAULT_APP_ROLES, type EntraTokenServer } from './servers/entra-token-server.ts';
+import { passwordProfileOf } from './servers/graph/users-routes.ts';
 import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';
-import { addUser, createDemoTenant, type DemoTenant, type TenantUser } from './servers/tenant.ts';
+import { addUser, assignRole, createDemoTenant, GLOBAL_ADMINISTRATOR_ROLE, type DemoTenant, type TenantUser } from './servers/tenant.ts';
 
 /**
  * Entra ID containment through the real SDKs (@azure/identity + @microsoft/microsoft-graph-client,
@@ -22,6 +23,9 @@ const clientId = 'a1b2c3d4-0000-4000-8000-00000000c0de';
 const readOnlyClientId = 'a1b2c3d4-0000-4000-8000-00000000ead1';
 const secret = randomBytes(24).toString('base64url');
 const readOnlySecret = randomBytes(24).toString('base64url');
+/** An app granted the opt-in force-password-reset-entra permission on top of the defaults. */
+const passwordClientId = 'a1b2c3d4-0000-4000-8000-0000000000f0';
+const passwordSecret = randomBytes(24).toString('base64url');
 const capture = captureLogger();
 let demo: DemoTenant;
 let tokens: EntraTokenServer;
@@ -48,12 +52,14 @@ beforeAll(async () => {
   ({ tokens, graph } = await startTokensAndGraph(demo.tenant, [
     { clientId, clientSecret: secret },
     { clientId: readOnlyClientId, clientSecret: readOnlySecret, roles: ['User.Read.All', 'IdentityRiskyUser.Read.All'] },
+    { clientId: passwordClientId, clientSecret: passwordSecret, roles: [...DEFAULT_APP_ROLES, 'User-PasswordProfile.ReadWrite.All'] },
   ]));
 });
 
 afterAll(async () => {
   await Promise.all([tokens?.close(), graph?.close()]);
   expect(capture.text()).not.toContain(secret);
+  expect(capture.text()).not.toContain(passwordSecret);
 });
 
 describe('Entra remediation: actions and undo, read back from the tenant', () => {
@@ -222,5 +228,83 @@ describe('Entra remediation: errors in words', () => {
     expect(error.message).toContain('did not answer in time');
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(user.accountEnabled).toBe(true);
+  });
+});
+
+describe('force-password-reset-entra: passwordProfile.forceChangePasswordNextSignIn through Graph', () => {
+  const withPasswordPermission = () => actions({ id: passwordClientId, secret: passwordSecret });
+  const rawClient = (id: string, clientSecret: string) =>
+    createGraphClient({
+      credential: createAzureCredential({ tenantId: demo.tenant.tenantId, clientId: id, clientSecret: new Secret(clientSecret), managedIdentity: false, authorityHost: tokens.url }, { timeoutMs: 5_000 }),
+      endpoint: graph.url,
+      timeoutMs: 5_000,
+      logger: capture.logger,
+      retryDelaySeconds: 1,
+      maxRetries: 0,
+    });
+
+  it('requires a cloud-only user to change the password at next sign-in, and reads the flag back', async () => {
+    const user = cloudUser('pwd');
+    const remediation = withPasswordPermission();
+    expect(remediation.supports('force-password-reset-entra')).toBe(true);
+    expect(await remediation.readBack('force-password-reset-entra', byUpn(user), opts())).toBe('not-applied');
+    const dry = await remediation.run('force-password-reset-entra', byUpn(user), { ...opts(), dryRun: true });
+    expect(dry.summary).toBe(`DRY RUN: would require ${user.userPrincipalName} to change the password at next sign-in in Entra ID`);
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(false);
+
+    const result = await remediation.run('force-password-reset-entra', byId(user), opts());
+    expect(result.summary).toBe(`Required ${user.userPrincipalName} to change the password at next sign-in in Entra ID`);
+    expect(result.details).toMatchObject({ system: 'entra', entraObjectId: user.id, changed: true });
+    expect(result.temporaryPassword).toBeUndefined();
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(true);
+    expect(user.accountEnabled).toBe(true);
+    const patch = graph.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`/users/${user.id}`)).at(-1);
+    expect(patch?.body).toEqual({ passwordProfile: { forceChangePasswordNextSignIn: true } });
+    expect(await remediation.readBack('force-password-reset-entra', byUpn(user), opts())).toBe('applied');
+  });
+
+  it('refuses a user synced from AD (its password is mastered there), naming reset-password; nothing changes', async () => {
+    const user = syncedUser('pwd-synced');
+    const error = await appError(withPasswordPermission().run('force-password-reset-entra', byId(user), opts()));
+    expect(error.code).toBe('ACTION_NOT_APPLICABLE');
+    expect(error.message).toBe(`${user.userPrincipalName} is synced from AD, so its password is mastered there: use reset-password instead.`);
+    expect(error.details).toMatchObject({ syncedFromAd: true, alternatives: ['reset-password'] });
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(false);
+    // The stand-in refuses it too, whoever asks: Graph's documented 400 for on-premises mastered users.
+    const direct = await rawClient(passwordClientId, passwordSecret).api(`/users/${user.id}`).patch({ passwordProfile: { forceChangePasswordNextSignIn: true } }).then(() => 'accepted', (e: { statusCode?: number; message?: string }) => `${e.statusCode} ${e.message}`);
+    expect(direct).toMatch(/^400 Unable to update the specified properties for on-premises mastered/);
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(false);
+  });
+
+  it('without User-PasswordProfile.ReadWrite.All: 403, the sentence names the permission; nothing changes', async () => {
+    const user = cloudUser('pwd-denied');
+    // The default app holds User.EnableDisableAccount.All and User.RevokeSessions.All, neither of which is enough.
+    const error = await appError(actions().run('force-password-reset-entra', byId(user), opts()));
+    expect(error.code).toBe('UPSTREAM_FORBIDDEN');
+    expect(error.message).toContain('User-PasswordProfile.ReadWrite.All');
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(false);
+  });
+
+  it('a Global Administrator target: Graph refuses without a higher admin role, and the sentence says why', async () => {
+    const admin = cloudUser('pwd-admin');
+    assignRole(demo.tenant, admin.id, GLOBAL_ADMINISTRATOR_ROLE);
+    const error = await appError(withPasswordPermission().run('force-password-reset-entra', byId(admin), opts()));
+    expect(error.code).toBe('UPSTREAM_FORBIDDEN');
+    expect(error.message).toContain('holds the privileged role Global Administrator');
+    expect(passwordProfileOf(admin).forceChangePasswordNextSignIn).toBe(false);
+  });
+
+  it('the stand-in refuses hostile bodies as Graph does: wrong types, unknown keys, a password it never echoes', async () => {
+    const user = cloudUser('pwd-hostile');
+    const client = rawClient(passwordClientId, passwordSecret);
+    const status = (body: unknown) => client.api(`/users/${user.id}`).patch(body).then(() => 204, (e: { statusCode?: number }) => e.statusCode);
+    expect(await status({ passwordProfile: 'force' })).toBe(400);
+    expect(await status({ passwordProfile: { forceChangePasswordNextSignIn: 'yes' } })).toBe(400);
+    expect(await status({ passwordProfile: { forceChangePasswordNextSignIn: true, admin: true } })).toBe(400);
+    expect(passwordProfileOf(user).forceChangePasswordNextSignIn).toBe(false);
+    const secretPassword = `Pw-${randomBytes(9).toString('base64url')}`;
+    expect(await status({ passwordProfile: { password: secretPassword, forceChangePasswordNextSignIn: true } })).toBe(204);
+    const read = (await client.api(`/users/${user.id}`).select(['passwordProfile']).get()) as { passwordProfile: Record<string, unknown> };
+    expect(read.passwordProfile).toEqual({ password: null, forceChangePasswordNextSignIn: true, forceChangePasswordNextSignInWithMfa: false });
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_CATALOG, ACTION_NAMES, type ActionName } from '../src/actions/action-names.ts';
 import { createRemediationRouter } from '../src/actions/remediation-router.ts';
-import { targetIdentity, targetLabel } from '../src/actions/target-identity.ts';
+import { targetIdentity, targetLabel } from '../src/domain/target-identity.ts';
 import { AppError } from '../src/domain/errors.ts';
-import type { ActionTarget, Remediation, TargetInspection } from '../src/domain/remediation.ts';
+import { remediationOf, type ActionHandler, type ActionTarget, type Remediation, type SystemActions, type TargetInspection } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { captureLogger } from './support/log-capture.ts';
 
@@ -168,5 +168,49 @@ describe('remediation router: protection is about the person (issue 4)', () => {
     expect(seen.map(([call]) => call)).toEqual(['activeDirectory:disable-ad-account']);
     expect(await router.inspect('disable-ad-account', { accountKey: 'upn:jdoe@corp.example.test' }, { log: logger })).toEqual({ found: true, privileged: false, reasons: [] });
     expect(seen.map(([call]) => call).slice(1)).toEqual(['activeDirectory:disable-ad-account', 'entra:mark-compromised']);
+  });
+});
+
+describe('each system\'s record of handlers (remediationOf)', () => {
+  const { logger } = captureLogger();
+  const target: ActionTarget = { accountKey: 'upn:jdoe@corp.example.test' };
+  const handler = (name: string, calls: string[]): ActionHandler => ({
+    async inspect() {
+      calls.push(`${name}:inspect`);
+      return { found: true, privileged: false, reasons: [] };
+    },
+    async run() {
+      calls.push(`${name}:run`);
+      return { summary: name, details: {} };
+    },
+    async readBack() {
+      calls.push(`${name}:readBack`);
+      return 'applied';
+    },
+  });
+
+  it('dispatches each action to its own handler, supports exactly the record\'s actions, and rejects another system\'s', async () => {
+    const calls: string[] = [];
+    const okta = remediationOf('okta', { 'suspend-okta': handler('suspend', calls), 'unsuspend-okta': handler('unsuspend', calls) });
+    expect(ACTION_NAMES.filter((action) => okta.supports(action))).toEqual(['suspend-okta', 'unsuspend-okta']);
+    expect((await okta.run('unsuspend-okta', target, { dryRun: false, log: logger })).summary).toBe('unsuspend');
+    expect(await okta.readBack('suspend-okta', target, { log: logger })).toBe('applied');
+    await okta.inspect('suspend-okta', target, { log: logger });
+    expect(calls).toEqual(['unsuspend:run', 'suspend:readBack', 'suspend:inspect']);
+    // A hand-made action name (card data is untrusted) or another system's action: a rejection, no call.
+    await expect(okta.run('suspend-entra', target, { dryRun: false, log: logger })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    await expect(okta.run('__proto__' as ActionName, target, { dryRun: false, log: logger })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
+    expect(okta.supports('constructor' as ActionName)).toBe(false);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('a system record without a handler for one of its catalog actions does not compile', () => {
+    const calls: string[] = [];
+    const h = handler('any', calls);
+    // @ts-expect-error force-password-reset-entra is an Entra action in ACTION_CATALOG: its handler is required.
+    const incomplete: SystemActions<'entra'> = { 'mark-compromised': h, 'dismiss-risk': h, 'revoke-sessions': h, 'suspend-entra': h, 'enable-entra': h };
+    expect(Object.keys(incomplete)).toHaveLength(5);
+    const entraActions = ACTION_NAMES.filter((action) => ACTION_CATALOG[action].system === 'entra');
+    expect(entraActions).toContain('force-password-reset-entra');
   });
 });

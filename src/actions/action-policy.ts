@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AppError } from '../domain/errors.ts';
-import { ACTION_NAMES } from './action-names.ts';
+import { ACTION_CATALOG, ACTION_NAMES } from './action-names.ts';
 import type { ActionName } from './action-names.ts';
 import defaultPolicyJson from './default-policy.json' with { type: 'json' };
 
@@ -88,9 +88,13 @@ export function parseActionPolicy(json: unknown, sourceName: string): ActionPoli
   });
 }
 
-/** The approvals an action needs under a policy (the policy's default when not listed). */
+/**
+ * The approvals an action needs under a policy: the count the policy names for it; else the
+ * catalog's default for the action (reset-password: 2), raised to the policy's `default` when
+ * that is higher (a stricter policy raises every action, never lowers one it does not name).
+ */
 export function requiredApprovals(policy: ActionPolicy, action: ActionName): number {
-  return policy.approvals[action] ?? policy.approvals.default;
+  return policy.approvals[action] ?? Math.max(policy.approvals.default, ACTION_CATALOG[action].defaultApprovals);
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

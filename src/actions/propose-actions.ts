@@ -99,9 +99,9 @@ function canApply(action: ActionName, account: AlertAccount, capabilities: Direc
       return Boolean(account.sid || account.samAccountName);
     case 'entra':
       if (!(account.entraObjectId || account.userPrincipalName)) return false;
-      // A user with an on-premises SID is synced: Graph refuses accountEnabled for it ("on-premises
-      // mastered Directory Sync objects"), so disabling goes through AD instead.
-      if ((action === 'suspend-entra' || action === 'enable-entra') && account.sid) return false;
+      // A user with an on-premises SID is synced: Graph refuses changes to what AD masters for it
+      // ("on-premises mastered Directory Sync objects"), so those go through AD instead.
+      if (ACTION_CATALOG[action].cloudMasteredOnly && account.sid) return false;
       return true;
     case 'okta':
       // Okta users are addressed by login, which is the UPN in hybrid deployments.

@@ -1,8 +1,8 @@
 import { raceAbort } from '../shared/race-abort.ts';
-import { ACTION_CATALOG, ACTION_NAMES, isActionName, type ActionName, type ActionSystem } from './action-names.ts';
+import { ACTION_CATALOG, ACTION_NAMES, isActionName, SYSTEM_NAMES, type ActionName, type ActionSystem } from './action-names.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget, FoundIdentity, Remediation, TargetInspection } from '../domain/remediation.ts';
-import { targetIdentity } from './target-identity.ts';
+import { targetIdentity } from '../domain/target-identity.ts';
 
 /**
  * The Remediation the workflow uses: sends each action to the implementation of the system it
@@ -10,8 +10,6 @@ import { targetIdentity } from './target-identity.ts';
  * also writes the one log line per run (outcome, code, duration), never the temporary password.
  */
 export type RemediationsBySystem = Partial<Record<ActionSystem, Remediation>>;
-
-const SYSTEM_NAMES: Record<ActionSystem, string> = { activeDirectory: 'Active Directory', entra: 'Entra ID', okta: 'Okta' };
 
 /**
  * Systems that can say whether a PERSON is privileged (AD: adminCount and the built-in groups;

@@ -1,4 +1,4 @@
-import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
+import { ACTION_CATALOG, ACTION_NAMES, type ActionName, type PersonFacts } from '../actions/action-names.ts';
 import { readableUtc, type CardFact, type ContainerStyle, type TextColor } from '../cards/alert-card.ts';
 import { renderTemplate } from '../cards/render.ts';
 import { CARD_VERBS } from '../cards/verbs.ts';
@@ -32,30 +32,37 @@ export interface LookupCardData {
 const FACT = 160;
 const LINE = 200;
 
-/** Actions a lookup offers for a person, in the order an analyst usually reaches for them. */
+/**
+ * Actions a lookup offers for a person: the catalog's `offeredOnLookup` entries whose system is
+ * configured and knows the person, and whose condition holds, in the catalog's rank order.
+ */
 export function lookupButtons(person: PersonReport, capabilities: DirectoryCapabilities): LookupButton[] {
   const target = person.target;
   if (!target) return [];
-  const offered: ActionName[] = [];
-  const { ad, entra } = person;
-  if (ad && capabilities.activeDirectory) {
-    if (ad.enabled) offered.push('disable-ad-account');
-    offered.push('reset-password');
-  }
-  if (entra && capabilities.entra) {
-    offered.push('revoke-sessions');
-    const risk = person.entraRisk.kind === 'ok' ? person.entraRisk.value : undefined;
-    if (risk?.riskState !== 'confirmedCompromised') offered.push('mark-compromised');
-    // Entra refuses to disable a synced user: that is done in AD.
-    if (entra.accountEnabled === true && entra.onPremisesSyncEnabled !== true) offered.push('suspend-entra');
-  }
-  const okta = person.okta.kind === 'ok' ? person.okta.value : undefined;
-  if (okta && capabilities.okta && okta.status === 'ACTIVE') offered.push('suspend-okta');
+  const facts = personFacts(person);
   // An action already waiting for approval is not offered twice.
   const waiting = new Set(person.pending.map((approval) => approval.action));
-  return offered
-    .filter((action) => !waiting.has(action))
-    .map((action) => ({ title: ACTION_CATALOG[action].label, verb: CARD_VERBS.approve, action, target }));
+  return ACTION_NAMES.flatMap((action) => {
+    const { system, offeredOnLookup: offer } = ACTION_CATALOG[action];
+    if (!offer || !capabilities[system] || facts[system] === undefined) return [];
+    if (offer.when && !offer.when(facts)) return [];
+    return waiting.has(action) ? [] : [{ action, rank: offer.rank }];
+  })
+    .sort((a, b) => a.rank - b.rank)
+    .map(({ action }) => ({ title: ACTION_CATALOG[action].label, verb: CARD_VERBS.approve, action, target }));
+}
+
+/** What the lookup found, in the catalog's terms (a system is absent when it has no account). */
+function personFacts(person: PersonReport): PersonFacts {
+  const facts: PersonFacts = {};
+  if (person.ad) facts.activeDirectory = { enabled: person.ad.enabled };
+  if (person.entra) {
+    const risk = person.entraRisk.kind === 'ok' ? person.entraRisk.value : undefined;
+    facts.entra = { accountEnabled: person.entra.accountEnabled, syncedFromAd: person.entra.onPremisesSyncEnabled === true, ...(risk ? { riskState: risk.riskState } : {}) };
+  }
+  const okta = person.okta.kind === 'ok' ? person.okta.value : undefined;
+  if (okta) facts.okta = { status: okta.status };
+  return facts;
 }
 
 export function toLookupCardData(person: PersonReport, options: { capabilities: DirectoryCapabilities; oktaConfigured: boolean; netbiosDomain?: string }): LookupCardData {

@@ -1,4 +1,5 @@
-import type { ActionName } from './actions.ts';
+import { isActionName, SYSTEM_NAMES, type ActionName, type ActionSystem, type ActionsOf } from './actions.ts';
+import { AppError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Secret } from './secret.ts';
 
@@ -88,4 +89,36 @@ export interface Remediation {
   inspect(action: ActionName, target: ActionTarget, options: { log: Logger; signal?: AbortSignal }): Promise<TargetInspection>;
   run(action: ActionName, target: ActionTarget, options: ActionRunOptions): Promise<ActionResult>;
   readBack(action: ActionName, target: ActionTarget, options: ReadBackOptions): Promise<AppliedState>;
+}
+
+export type InspectOptions = { log: Logger; signal?: AbortSignal };
+
+/** One action of one system: how to check its target, run it, and read its effect back. */
+export interface ActionHandler {
+  inspect(target: ActionTarget, options: InspectOptions): Promise<TargetInspection>;
+  run(target: ActionTarget, options: ActionRunOptions): Promise<ActionResult>;
+  readBack(target: ActionTarget, options: ReadBackOptions): Promise<AppliedState>;
+}
+
+/**
+ * Every action of one system, each with its handler. Keyed by ActionsOf<S> (derived from
+ * ACTION_CATALOG), so a catalog entry for the system without its handler does not compile.
+ */
+export type SystemActions<S extends ActionSystem> = { readonly [A in ActionsOf<S>]: ActionHandler };
+
+/** The Remediation port over one system's handlers: each call dispatched through the record. */
+export function remediationOf<S extends ActionSystem>(system: S, actions: SystemActions<S>): Remediation {
+  const handlers: Partial<Record<ActionName, ActionHandler>> = actions;
+  function handler(action: ActionName): ActionHandler {
+    const found = isActionName(action) ? handlers[action] : undefined;
+    if (!found) throw new AppError('INPUT_INVALID', `The ${SYSTEM_NAMES[system]} remediation does not run ${String(action)}.`);
+    return found;
+  }
+  return {
+    supports: (action) => isActionName(action) && handlers[action] !== undefined,
+    // async: an unknown action rejects like any other failure, it does not throw synchronously.
+    inspect: async (action, target, options) => handler(action).inspect(target, options),
+    run: async (action, target, options) => handler(action).run(target, options),
+    readBack: async (action, target, options) => handler(action).readBack(target, options),
+  };
 }

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphRequest } from '@microsoft/microsoft-graph-client';
-import type { ActionName } from '../../actions/action-names.ts';
-import { targetIdentity } from '../../actions/target-identity.ts';
+import type { ActionsOf } from '../../domain/actions.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import { remediationOf, type ActionHandler, type ActionResult, type ActionRunOptions, type ActionTarget, type AppliedState, type FoundIdentity, type InspectOptions, type ReadBackOptions, type Remediation, type SystemActions, type TargetInspection } from '../../domain/remediation.ts';
+import { createEntraUsers, withSignal, type EntraUser } from './entra-users.ts';
 import { GraphError, graphErrorToAppError, type GraphClient } from './graph-client.ts';
 import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, roleReason } from './graph-privilege.ts';
 
@@ -13,12 +13,7 @@ import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, ro
  * refused for enable/disable (Entra ID does not let the cloud change them): the answer names the
  * AD action to use instead. The user is resolved by object id, else by UPN.
  */
-export type EntraActionName = Extract<ActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
-const ENTRA_ACTIONS: readonly EntraActionName[] = ['mark-compromised', 'dismiss-risk', 'revoke-sessions', 'suspend-entra', 'enable-entra'];
-
-export function isEntraAction(action: ActionName): action is EntraActionName {
-  return (ENTRA_ACTIONS as readonly string[]).includes(action);
-}
+export type EntraActionName = ActionsOf<'entra'>;
 
 /** The application permission each call needs, named in 403 sentences. */
 const PERMISSIONS = {
@@ -27,20 +22,8 @@ const PERMISSIONS = {
   revoke: 'User.RevokeSessions.All',
   riskWrite: 'IdentityRiskyUser.ReadWrite.All',
   riskRead: 'IdentityRiskyUser.Read.All',
+  passwordProfile: 'User-PasswordProfile.ReadWrite.All',
 } as const;
-
-const USER_SELECT = [
-  'id',
-  'userPrincipalName',
-  'displayName',
-  'accountEnabled',
-  'onPremisesSyncEnabled',
-  'onPremisesSamAccountName',
-  'onPremisesDomainName',
-  'onPremisesSecurityIdentifier',
-  'onPremisesDistinguishedName',
-  'signInSessionsValidFromDateTime',
-];
 
 export interface GraphIdentityActionsOptions {
   /** From createGraphClient: token, deadline per attempt and 429 retries are its job. */
@@ -57,22 +40,15 @@ export interface GraphIdentityActionsOptions {
   identityProtectionSpacingMs?: number;
 }
 
-interface EntraUser {
-  id: string;
-  userPrincipalName: string;
-  displayName: string | null;
-  accountEnabled: boolean | null;
-  onPremisesSyncEnabled: boolean | null;
-  onPremisesSamAccountName: string | null;
-  onPremisesDomainName: string | null;
-  onPremisesSecurityIdentifier?: string | null;
-  onPremisesDistinguishedName?: string | null;
-  signInSessionsValidFromDateTime: string | null;
-}
-
 type RiskState = 'none' | 'confirmedSafe' | 'remediated' | 'dismissed' | 'atRisk' | 'confirmedCompromised' | 'unknownFutureValue';
 
+/** The Entra ID actions as the Remediation port (what main.ts and the tests use). */
 export function createGraphIdentityActions(options: GraphIdentityActionsOptions): Remediation {
+  return remediationOf('entra', createEntraActions(options));
+}
+
+/** Every Entra action's handler, keyed by the catalog's Entra actions (a missing one does not compile). */
+export function createEntraActions(options: GraphIdentityActionsOptions): SystemActions<'entra'> {
   const { client } = options;
   const spacingMs = options.identityProtectionSpacingMs ?? 1100;
   const roleIds = new Set((options.privilegedRoleIds ?? Object.keys(DEFAULT_PRIVILEGED_ROLES)).map((id) => id.toLowerCase()));
@@ -87,40 +63,7 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     return work();
   }
 
-  function withSignal(request: GraphRequest, signal: AbortSignal | undefined): GraphRequest {
-    // The client's timeout middleware combines this with its per-attempt deadline.
-    return signal ? request.option('signal', signal) : request;
-  }
-
-  async function getUser(ref: string, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
-    try {
-      const user = (await withSignal(client.api(`/users/${encodeURIComponent(ref)}`).select(USER_SELECT), signal).get()) as EntraUser;
-      return user;
-    } catch (error) {
-      if (error instanceof GraphError && error.statusCode === 404) return undefined;
-      throw graphErrorToAppError(error, { action: `read the user ${ref} in Entra ID`, permission: PERMISSIONS.readUser });
-    }
-  }
-
-  /** By object id first; a UPN as well when the id is unknown (or absent). */
-  async function resolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser | undefined> {
-    const id = targetIdentity(target);
-    const refs = [id.entraObjectId, id.userPrincipalName].filter((r): r is string => typeof r === 'string' && r !== '');
-    if (refs.length === 0) throw new AppError('INPUT_INVALID', `The account ${target.accountKey} has no Entra object id or UPN to find it in Entra ID.`);
-    for (const ref of refs) {
-      const user = await getUser(ref, signal);
-      if (user) return user;
-    }
-    return undefined;
-  }
-
-  async function mustResolve(target: ActionTarget, signal: AbortSignal | undefined): Promise<EntraUser> {
-    const user = await resolve(target, signal);
-    if (user) return user;
-    const id = targetIdentity(target);
-    const name = id.userPrincipalName ?? id.entraObjectId ?? target.accountKey;
-    throw new AppError('UPSTREAM_NOT_FOUND', `No such user in Entra ID: ${name}.`, { details: { accountKey: target.accountKey } });
-  }
+  const { resolve, mustResolve } = createEntraUsers(client, PERMISSIONS.readUser);
 
   async function riskState(userId: string, signal: AbortSignal | undefined): Promise<RiskState | 'never-scored'> {
     try {
@@ -189,8 +132,8 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     }
   }
 
-  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
-    const entraAction = requireEntra(action);
+  async function run(entraAction: SwitchedAction, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const action = entraAction;
     const user = await mustResolve(target, opts.signal);
     const upn = user.userPrincipalName;
     const facts = { system: 'entra', entraObjectId: user.id, userPrincipalName: upn, syncedFromAd: user.onPremisesSyncEnabled === true, accountEnabledBefore: user.accountEnabled };
@@ -250,52 +193,107 @@ export function createGraphIdentityActions(options: GraphIdentityActionsOptions)
     return [...roles.map(roleReason), ...groups];
   }
 
+  async function inspect(target: ActionTarget, opts: InspectOptions): Promise<TargetInspection> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return { found: false, privileged: false, reasons: [] };
+    const reasons = await privilegedReasons(user, opts.signal);
+    const identity: FoundIdentity = { system: 'entra', entraObjectId: user.id, userPrincipalName: user.userPrincipalName };
+    if (user.onPremisesSecurityIdentifier) identity.sid = user.onPremisesSecurityIdentifier;
+    if (user.onPremisesSamAccountName) identity.samAccountName = user.onPremisesSamAccountName;
+    if (user.onPremisesDistinguishedName) identity.dn = user.onPremisesDistinguishedName;
+    return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true, identities: [identity] };
+  }
+
+  async function readBack(entraAction: SwitchedAction, target: ActionTarget, opts: ReadBackOptions): Promise<AppliedState> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return 'unknown';
+    switch (entraAction) {
+      case 'suspend-entra':
+        return user.accountEnabled === false ? 'applied' : 'not-applied';
+      case 'enable-entra':
+        return user.accountEnabled === true ? 'applied' : 'not-applied';
+      case 'revoke-sessions': {
+        if (!opts.since || !user.signInSessionsValidFromDateTime) return 'unknown';
+        // Graph keeps whole seconds: compare against the start of the second the action began.
+        const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
+        return validFrom >= Math.floor(opts.since.getTime() / 1000) * 1000 ? 'applied' : 'not-applied';
+      }
+      case 'mark-compromised': {
+        const state = await riskState(user.id, opts.signal);
+        return state === 'confirmedCompromised' ? 'applied' : 'not-applied';
+      }
+      case 'dismiss-risk': {
+        const state = await riskState(user.id, opts.signal);
+        return state === 'atRisk' || state === 'confirmedCompromised' ? 'not-applied' : 'applied';
+      }
+    }
+  }
+
+  /** The actions whose run and read-back are one switch over their shared user read. */
+  const switched = (action: SwitchedAction): ActionHandler => ({ inspect, run: (target, o) => run(action, target, o), readBack: (target, o) => readBack(action, target, o) });
   return {
-    supports: isEntraAction,
+    'mark-compromised': switched('mark-compromised'),
+    'dismiss-risk': switched('dismiss-risk'),
+    'revoke-sessions': switched('revoke-sessions'),
+    'suspend-entra': switched('suspend-entra'),
+    'enable-entra': switched('enable-entra'),
+    'force-password-reset-entra': { inspect, run: forcePasswordChange, readBack: readForcedChange },
+  };
 
-    async inspect(action, target, opts): Promise<TargetInspection> {
-      requireEntra(action);
-      const user = await resolve(target, opts.signal);
-      if (!user) return { found: false, privileged: false, reasons: [] };
-      const reasons = await privilegedReasons(user, opts.signal);
-      const identity: FoundIdentity = { system: 'entra', entraObjectId: user.id, userPrincipalName: user.userPrincipalName };
-      if (user.onPremisesSecurityIdentifier) identity.sid = user.onPremisesSecurityIdentifier;
-      if (user.onPremisesSamAccountName) identity.samAccountName = user.onPremisesSamAccountName;
-      if (user.onPremisesDistinguishedName) identity.dn = user.onPremisesDistinguishedName;
-      return { found: true, privileged: reasons.length > 0, reasons, syncedFromAd: user.onPremisesSyncEnabled === true, identities: [identity] };
-    },
-
-    run,
-
-    async readBack(action, target, opts: ReadBackOptions): Promise<AppliedState> {
-      const entraAction = requireEntra(action);
-      const user = await resolve(target, opts.signal);
-      if (!user) return 'unknown';
-      switch (entraAction) {
-        case 'suspend-entra':
-          return user.accountEnabled === false ? 'applied' : 'not-applied';
-        case 'enable-entra':
-          return user.accountEnabled === true ? 'applied' : 'not-applied';
-        case 'revoke-sessions': {
-          if (!opts.since || !user.signInSessionsValidFromDateTime) return 'unknown';
-          // Graph keeps whole seconds: compare against the start of the second the action began.
-          const validFrom = Date.parse(user.signInSessionsValidFromDateTime);
-          return validFrom >= Math.floor(opts.since.getTime() / 1000) * 1000 ? 'applied' : 'not-applied';
-        }
-        case 'mark-compromised': {
-          const state = await riskState(user.id, opts.signal);
-          return state === 'confirmedCompromised' ? 'applied' : 'not-applied';
-        }
-        case 'dismiss-risk': {
-          const state = await riskState(user.id, opts.signal);
-          return state === 'atRisk' || state === 'confirmedCompromised' ? 'not-applied' : 'applied';
+  /**
+   * PATCH /users/{id} { passwordProfile: { forceChangePasswordNextSignIn: true } }: the password
+   * stays, the next sign-in must change it. App-only: User-PasswordProfile.ReadWrite.All, least
+   * privileged (https://learn.microsoft.com/en-us/graph/api/user-update); for a privileged
+   * administrator target Graph also wants the app to hold a higher privileged administrator role
+   * (same page, "Who can perform sensitive actions"). The property:
+   * https://learn.microsoft.com/en-us/graph/api/resources/passwordprofile
+   */
+  async function forcePasswordChange(target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const user = await mustResolve(target, opts.signal);
+    const upn = user.userPrincipalName;
+    const facts = { system: 'entra', entraObjectId: user.id, userPrincipalName: upn, syncedFromAd: user.onPremisesSyncEnabled === true };
+    // A synced user's password is mastered in AD (Graph refuses the cloud change): reset it there.
+    const synced = (cause?: unknown) =>
+      new AppError('ACTION_NOT_APPLICABLE', `${upn} is synced from AD, so its password is mastered there: use reset-password instead.`, { ...(cause === undefined ? {} : { cause }), details: { entraObjectId: user.id, syncedFromAd: true, alternatives: ['reset-password'] } });
+    if (user.onPremisesSyncEnabled === true) throw synced();
+    if (opts.dryRun) return { summary: `DRY RUN: would require ${upn} to change the password at next sign-in in Entra ID`, details: { ...facts, changed: false, dryRun: true } };
+    try {
+      await withSignal(client.api(`/users/${encodeURIComponent(user.id)}`), opts.signal).patch({ passwordProfile: { forceChangePasswordNextSignIn: true } });
+    } catch (error) {
+      if (error instanceof GraphError && error.statusCode === 400 && /on-premises mastered/i.test(error.message)) throw synced(error);
+      if (error instanceof GraphError && error.statusCode === 403) {
+        const held = (await privilegedRolesOf(client, user, roleIds, (request) => withSignal(request, opts.signal)).catch(() => [])).filter((role) => role.how === 'active');
+        if (held.length > 0) {
+          throw new AppError('UPSTREAM_FORBIDDEN', `Entra ID refused to require a password change of ${upn}: the account holds the privileged role ${held.map((role) => role.name).join(', ')}, and for such accounts only an app holding a higher privileged administrator role may change the password profile. Do it by hand in the Entra admin center.`, {
+            cause: error,
+            details: { status: 403, entraObjectId: user.id, privilegedRoles: held.map((role) => role.roleDefinitionId) },
+          });
         }
       }
-    },
-  };
+      throw graphErrorToAppError(error, { action: `require ${upn} to change the password at next sign-in`, permission: PERMISSIONS.passwordProfile });
+    }
+    opts.log.child({ action: 'force-password-reset-entra', entraObjectId: user.id }).info('Entra password change required at next sign-in');
+    return { summary: `Required ${upn} to change the password at next sign-in in Entra ID`, details: { ...facts, changed: true } };
+  }
+
+  /**
+   * passwordProfile is returned only on $select (https://learn.microsoft.com/en-us/graph/api/resources/user);
+   * without a boolean forceChangePasswordNextSignIn in the answer the state is 'unknown'. The flag
+   * ends when the user changes the password (documented for its MFA variant), so 'not-applied' may
+   * also mean "done and already used".
+   */
+  async function readForcedChange(target: ActionTarget, opts: ReadBackOptions): Promise<AppliedState> {
+    const user = await resolve(target, opts.signal);
+    if (!user) return 'unknown';
+    let answer: { passwordProfile?: { forceChangePasswordNextSignIn?: unknown } | null };
+    try {
+      answer = (await withSignal(client.api(`/users/${encodeURIComponent(user.id)}`).select(['id', 'passwordProfile']), opts.signal).get()) as typeof answer;
+    } catch (error) {
+      throw graphErrorToAppError(error, { action: `read the password profile of ${user.userPrincipalName}`, permission: PERMISSIONS.readUser });
+    }
+    const flag = answer.passwordProfile?.forceChangePasswordNextSignIn;
+    return typeof flag === 'boolean' ? (flag ? 'applied' : 'not-applied') : 'unknown';
+  }
 }
 
-function requireEntra(action: ActionName): EntraActionName {
-  if (!isEntraAction(action)) throw new AppError('INPUT_INVALID', `The Entra ID remediation does not run ${action}.`);
-  return action;
-}
+type SwitchedAction = Extract<EntraActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;

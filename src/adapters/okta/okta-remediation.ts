@@ -1,7 +1,7 @@
-import type { ActionName } from '../../actions/action-names.ts';
-import { targetIdentity } from '../../actions/target-identity.ts';
+import type { ActionsOf } from '../../domain/actions.ts';
+import { targetIdentity } from '../../domain/target-identity.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, Remediation, TargetInspection } from '../../domain/remediation.ts';
+import { remediationOf, type ActionHandler, type ActionResult, type ActionRunOptions, type ActionTarget, type AppliedState, type InspectOptions, type ReadBackOptions, type Remediation, type SystemActions, type TargetInspection } from '../../domain/remediation.ts';
 import type { OktaClient, OktaUser } from './okta-client.ts';
 
 /**
@@ -9,11 +9,7 @@ import type { OktaClient, OktaUser } from './okta-client.ts';
  * live sessions otherwise keep working), and unsuspend. The Okta user is found by login = UPN,
  * or by an explicit Okta id when the caller has one.
  */
-export type OktaActionName = Extract<ActionName, 'suspend-okta' | 'unsuspend-okta'>;
-
-export function isOktaAction(action: ActionName): action is OktaActionName {
-  return action === 'suspend-okta' || action === 'unsuspend-okta';
-}
+export type OktaActionName = ActionsOf<'okta'>;
 
 export interface OktaRemediationOptions {
   client: OktaClient;
@@ -24,7 +20,13 @@ export interface OktaRemediationOptions {
 /** Statuses with a person who may hold live Okta sessions: clearing them is possible and worth it. */
 const SESSION_STATUSES = new Set(['ACTIVE', 'SUSPENDED', 'LOCKED_OUT', 'RECOVERY', 'PASSWORD_EXPIRED']);
 
+/** The Okta actions as the Remediation port (what main.ts and the tests use). */
 export function createOktaRemediation(options: OktaRemediationOptions): Remediation {
+  return remediationOf('okta', createOktaActions(options));
+}
+
+/** Every Okta action's handler, keyed by the catalog's Okta actions (a missing one does not compile). */
+export function createOktaActions(options: OktaRemediationOptions): SystemActions<'okta'> {
   const { client } = options;
   const forgetDevices = options.forgetDevices ?? false;
   /** What clearing sessions does, in words: Okta ends its own sessions and tokens, not the apps'. */
@@ -56,8 +58,8 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
     return user;
   }
 
-  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
-    const oktaAction = requireOkta(action);
+  async function run(oktaAction: OktaActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const action = oktaAction;
     const login = loginOf(target);
     const call = opts.signal ? { signal: opts.signal } : {};
     const user = await find(target, opts.signal);
@@ -107,33 +109,26 @@ export function createOktaRemediation(options: OktaRemediationOptions): Remediat
     return { summary: `Unsuspended ${login} in Okta`, details: { ...facts, changed: true } };
   }
 
-  return {
-    supports: isOktaAction,
-    async inspect(action, target, opts): Promise<TargetInspection> {
-      requireOkta(action);
-      const user = await find(target, opts.signal);
-      // Okta admin roles are not visible through the Users API: privilege comes from the AD and
-      // Entra checks the router adds for every action.
-      if (!user) return { found: false, privileged: false, reasons: [] };
-      return { found: true, privileged: false, reasons: [], identities: [{ system: 'okta', oktaUserId: user.id, login: user.login }] };
-    },
-    run,
-    async readBack(action, target, opts): Promise<AppliedState> {
-      const oktaAction = requireOkta(action);
-      const user = await find(target, opts.signal);
-      if (!user) return 'unknown';
-      // suspend-okta is two calls: the suspend, then DELETE of the sessions and OAuth tokens.
-      // Okta's API shows the status but not whether sessions were cleared (none are listable
-      // per user), so a suspended user does not prove the action complete: a run killed between
-      // the calls leaves live sessions. 'unknown' makes the reconciler ask for a Retry, which on
-      // a suspended user only clears the sessions (idempotent).
-      if (oktaAction === 'suspend-okta') return user.status === 'SUSPENDED' ? 'unknown' : 'not-applied';
-      return user.status === 'SUSPENDED' ? 'not-applied' : 'applied';
-    },
-  };
-}
+  async function inspect(target: ActionTarget, opts: InspectOptions): Promise<TargetInspection> {
+    const user = await find(target, opts.signal);
+    // Okta admin roles are not visible through the Users API: privilege comes from the AD and
+    // Entra checks the router adds for every action.
+    if (!user) return { found: false, privileged: false, reasons: [] };
+    return { found: true, privileged: false, reasons: [], identities: [{ system: 'okta', oktaUserId: user.id, login: user.login }] };
+  }
 
-function requireOkta(action: ActionName): OktaActionName {
-  if (!isOktaAction(action)) throw new AppError('INPUT_INVALID', `The Okta remediation does not run ${action}.`);
-  return action;
+  async function readBack(oktaAction: OktaActionName, target: ActionTarget, opts: ReadBackOptions): Promise<AppliedState> {
+    const user = await find(target, opts.signal);
+    if (!user) return 'unknown';
+    // suspend-okta is two calls: the suspend, then DELETE of the sessions and OAuth tokens.
+    // Okta's API shows the status but not whether sessions were cleared (none are listable
+    // per user), so a suspended user does not prove the action complete: a run killed between
+    // the calls leaves live sessions. 'unknown' makes the reconciler ask for a Retry, which on
+    // a suspended user only clears the sessions (idempotent).
+    if (oktaAction === 'suspend-okta') return user.status === 'SUSPENDED' ? 'unknown' : 'not-applied';
+    return user.status === 'SUSPENDED' ? 'not-applied' : 'applied';
+  }
+
+  const handler = (action: OktaActionName): ActionHandler => ({ inspect, run: (target, o) => run(action, target, o), readBack: (target, o) => readBack(action, target, o) });
+  return { 'suspend-okta': handler('suspend-okta'), 'unsuspend-okta': handler('unsuspend-okta') };
 }

@@ -16,6 +16,19 @@ const REVOKE_ROLES = ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Director
 const GROUP_READ_ROLES = ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
 const RISK_READ_ROLES = ['IdentityRiskyUser.Read.All', 'IdentityRiskyUser.ReadWrite.All'];
 const RISK_WRITE_ROLES = ['IdentityRiskyUser.ReadWrite.All'];
+/** passwordProfile, app-only: https://learn.microsoft.com/en-us/graph/api/user-update (least privileged first). */
+const PASSWORD_PROFILE_ROLES = ['User-PasswordProfile.ReadWrite.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'];
+
+/**
+ * The password profile of each tenant user (https://learn.microsoft.com/en-us/graph/api/resources/passwordprofile):
+ * Graph never returns the password itself, only the flags.
+ */
+const passwordProfiles = new WeakMap<TenantUser, { forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean }>();
+export function passwordProfileOf(user: TenantUser): { forceChangePasswordNextSignIn: boolean; forceChangePasswordNextSignInWithMfa: boolean } {
+  let profile = passwordProfiles.get(user);
+  if (!profile) passwordProfiles.set(user, (profile = { forceChangePasswordNextSignIn: false, forceChangePasswordNextSignInWithMfa: false }));
+  return profile;
+}
 
 /** What GET /users returns without $select (v1.0 default set). */
 const DEFAULT_PROPERTIES = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id'];
@@ -33,6 +46,8 @@ const SELECTABLE = new Set([
   'signInSessionsValidFromDateTime',
   'userType',
   'createdDateTime',
+  // Returned only on $select (https://learn.microsoft.com/en-us/graph/api/resources/user).
+  'passwordProfile',
 ]);
 
 function graphUser(user: TenantUser): Record<string, unknown> {
@@ -60,6 +75,7 @@ function graphUser(user: TenantUser): Record<string, unknown> {
     signInSessionsValidFromDateTime: user.signInSessionsValidFromDateTime,
     userType: 'Member',
     createdDateTime: '2025-03-01T09:00:00Z',
+    passwordProfile: { password: null, ...passwordProfileOf(user) },
   };
 }
 
@@ -157,7 +173,7 @@ function notFound(ctx: GraphContext, id: string): JsonReply {
 }
 
 /** Properties a synced (on-premises mastered) user refuses to have changed in the cloud. */
-const ON_PREMISES_MASTERED = new Set(['accountEnabled', 'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'mail', 'userPrincipalName', 'onPremisesImmutableId']);
+const ON_PREMISES_MASTERED = new Set(['passwordProfile', 'accountEnabled', 'displayName', 'givenName', 'surname', 'jobTitle', 'department', 'mail', 'userPrincipalName', 'onPremisesImmutableId']);
 const PATCHABLE = new Set([...ON_PREMISES_MASTERED, 'usageLocation', 'preferredLanguage']);
 
 function patchUser(ctx: GraphContext, user: TenantUser): JsonReply {
@@ -165,7 +181,7 @@ function patchUser(ctx: GraphContext, user: TenantUser): JsonReply {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return graphError(ctx.req, 400, 'BadRequest', 'Empty Payload. JSON content expected.');
   const changes = body as Record<string, unknown>;
   const keys = Object.keys(changes);
-  const roles = keys.every((k) => k === 'accountEnabled') ? ENABLE_DISABLE_ROLES : ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
+  const roles = keys.every((k) => k === 'accountEnabled') ? ENABLE_DISABLE_ROLES : keys.every((k) => k === 'passwordProfile') ? PASSWORD_PROFILE_ROLES : ['User.ReadWrite.All', 'Directory.ReadWrite.All'];
   const denied = requireRole(ctx, roles);
   if (denied) return denied;
   const invalid = keys.find((k) => !PATCHABLE.has(k));
@@ -173,18 +189,30 @@ function patchUser(ctx: GraphContext, user: TenantUser): JsonReply {
   if ('accountEnabled' in changes && typeof changes.accountEnabled !== 'boolean') {
     return graphError(ctx.req, 400, 'Request_BadRequest', "Invalid value specified for property 'accountEnabled' of resource 'User'.");
   }
+  const profile = changes.passwordProfile as Record<string, unknown> | undefined;
+  if ('passwordProfile' in changes) {
+    const flags = ['forceChangePasswordNextSignIn', 'forceChangePasswordNextSignInWithMfa'];
+    const bad = !profile || typeof profile !== 'object' || Array.isArray(profile) ? 'passwordProfile' : Object.keys(profile).find((k) => !(flags.includes(k) ? typeof profile[k] === 'boolean' : k === 'password' && typeof profile[k] === 'string'));
+    if (bad) return graphError(ctx.req, 400, 'Request_BadRequest', `Invalid value specified for property '${bad}' of resource 'User'.`);
+  }
   if (user.onPremisesSyncEnabled === true && keys.some((k) => ON_PREMISES_MASTERED.has(k))) {
     return graphError(ctx.req, 400, 'Request_BadRequest', 'Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.');
   }
   // Graph: accountEnabled of a privileged administrator needs the app to hold a higher
   // privileged administrator role, whatever its permissions; the refusal names no role.
-  if ('accountEnabled' in changes && !maySetSensitiveProperties(ctx.tenant, ctx.appId, user.id)) {
+  if (('accountEnabled' in changes || 'passwordProfile' in changes) && !maySetSensitiveProperties(ctx.tenant, ctx.appId, user.id)) {
     return graphError(ctx.req, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   }
   const now = ctx.now().toISOString();
   if (typeof changes.accountEnabled === 'boolean') {
     ctx.actions.push({ kind: changes.accountEnabled ? 'enableUser' : 'disableUser', target: user.id, at: now, appId: ctx.appId });
     user.accountEnabled = changes.accountEnabled;
+  }
+  if (profile) {
+    // Only the flags are kept: a password sent here is never stored or echoed by the stand-in.
+    const current = passwordProfileOf(user);
+    if (typeof profile.forceChangePasswordNextSignIn === 'boolean') current.forceChangePasswordNextSignIn = profile.forceChangePasswordNextSignIn;
+    if (typeof profile.forceChangePasswordNextSignInWithMfa === 'boolean') current.forceChangePasswordNextSignInWithMfa = profile.forceChangePasswordNextSignInWithMfa;
   }
   for (const key of ['displayName', 'jobTitle', 'department', 'mail'] as const) {
     if (typeof changes[key] === 'string') user[key] = changes[key];

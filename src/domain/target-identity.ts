@@ -1,4 +1,4 @@
-import type { ActionTarget } from '../domain/remediation.ts';
+import type { ActionTarget } from './remediation.ts';
 
 /**
  * The identifiers of an action target, each system picking what it can use. Explicit fields win;

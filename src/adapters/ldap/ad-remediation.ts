@@ -1,16 +1,15 @@
-import type { ActionName } from './action-names.ts';
-import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
-import { AppError, isAppError } from '../domain/errors.ts';
-import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
-import { targetIdentity } from './target-identity.ts';
+import type { ActionsOf } from '../../domain/actions.ts';
+import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../../domain/directory.ts';
+import { AppError, isAppError } from '../../domain/errors.ts';
+import { remediationOf, type ActionHandler, type ActionResult, type ActionRunOptions, type ActionTarget, type AppliedState, type FoundIdentity, type ReadBackOptions, type Remediation, type SystemActions, type TargetInspection } from '../../domain/remediation.ts';
+import { targetIdentity } from '../../domain/target-identity.ts';
 
 /**
  * Active Directory containment through the Directory port: disable / enable an account, reset
  * its password (must change at next logon). Vendor-free: the LDAP adapter, or a fake, does the
  * talking. Errors keep the directory's code and get the account named in front of its sentence.
  */
-export type AdActionName = Extract<ActionName, 'disable-ad-account' | 'enable-ad-account' | 'reset-password'>;
-const AD_ACTIONS: readonly AdActionName[] = ['disable-ad-account', 'enable-ad-account', 'reset-password'];
+export type AdActionName = ActionsOf<'activeDirectory'>;
 
 export interface AdRemediationOptions {
   directory: Directory;
@@ -29,11 +28,13 @@ interface Resolved {
   label: string;
 }
 
-export function isAdAction(action: ActionName): action is AdActionName {
-  return (AD_ACTIONS as readonly string[]).includes(action);
+/** The AD actions as the Remediation port (what main.ts and the tests use). */
+export function createAdRemediation(options: AdRemediationOptions): Remediation {
+  return remediationOf('activeDirectory', createAdActions(options));
 }
 
-export function createAdRemediation(options: AdRemediationOptions): Remediation {
+/** Every AD action's handler, keyed by the catalog's AD actions (a missing one does not compile). */
+export function createAdActions(options: AdRemediationOptions): SystemActions<'activeDirectory'> {
   const domain = options.netbiosDomain.toUpperCase();
   const dnsDomain = options.dnsDomain?.toLowerCase();
   const directory = options.directory;
@@ -94,8 +95,8 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
     return { system: 'activeDirectory', dn: user.dn, sid: user.sid, samAccountName: user.samAccountName, matchedBy: resolved.matchedBy, userAccountControlBefore: user.userAccountControl, ...extra };
   }
 
-  async function run(action: ActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
-    const adAction = requireAd(action);
+  async function run(adAction: AdActionName, target: ActionTarget, opts: ActionRunOptions): Promise<ActionResult> {
+    const action = adAction;
     const resolved = await mustResolve(adAction, target);
     // LDAP calls ignore abort signals, so look before writing: a run that lost its lease (or its
     // deadline) while reading the account stops here, before its side effect, and is settled by
@@ -157,50 +158,45 @@ export function createAdRemediation(options: AdRemediationOptions): Remediation 
     }
   }
 
-  return {
-    supports: isAdAction,
+  async function inspect(target: ActionTarget): Promise<TargetInspection> {
+    const resolved = await resolve(target).catch((error: unknown) => {
+      throw inContext(error, `Could not look up ${describe(target, domain)} in Active Directory`);
+    });
+    if (!resolved) return { found: false, privileged: false, reasons: [] };
+    const { user } = resolved;
+    const reasons: string[] = [];
+    if (user.adminCount > 0) reasons.push('adminCount=1 (protected by AdminSDHolder)');
+    for (const group of user.privilegedGroups) reasons.push(`member of ${group}`);
+    const identity: FoundIdentity = { system: 'activeDirectory', dn: user.dn, sid: user.sid, samAccountName: user.samAccountName, domain };
+    if (user.userPrincipalName) identity.userPrincipalName = user.userPrincipalName;
+    return { found: true, privileged: isPrivileged(user), reasons, identities: [identity] };
+  }
 
-    async inspect(action, target): Promise<TargetInspection> {
-      requireAd(action);
-      const resolved = await resolve(target).catch((error: unknown) => {
-        throw inContext(error, `Could not look up ${describe(target, domain)} in Active Directory`);
-      });
-      if (!resolved) return { found: false, privileged: false, reasons: [] };
-      const { user } = resolved;
-      const reasons: string[] = [];
-      if (user.adminCount > 0) reasons.push('adminCount=1 (protected by AdminSDHolder)');
-      for (const group of user.privilegedGroups) reasons.push(`member of ${group}`);
-      const identity: FoundIdentity = { system: 'activeDirectory', dn: user.dn, sid: user.sid, samAccountName: user.samAccountName, domain };
-      if (user.userPrincipalName) identity.userPrincipalName = user.userPrincipalName;
-      return { found: true, privileged: isPrivileged(user), reasons, identities: [identity] };
-    },
-
-    run,
-
-    async readBack(action, target, readOptions: ReadBackOptions): Promise<AppliedState> {
-      const adAction = requireAd(action);
-      const resolved = await resolve(target);
-      if (!resolved) return 'unknown';
-      const { user } = resolved;
-      switch (adAction) {
-        case 'disable-ad-account':
-          return user.enabled ? 'not-applied' : 'applied';
-        case 'enable-ad-account':
-          return user.enabled ? 'applied' : 'not-applied';
-        case 'reset-password': {
-          // pwdLastSet=0 reads back as no date: what the reset leaves behind (whether or not AD
-          // enforces the change on this account, see forcedChangeBlockers).
-          if (user.pwdLastSet !== null) return 'not-applied';
-          // ...but "must change" may have been set before the run: only a password written since
-          // the run started proves this reset (the reset writes both in one modify).
-          if (!readOptions.since || !directory.passwordWrittenAt) return 'unknown';
-          const written = await directory.passwordWrittenAt({ dn: user.dn });
-          // Replication metadata keeps whole seconds: compare against the start of the run's second.
-          return written !== null && written.getTime() >= Math.floor(readOptions.since.getTime() / 1000) * 1000 ? 'applied' : 'unknown';
-        }
+  async function readBack(adAction: AdActionName, target: ActionTarget, readOptions: ReadBackOptions): Promise<AppliedState> {
+    const resolved = await resolve(target);
+    if (!resolved) return 'unknown';
+    const { user } = resolved;
+    switch (adAction) {
+      case 'disable-ad-account':
+        return user.enabled ? 'not-applied' : 'applied';
+      case 'enable-ad-account':
+        return user.enabled ? 'applied' : 'not-applied';
+      case 'reset-password': {
+        // pwdLastSet=0 reads back as no date: what the reset leaves behind (whether or not AD
+        // enforces the change on this account, see forcedChangeBlockers).
+        if (user.pwdLastSet !== null) return 'not-applied';
+        // ...but "must change" may have been set before the run: only a password written since
+        // the run started proves this reset (the reset writes both in one modify).
+        if (!readOptions.since || !directory.passwordWrittenAt) return 'unknown';
+        const written = await directory.passwordWrittenAt({ dn: user.dn });
+        // Replication metadata keeps whole seconds: compare against the start of the run's second.
+        return written !== null && written.getTime() >= Math.floor(readOptions.since.getTime() / 1000) * 1000 ? 'applied' : 'unknown';
       }
-    },
-  };
+    }
+  }
+
+  const handler = (action: AdActionName): ActionHandler => ({ inspect, run: (target, o) => run(action, target, o), readBack: (target, o) => readBack(action, target, o) });
+  return { 'disable-ad-account': handler('disable-ad-account'), 'enable-ad-account': handler('enable-ad-account'), 'reset-password': handler('reset-password') };
 }
 
 /** Whether an alert's domain (NetBIOS CORP or DNS corp.example.com) is the one the directory serves. */
@@ -213,11 +209,6 @@ function isOurDomainName(alertDomain: string, netbios: string, dns: string | und
 export function dnsDomainOfDn(dn: string): string | undefined {
   const parts = [...dn.matchAll(/(?:^|,)\s*DC=([^,]+)/gi)].map((m) => (m[1] as string).trim().toLowerCase());
   return parts.length > 0 ? parts.join('.') : undefined;
-}
-
-function requireAd(action: ActionName): AdActionName {
-  if (!isAdAction(action)) throw new AppError('INPUT_INVALID', `The Active Directory remediation does not run ${action}.`);
-  return action;
 }
 
 function describe(target: ActionTarget, domain: string): string {
