@@ -1,4 +1,4 @@
-import type { ActionName } from '../actions/action-names.ts';
+import { ACTION_CATALOG, type ActionName } from '../actions/action-names.ts';
 import type { ActionTarget, FoundIdentity, TargetInspection } from '../domain/remediation.ts';
 
 /**
@@ -80,7 +80,8 @@ export function decideGuardRails(action: ActionName, target: ActionTarget, inspe
     return { kind: 'refuse', reason: `${label} is one of the bot's own service accounts; the bot never acts on itself.` };
   }
   if (!inspection.found) return { kind: 'refuse', reason: `${label} was not found in the directory this action targets.` };
-  if (inspection.syncedFromAd && (action === 'suspend-entra' || action === 'enable-entra')) {
+  // The catalog says which actions Entra ID refuses on users mastered on-premises.
+  if (inspection.syncedFromAd && ACTION_CATALOG[action].cloudMasteredOnly) {
     return { kind: 'refuse', reason: `${label} is synced from AD and Entra ID refuses to change it: disable it in AD and revoke its sessions instead.` };
   }
   const listed = matchesAny(target, settings.protectedAccounts, found);
