@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/logger.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { CODE_ALPHABET } from '../src/store/reference-code.ts';
-import type { Store } from '../src/store/store.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { BACKENDS, makeAccount, makeAlert, type FreshDatabase } from './support/store-contract.ts';
 
 const logger = createLogger({ level: 'silent' });

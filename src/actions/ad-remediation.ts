@@ -1,5 +1,5 @@
 import type { ActionName } from './action-names.ts';
-import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../domain/directory.ts';
+import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../domain/ports/directory.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionResult, ActionRunOptions, ActionTarget, AppliedState, FoundIdentity, ReadBackOptions, Remediation, TargetInspection } from '../domain/remediation.ts';
 import { targetIdentity } from './target-identity.ts';

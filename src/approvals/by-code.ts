@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ProposedAction } from '../actions/propose-actions.ts';
 import { actionLabel, stateLine } from '../cards/approval-lines.ts';
-import type { ChatTurn } from '../domain/chat.ts';
+import type { ChatTurn } from '../domain/ports/chat.ts';
 import { AppError } from '../domain/errors.ts';
 import { isApprovalCodeShape } from '../store/reference-code.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { announce, isPaused } from './announce.ts';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { actionLabel, stateLine } from '../cards/approval-lines.ts';
 import { CARD_VERBS, type CardVerb } from '../cards/verbs.ts';
-import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
+import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/chat.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlertRecord, Approval } from '../store/store.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import type { ApprovalContext } from './approval-context.ts';
 import { parseAlertRef, parseApproveButton, type ApproveButtonData } from './approval-request.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';

@@ -1,9 +1,9 @@
 import { renderPasswordMessage } from '../cards/password-card.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { auditApproval, type ApprovalContext } from './approval-context.ts';
-import type { PrivateRecipient } from './approval-ports.ts';
+import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { lookupCardOf } from './announce.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 

@@ -1,5 +1,5 @@
 import { AppError } from '../domain/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 
 /**
  * The hourly cap on destructive actions, shared by every bot instance through the store. Each

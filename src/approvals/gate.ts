@@ -1,8 +1,8 @@
 import type { ActionName } from '../actions/action-names.ts';
-import type { Actor } from '../domain/chat.ts';
+import type { Actor } from '../domain/ports/chat.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget, TargetInspection } from '../domain/remediation.ts';
-import type { AuditEntry } from '../store/store.ts';
+import type { AuditEntry } from '../domain/ports/audit-log.ts';
 import { approverIdOf, audit, type ApprovalContext } from './approval-context.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import { targetLabel } from './approval-target.ts';

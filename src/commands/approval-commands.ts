@@ -1,11 +1,11 @@
 import { readableUtc } from '../cards/alert-card.ts';
-import type { ChatTurn } from '../domain/chat.ts';
+import type { ChatTurn } from '../domain/ports/chat.ts';
 import { isAppError, type ErrorCode } from '../domain/errors.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 import { labelOf, targetLabel } from './labels.ts';
-import type { ApprovalCommands } from './ports.ts';
+import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
 import { safeText } from './safe-text.ts';
 
 /**

@@ -1,11 +1,16 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
 import type { Alert, AlertAccount, AlertStatus } from '../domain/alert.ts';
-import type { Directory, DirectoryUser } from '../domain/directory.ts';
+import type { Directory, DirectoryUser } from '../domain/ports/directory.ts';
 import { isAppError } from '../domain/errors.ts';
 import { accountKeysOf } from '../store/account-keys.ts';
-import type { AlertRecord, Approval, AuditRecord, Store } from '../store/store.ts';
-import type { EntraRisk, EntraUser, EntraUserLookup, OktaUserLookup, OktaUserSummary, SentinelAlertLookup, SentinelPersonAlerts } from './ports.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
+import type { AuditRecord } from '../domain/ports/audit-log.ts';
+import type { Store } from '../domain/ports/store.ts';
+import type { EntraRisk, EntraUser, EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
+import type { OktaUserLookup, OktaUserSummary } from '../domain/ports/okta-user-lookup.ts';
+import type { SentinelAlertLookup, SentinelPersonAlerts } from '../domain/ports/sentinel-alert-lookup.ts';
 import { withTimeout, type SourceOutcome } from './with-timeout.ts';
 
 export interface LookupDeps {

@@ -1,9 +1,9 @@
 import type { Alert, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
 import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
-import type { AlertSource } from '../domain/alert-source.ts';
+import type { AlertSource } from '../domain/ports/alert-source.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 
 export interface CollectAlertsDeps {
   store: Store;

@@ -1,8 +1,9 @@
 import type { Severity } from '../domain/alert.ts';
 import { isAppError } from '../domain/errors.ts';
-import type { Messenger, ThreadRef } from '../domain/messenger.ts';
+import type { Messenger, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlertRecord, AlertThread, CardLocation, Store } from '../store/store.ts';
+import type { AlertRecord, AlertThread, CardLocation } from '../domain/ports/alert-store.ts';
+import type { Store } from '../domain/ports/store.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { snapshotOf } from './card-snapshot.ts';
 import { meetsMinSeverity } from './collect-alerts.ts';

@@ -1,5 +1,5 @@
-import type { ConversationReferenceJson } from '../domain/messenger.ts';
-import type { Store } from '../store/store.ts';
+import type { ConversationReferenceJson } from '../domain/ports/messenger.ts';
+import type { Store } from '../domain/ports/store.ts';
 
 /**
  * Where alert cards go, resolved once per delivery round.

@@ -1,12 +1,12 @@
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import type { Config } from '../config/config.ts';
-import type { AlertSource } from '../domain/alert-source.ts';
+import type { AlertSource } from '../domain/ports/alert-source.ts';
 import { isAppError } from '../domain/errors.ts';
-import type { ConversationReferenceJson, Messenger } from '../domain/messenger.ts';
+import type { ConversationReferenceJson, Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { recordPoll } from './poll-status.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 import { createAlertMessageRenderer, type RenderAlertMessage } from './alert-message.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { collectAlerts, type CollectReport } from './collect-alerts.ts';

@@ -1,5 +1,5 @@
-import type { Store } from '../store/store.ts';
-import type { AlertSourceStatus } from '../commands/ports.ts';
+import type { Store } from '../domain/ports/store.ts';
+import type { AlertSourceStatus } from '../domain/ports/status-probe.ts';
 
 /**
  * The last poll of each alert source, kept in the store (not in memory) so that `status` answers

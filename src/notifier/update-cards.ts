@@ -1,7 +1,8 @@
 import { isAppError } from '../domain/errors.ts';
-import type { Messenger } from '../domain/messenger.ts';
+import type { Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store, UpdateClaim } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
+import type { UpdateClaim } from '../domain/ports/alert-store.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { describeChanges, parseSnapshot, snapshotOf, type CardSnapshot } from './card-snapshot.ts';
 import { retryAfterOf } from './deliver-alerts.ts';

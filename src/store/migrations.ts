@@ -5,7 +5,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
-import { APPROVAL_STATES, POST_STATES } from './store.ts';
+import { APPROVAL_STATES } from '../domain/ports/approval-store.ts';
+import { POST_STATES } from '../domain/ports/alert-store.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 

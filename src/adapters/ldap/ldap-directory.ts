@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
-import { forcedChangeBlockers, type Directory, type DirectoryUser, type PrivilegedGroup, type ResetPasswordOptions, type UserRef } from '../../domain/directory.ts';
+import { forcedChangeBlockers, type Directory, type DirectoryUser, type PrivilegedGroup, type ResetPasswordOptions, type UserRef } from '../../domain/ports/directory.ts';
 import { AppError } from '../../domain/errors.ts';
 import { Secret, type Logger } from '../../observability/logger.ts';
 import { mapLdapError, type LdapPhase } from './ldap-errors.ts';

@@ -1,6 +1,6 @@
 import type { TokenCredential } from '../azure/azure-credential.ts';
 import type { Alert } from '../../domain/alert.ts';
-import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/alert-source.ts';
+import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/ports/alert-source.ts';
 import { isAppError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { createLogsClient, rowsAsObjects, runLogsQuery } from './logs-client.ts';

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '../azure/azure-credential.ts';
-import type { SentinelAlertLookup, SentinelPerson, SentinelPersonAlerts } from '../../commands/ports.ts';
+import type { SentinelAlertLookup, SentinelPerson, SentinelPersonAlerts } from '../../domain/ports/sentinel-alert-lookup.ts';
 import { sameAccount } from '../../domain/account-key.ts';
 import type { Alert, AlertAccount } from '../../domain/alert.ts';
 import { isAppError } from '../../domain/errors.ts';

@@ -1,4 +1,4 @@
-import type { Secret } from './secret.ts';
+import type { Secret } from '../secret.ts';
 
 /**
  * The on-premises directory as the bot needs it: look people up, and contain an account
