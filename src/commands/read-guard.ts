@@ -1,7 +1,7 @@
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import type { ChatTurn } from '../domain/ports/chat.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../domain/ports/store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
 import type { CommandName } from './parse-command.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { readAccess } from './reader-check.ts';
@@ -13,7 +13,7 @@ export const READ_COMMANDS: ReadonlySet<CommandName> = new Set(['lookup', 'alert
 export const RATE_LIMITED_COMMANDS: ReadonlySet<CommandName> = new Set(['lookup', 'history', 'status']);
 
 export interface ReadGuardDeps {
-  store: Store;
+  store: AuditLog;
   /** Approvers are always readers. */
   approvers?: ApproverCheck;
   /** READER_GROUP_IDS / READER_USER_IDS; absent or not configured: approvers only. */

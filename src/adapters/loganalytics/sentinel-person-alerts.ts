@@ -3,7 +3,7 @@ import type { SentinelAlertLookup, SentinelPerson, SentinelPersonAlerts } from '
 import { sameAccount } from '../../domain/account-key.ts';
 import type { Alert, AlertAccount } from '../../domain/alert.ts';
 import { isAppError } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
 import { createLogsClient, rowsAsObjects, runLogsQuery } from './logs-client.ts';
 import { mapSecurityAlertRow } from './security-alert-mapper.ts';
 import { buildPersonAlertQuery, validateKqlPredicate } from './sentinel-query.ts';
