@@ -10,8 +10,9 @@ import type { Logger } from '../observability/logger.ts';
 import type { AuditRecord } from '../domain/ports/audit-log.ts';
 import type { Store } from '../domain/ports/store.ts';
 import { createApprovalCommandHandlers } from './approval-commands.ts';
+import { presentError } from '../domain/present-error.ts';
 import { capitalize, labelOf } from './labels.ts';
-import { accountOf, findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
+import { accountOf, findCandidates, lookupPerson, auditFor, personKeys, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
 import { renderLookupCard, renderPickListCard, toLookupCardData, toPickListData, exactQueryOf } from './lookup-card.ts';
 import { parseCommand, type CommandName } from './parse-command.ts';
 import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
@@ -253,11 +254,11 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     const directory = deps.directory;
     const probe = deps.status;
     const [storeOutcome, directoryOutcome, sourcesOutcome, pausedOutcome, subscriptionsOutcome] = await Promise.all([
-      withTimeout(() => deps.store.ping(), sourceTimeoutMs, describeError),
-      withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, describeError),
-      withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, describeError),
-      withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, describeError),
-      withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, describeError),
+      withTimeout(() => deps.store.ping(), sourceTimeoutMs, presentError),
+      withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, presentError),
+      withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, presentError),
+      withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, presentError),
+      withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, presentError),
     ]);
     const health = (outcome: { kind: string; message?: string }, off = 'not configured') =>
       outcome.kind === 'ok' ? 'reachable' : outcome.kind === 'off' ? off : outcome.kind === 'timeout' ? 'did not answer in time' : `failing: ${safeText(outcome.message ?? '', 160)}`;
@@ -297,7 +298,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       log.info({ ms: Date.now() - started }, 'command answered');
     } catch (error) {
       log.error({ err: error, ms: Date.now() - started }, 'command failed');
-      await answer(turn, { text: `Sorry, \`${parsed.name}\` failed: ${describeError(error)}` });
+      await answer(turn, { text: `Sorry, \`${parsed.name}\` failed: ${presentError(error)}` });
     } finally {
       clearTimeout(typing);
     }

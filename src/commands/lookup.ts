@@ -2,7 +2,7 @@ import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
 import type { Alert, AlertAccount, AlertStatus } from '../domain/alert.ts';
 import type { Directory, DirectoryUser } from '../domain/ports/directory.ts';
-import { isAppError } from '../domain/errors.ts';
+import { presentError } from '../domain/present-error.ts';
 import { accountKeysOf } from '../store/account-keys.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
@@ -79,11 +79,6 @@ const MAX_ALERTS = 5;
 const SENTINEL_DAYS = 30;
 const MAX_AUDIT = 8;
 
-/** A source failure as the chat shows it: the AppError's sentence, never a stack or vendor text. */
-export function describeError(error: unknown): string {
-  return isAppError(error) ? error.message : 'it failed unexpectedly (see the bot logs)';
-}
-
 function sourceNote(name: string, outcome: SourceOutcome<unknown>): string | undefined {
   if (outcome.kind === 'timeout') return `${name} did not answer in time.`;
   if (outcome.kind === 'failed') return `${name} did not answer: ${outcome.message}`;
@@ -120,8 +115,8 @@ export async function findCandidates(text: string, deps: LookupDeps): Promise<{ 
   const directory = deps.directory;
   const entra = deps.entra;
   const [adOutcome, entraOutcome] = await Promise.all([
-    withTimeout(directory && (() => directory.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
-    withTimeout(entra && (() => entra.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
+    withTimeout(directory && (() => directory.findUsers(text, MAX_CANDIDATES + 1)), timeout, presentError),
+    withTimeout(entra && (() => entra.findUsers(text, MAX_CANDIDATES + 1)), timeout, presentError),
   ]);
   const notes = [sourceNote('Active Directory', adOutcome), sourceNote('Entra ID', entraOutcome)].filter((n): n is string => n !== undefined);
   const candidates = mergeCandidates(adOutcome.kind === 'ok' ? adOutcome.value : [], entraOutcome.kind === 'ok' ? entraOutcome.value : []);
@@ -174,7 +169,7 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   if (ad && !entra && deps.entra && entraAnswered) {
     const lookup = deps.entra;
     const sid = ad.sid;
-    const twin = await withTimeout(() => lookup.findBySid(sid), timeout, describeError);
+    const twin = await withTimeout(() => lookup.findBySid(sid), timeout, presentError);
     if (twin.kind === 'ok') entra = twin.value;
     const note = sourceNote('Entra ID', twin);
     if (note) notes.push(note);
@@ -194,16 +189,16 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   const sentinelPerson = { samAccountName: account.samAccountName, domain: account.domain, userPrincipalName: account.userPrincipalName, sid: account.sid, entraObjectId: account.entraObjectId };
 
   const [entraRisk, oktaOutcome, alerts, sentinelAlerts, audit, pending] = await Promise.all([
-    withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, describeError),
-    withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, describeError),
-    withTimeout(() => alertsFor(store, storeKeys), timeout, describeError),
+    withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, presentError),
+    withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, presentError),
+    withTimeout(() => alertsFor(store, storeKeys), timeout, presentError),
     withTimeout(
       sentinel && (() => sentinel.recentAlertsFor(sentinelPerson, { days: deps.sentinelDays ?? SENTINEL_DAYS, limit: MAX_ALERTS, signal: sentinelAbort.signal })),
       timeout,
-      describeError,
+      presentError,
     ),
-    withTimeout(() => auditFor(store, auditKeys), timeout, describeError),
-    withTimeout(() => pendingFor(store, auditKeys), timeout, describeError),
+    withTimeout(() => auditFor(store, auditKeys), timeout, presentError),
+    withTimeout(() => pendingFor(store, auditKeys), timeout, presentError),
   ]);
   if (sentinelAlerts.kind === 'timeout') sentinelAbort.abort(new Error('the lookup answered without Sentinel'));
   for (const [name, outcome] of [

@@ -1,5 +1,5 @@
 import type { Severity } from '../domain/alert.ts';
-import { isAppError } from '../domain/errors.ts';
+import { errorCode, isAppError } from '../domain/errors.ts';
 import type { Messenger, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AlertRecord, AlertThread, CardLocation } from '../domain/ports/alert-store.ts';
@@ -221,10 +221,10 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
       endTurn();
       report.failed++;
       halted = true;
-      report.errorCode ??= isAppError(error) ? error.code : 'INTERNAL';
+      report.errorCode ??= errorCode(error);
       report.retryAfterMs ??= retryAfterOf(error);
       const released = await store.releaseClaim(record.key, holder);
-      log.warn({ err: error, errorCode: isAppError(error) ? error.code : undefined, released }, 'posting the alert card failed; it stays queued for the next round');
+      log.warn({ err: error, errorCode: errorCode(error), released }, 'posting the alert card failed; it stays queued for the next round');
       return;
     }
     endTurn();

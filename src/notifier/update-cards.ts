@@ -1,4 +1,4 @@
-import { isAppError } from '../domain/errors.ts';
+import { errorCode } from '../domain/errors.ts';
 import type { Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Store } from '../domain/ports/store.ts';
@@ -85,10 +85,10 @@ export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> 
       }
     } catch (error) {
       report.failed++;
-      report.errorCode ??= isAppError(error) ? error.code : 'INTERNAL';
+      report.errorCode ??= errorCode(error);
       report.retryAfterMs ??= retryAfterOf(error);
       await store.releaseUpdateClaim(record.key, holder);
-      log.warn({ err: error, errorCode: isAppError(error) ? error.code : undefined }, 'card update failed; retried next round');
+      log.warn({ err: error, errorCode: errorCode(error) }, 'card update failed; retried next round');
       return;
     }
     report.updated++;
