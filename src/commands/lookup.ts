@@ -1,9 +1,8 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
-import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
+import { accountKeys, primaryAccountKey } from '../domain/account-key.ts';
 import type { Alert, AlertAccount, AlertStatus } from '../domain/alert.ts';
 import type { Directory, DirectoryUser } from '../domain/ports/directory.ts';
 import { presentError } from '../domain/present-error.ts';
-import { accountKeysOf } from '../store/account-keys.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import type { AuditRecord } from '../domain/ports/audit-log.ts';
@@ -126,7 +125,7 @@ export async function findCandidates(text: string, deps: LookupDeps): Promise<{ 
 /** Every key the store may index this person under (alert keys and the prefixed audit keys). */
 export function personKeys(candidate: Candidate, netbiosDomain: string | undefined): string[] {
   const account = accountOf(candidate, netbiosDomain);
-  return [...new Set([...accountKeysOf(account), ...domainAccountKeys(account)])];
+  return accountKeys(account);
 }
 
 /** One entry per person: an Entra user whose on-premises SID or sam is an AD match joins it. */
@@ -175,9 +174,8 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
     if (note) notes.push(note);
   }
   const account = accountOf({ ad, entra }, deps.netbiosDomain);
-  const storeKeys = accountKeysOf(account);
-  // Audit entries written by the approval workflow use the prefixed form (sid:…, sam:…).
-  const auditKeys = [...new Set([...storeKeys, ...domainAccountKeys(account)])];
+  // One key format for the store's alert index, the audit and the approvals (src/domain/account-key.ts).
+  const keys = accountKeys(account);
   const oktaLogin = ad?.userPrincipalName ?? entra?.userPrincipalName ?? ad?.mail ?? entra?.mail ?? undefined;
   const okta = deps.okta;
   const entraLookup = deps.entra;
@@ -191,14 +189,14 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   const [entraRisk, oktaOutcome, alerts, sentinelAlerts, audit, pending] = await Promise.all([
     withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, presentError),
     withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, presentError),
-    withTimeout(() => alertsFor(store, storeKeys), timeout, presentError),
+    withTimeout(() => alertsFor(store, keys), timeout, presentError),
     withTimeout(
       sentinel && (() => sentinel.recentAlertsFor(sentinelPerson, { days: deps.sentinelDays ?? SENTINEL_DAYS, limit: MAX_ALERTS, signal: sentinelAbort.signal })),
       timeout,
       presentError,
     ),
-    withTimeout(() => auditFor(store, auditKeys), timeout, presentError),
-    withTimeout(() => pendingFor(store, auditKeys), timeout, presentError),
+    withTimeout(() => auditFor(store, keys), timeout, presentError),
+    withTimeout(() => pendingFor(store, keys), timeout, presentError),
   ]);
   if (sentinelAlerts.kind === 'timeout') sentinelAbort.abort(new Error('the lookup answered without Sentinel'));
   for (const [name, outcome] of [

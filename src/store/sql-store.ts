@@ -5,7 +5,7 @@
  */
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Alert, AlertStatus, Severity } from '../domain/alert.ts';
-import { accountKeysOfAlert, normalizeAccountKey } from './account-keys.ts';
+import { accountKeysOfAlert, normalizeAccountKey } from '../domain/account-key.ts';
 import type { StoreDialect } from './migrations.ts';
 import { generateReferenceCode, normalizeReferenceCode } from './reference-code.ts';
 import type { AlertsTable, ApprovalsTable, AuditTable, Database } from './schema.ts';
