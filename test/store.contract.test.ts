@@ -84,7 +84,10 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       const after = await open(database.url);
       expect((await after.getAlertByKey('legacy-1'))?.accountKeys).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
       expect((await after.listAlertsForAccount('sid:S-1-5-21-1111-2222-3333-1104', 10)).map((r) => r.key)).toEqual(['legacy-1']);
-      expect(await after.listAlertsForAccount('corp\\jdoe', 10)).toEqual([]);
+      const legacyRows = await database.rawQuery(`select account_key from alert_accounts where alert_key = 'legacy-1' order by account_key`);
+      expect(legacyRows.map((row) => row.account_key)).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
+      // A bare identifier handed to the store is read as its key (callers need not know the prefix).
+      expect((await after.listAlertsForAccount('CORP\\JDoe', 10)).map((r) => r.key)).toEqual(['legacy-1']);
       // Unreadable alert: its keys rewritten by their form, the one that is no key dropped, the alert kept.
       const rewritten = await database.rawQuery(`select account_key from alert_accounts where alert_key = 'legacy-2' order by account_key`);
       expect(rewritten.map((row) => row.account_key)).toEqual(['sam:corp\\broken', 'sid:s-1-5-21-9-9-9-1109']);
@@ -122,8 +125,8 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect(changed.record.changedAt).toEqual(at(2000));
 
       expect((await store.getAlertByCode(first.record.code.toLowerCase()))?.key).toBe('alert-1');
-      expect(await store.listAlertsForAccount('SAM:CORP\\JDoe', 10)).toEqual([]);
-      expect((await store.listAlertsForAccount('SAM:CORP\\Other', 10)).map((r) => r.key)).toEqual(['alert-1']);
+      expect(await store.listAlertsForAccount('CORP\\JDoe', 10)).toEqual([]);
+      expect((await store.listAlertsForAccount('CORP\\Other', 10)).map((r) => r.key)).toEqual(['alert-1']);
       expect(await store.listOpenAlerts(10)).toEqual([]);
     });
 
@@ -247,12 +250,12 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       await post('stranger', [makeAccount({ sid: 'S-1-5-21-9', samAccountName: 'x', userPrincipalName: 'x@corp.example' })], at(120_000), '300');
       await store.upsertAlert(makeAlert('unposted'), 'fp', at(180_000));
 
-      const thread = await store.findRecentThreadForAccounts(['upn:jdoe@CORP.example'], at(-1));
+      const thread = await store.findRecentThreadForAccounts(['jdoe@CORP.example'], at(-1));
       expect(thread).toMatchObject({ alertKey: 'new', activityId: '200', threadConversationId: 'chan;messageid=200' });
-      expect((await store.findRecentThreadForAccounts(['sid:s-1-5-21-1111-2222-3333-1104'], at(-1)))?.alertKey).toBe('old');
-      expect(await store.findRecentThreadForAccounts(['sid:s-1-5-21-1111-2222-3333-1104'], at(1))).toBeUndefined();
+      expect((await store.findRecentThreadForAccounts(['s-1-5-21-1111-2222-3333-1104'], at(-1)))?.alertKey).toBe('old');
+      expect(await store.findRecentThreadForAccounts(['s-1-5-21-1111-2222-3333-1104'], at(1))).toBeUndefined();
       expect(await store.findRecentThreadForAccounts([], at(-1))).toBeUndefined();
-      expect((await store.listAlertsForAccount('sam:corp\\jdoe', 10)).map((r) => r.key)).toEqual(['unposted', 'new', 'old']);
+      expect((await store.listAlertsForAccount('corp\\jdoe', 10)).map((r) => r.key)).toEqual(['unposted', 'new', 'old']);
       expect((await store.listOpenAlerts(2)).map((r) => r.key)).toEqual(['unposted', 'stranger']);
     });
 
@@ -344,14 +347,14 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
         actor: 'runner',
         action: 'action.executed',
         target: 'CORP\\jdoe',
-        accountKey: 'SAM:CORP\\JDOE',
+        accountKey: 'CORP\\JDOE',
         approvalId: 'appr-9',
         correlationId: 'corr-1',
         outcome: 'failure',
         code: 'DIRECTORY_POLICY',
         details: { ldapCode: 19 },
       });
-      await store.appendAudit({ at: at(2), action: 'unrelated', accountKey: 'sam:corp\\someone', outcome: 'success' });
+      await store.appendAudit({ at: at(2), action: 'unrelated', accountKey: 'corp\\someone', outcome: 'success' });
       expect(seq2).toBeGreaterThan(seq1);
 
       await expect(database.rawExec(`update audit set outcome = 'success' where seq = ${seq2}`)).rejects.toThrow(/append-only/);
@@ -360,7 +363,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect(Number(rows[0]?.n)).toBe(3);
 
       // "Everything about this person": direct entries and entries on alerts indexed under them.
-      const forPerson = await store.listAudit({ accountKey: 'sam:corp\\jdoe', limit: 10 });
+      const forPerson = await store.listAudit({ accountKey: 'corp\\jdoe', limit: 10 });
       expect(forPerson.map((entry) => entry.seq)).toEqual([seq2, seq1]);
       expect(forPerson[0]).toMatchObject({ at: at(1), outcome: 'failure', code: 'DIRECTORY_POLICY', details: { ldapCode: 19 }, accountKey: 'sam:corp\\jdoe' });
       expect((await store.listAudit({ approvalId: 'appr-9', limit: 10 })).map((entry) => entry.seq)).toEqual([seq2]);

@@ -135,6 +135,7 @@ describe('reference codes and account keys', () => {
     ).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1-2-3-1104', 'upn:jdoe@corp.example']); // 'AAAA-BBBB' is no object id
     // A bare sam is ambiguous across domains: the store does not index an alert under it.
     expect(accountKeysOfAlert({ accounts: [{ samAccountName: 'jdoe', roles: [] }] } as unknown as Alert)).toEqual([]);
-    expect(normalizeAccountKey(' CORP\\JDoe ')).toBe('corp\\jdoe');
+    expect(normalizeAccountKey(' CORP\\JDoe ')).toBe('sam:corp\\jdoe'); // a bare identifier handed to the store reads as its key
+    expect(normalizeAccountKey(' SID:S-1-5-21-1-2-3-1104 ')).toBe('sid:s-1-5-21-1-2-3-1104');
   });
 });

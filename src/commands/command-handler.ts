@@ -3,7 +3,7 @@ import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
 import type { ChatTurn, CommandHandler, SentActivity } from '../domain/ports/chat.ts';
-import { accountKeyFromIdentifier, normalizeAccountKey, primaryAccountKey } from '../domain/account-key.ts';
+import { normalizeAccountKey, primaryAccountKey } from '../domain/account-key.ts';
 import type { Directory } from '../domain/ports/directory.ts';
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -198,7 +198,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       return answer(turn, { text: `Several people match ${echo(text)}: ${options.join(', ')}${found.candidates.length > 5 ? ', …' : ''}` });
     }
     // Nobody in the directories: the typed text may still be a key the audit knows (a leaver).
-    const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [accountKeyFromIdentifier(text) ?? normalizeAccountKey(text)];
+    const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [normalizeAccountKey(text)];
     const entries = await auditFor(deps.store, keys, 15);
     const notes = found.notes.map((note) => safeText(note, 200));
     if (entries.length === 0) return answer(turn, { text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });

@@ -46,9 +46,12 @@ export function accountKeysOfAlert(alert: Alert): string[] {
   return [...new Set(keys)];
 }
 
-/** A key handed to a query (typed, or read from card data or the audit) in the form keys are stored in. */
+/**
+ * A key handed to the store (a query, an audit entry) in the one form keys are stored in: a key
+ * stays as it is (lower-cased), a bare identifier (`CORP\\jdoe`, `S-1-…`, a UPN) becomes its key.
+ */
 export function normalizeAccountKey(key: string): string {
-  return key.trim().toLowerCase();
+  return accountKeyFromIdentifier(key) ?? key.trim().toLowerCase();
 }
 
 /**
@@ -58,7 +61,7 @@ export function normalizeAccountKey(key: string): string {
  * snapshots kept in the audit). A bare GUID counts as an Entra object id.
  */
 export function accountKeyFromIdentifier(key: string): string | undefined {
-  const legacy = normalizeAccountKey(key);
+  const legacy = key.trim().toLowerCase();
   if (/^(sid|entra|sam|upn):/.test(legacy)) return legacy;
   if (/^s-1-\d+(-\d+)+$/.test(legacy)) return `sid:${legacy}`;
   if (GUID.test(legacy)) return `entra:${legacy}`;
