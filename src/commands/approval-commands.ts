@@ -4,7 +4,7 @@ import { errorCode } from '../domain/errors.ts';
 import { isSaidAsIs, presentError } from '../domain/present-error.ts';
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../domain/ports/store.ts';
+import type { ApprovalStore } from '../domain/ports/approval-store.ts';
 import { labelOf, targetLabel } from './labels.ts';
 import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
 import { safeText } from './safe-text.ts';
@@ -17,7 +17,7 @@ import { safeText } from './safe-text.ts';
  * as it hands out approval codes.
  */
 export interface ApprovalCommandDeps {
-  store: Store;
+  store: ApprovalStore;
   approvals?: ApprovalCommands;
   logger: Logger;
   /** How a success is answered: the way the command was asked (see the command handler). */

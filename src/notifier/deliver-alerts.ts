@@ -2,15 +2,15 @@ import type { Severity } from '../domain/alert.ts';
 import { errorCode, isAppError } from '../domain/errors.ts';
 import type { Messenger, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlertRecord, AlertThread, CardLocation } from '../domain/ports/alert-store.ts';
-import type { Store } from '../domain/ports/store.ts';
+import type { AlertRecord, AlertStore, AlertThread, CardLocation } from '../domain/ports/alert-store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { snapshotOf } from './card-snapshot.ts';
 import { meetsMinSeverity } from './collect-alerts.ts';
 import { channelPart, referenceChannel, threadRootOf, type Destinations } from './destinations.ts';
 
 export interface DeliverAlertsDeps {
-  store: Store;
+  store: AlertStore & AuditLog;
   messenger: Messenger;
   render: RenderAlertMessage;
   destinations: Destinations;

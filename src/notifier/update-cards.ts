@@ -1,15 +1,15 @@
 import { errorCode } from '../domain/errors.ts';
 import type { Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../domain/ports/store.ts';
-import type { UpdateClaim } from '../domain/ports/alert-store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
+import type { AlertStore, UpdateClaim } from '../domain/ports/alert-store.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { describeChanges, parseSnapshot, snapshotOf, type CardSnapshot } from './card-snapshot.ts';
 import { retryAfterOf } from './deliver-alerts.ts';
 import { threadRootOf, type Destinations } from './destinations.ts';
 
 export interface UpdateCardsDeps {
-  store: Store;
+  store: AlertStore & AuditLog;
   messenger: Messenger;
   render: RenderAlertMessage;
   destinations: Destinations;
