@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { createLdapDirectory } from '../src/adapters/ldap/ldap-directory.ts';
-import type { Directory, DirectoryUser } from '../src/domain/directory.ts';
+import type { Directory, DirectoryUser } from '../src/domain/ports/directory.ts';
 import { Secret, type Logger } from '../src/observability/logger.ts';
 import { createDirectoryFileView, writeDirectoryFile } from './memory-directory.ts';
 

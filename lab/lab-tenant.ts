@@ -1,4 +1,4 @@
-import type { DirectoryUser } from '../src/domain/directory.ts';
+import type { DirectoryUser } from '../src/domain/ports/directory.ts';
 import { addGroup, addOktaUser, addUser, createTenant, type Tenant, type TenantGroup, type TenantUser } from '../test/servers/tenant.ts';
 
 /**

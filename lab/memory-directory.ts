@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { findUsersFilter, isSidString, sidFilter, validateQuery } from '../src/adapters/ldap/ldap-filter.ts';
 import { generatePassword } from '../src/adapters/ldap/password-generator.ts';
-import type { Directory, DirectoryUser, ResetPasswordOptions, UserRef } from '../src/domain/directory.ts';
+import type { Directory, DirectoryUser, ResetPasswordOptions, UserRef } from '../src/domain/ports/directory.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { Secret, type Logger } from '../src/observability/logger.ts';
 

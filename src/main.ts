@@ -12,9 +12,10 @@ import { createOutboundPacer } from './bot/outbound-pacer.ts';
 import { createTargetedSender } from './bot/targeted-reply.ts';
 import { channelReferenceFromSettings } from './bot/conversation-reference.ts';
 import { createHttpServer } from './http/server.ts';
-import { openStore, type Store } from './store/index.ts';
-import type { AlertSource } from './domain/alert-source.ts';
-import type { Directory } from './domain/directory.ts';
+import { openStore } from './store/index.ts';
+import type { Store } from './domain/ports/store.ts';
+import type { AlertSource } from './domain/ports/alert-source.ts';
+import type { Directory } from './domain/ports/directory.ts';
 import type { Remediation } from './domain/remediation.ts';
 import type { ActionSystem } from './actions/action-names.ts';
 import { loadActionPolicy } from './actions/action-policy.ts';
@@ -43,7 +44,7 @@ import { createCommandHandler } from './commands/command-handler.ts';
 import { createAlertMessageRenderer } from './notifier/alert-message.ts';
 import { createOktaUserLookup } from './adapters/okta/okta-user-lookup.ts';
 import { createUserListReaderCheck } from './commands/reader-check.ts';
-import type { SentinelAlertLookup } from './commands/ports.ts';
+import type { SentinelAlertLookup } from './domain/ports/sentinel-alert-lookup.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
 export interface RunningBot {

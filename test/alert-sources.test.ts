@@ -11,7 +11,7 @@ import { createGraphAlertSource } from '../src/adapters/graph/graph-alert-source
 import { createSentinelAlertSource } from '../src/adapters/loganalytics/sentinel-alert-source.ts';
 import { buildSentinelAlertQuery, DEFAULT_MDI_PREDICATE, validateKqlPredicate } from '../src/adapters/loganalytics/sentinel-query.ts';
 import type { AzureConfig } from '../src/config/config.ts';
-import type { AlertSource } from '../src/domain/alert-source.ts';
+import type { AlertSource } from '../src/domain/ports/alert-source.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';

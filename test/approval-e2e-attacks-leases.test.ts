@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, onTestFinished, type TestContext } from 'vitest';
 import pg from 'pg';
-import type { Directory } from '../src/domain/directory.ts';
+import type { Directory } from '../src/domain/ports/directory.ts';
 import { ALICE_USER } from './servers/bot-activity.ts';
 import { findOktaUser } from './servers/tenant.ts';
 import { cardButtons, cardText, type BotHarness, type BotStartOptions, type TestBot } from './support/bot-harness.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.ts';
-import type { Store } from '../src/store/store.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { APPROVERS, approveClick, createHarness, seedAlert, identityTheftAlert, turnOf } from './support/approval-harness.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { createTestDatabase, probePostgres, type TestDatabase } from './support/postgres.ts';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { AppError } from '../src/domain/errors.ts';
 import type { ActionResult } from '../src/domain/remediation.ts';
 import { openStore } from '../src/store/index.ts';
-import type { Store } from '../src/store/store.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { gate } from './support/gate.ts';
 import { ALICE, BOB, JDOE_TARGET, MALLORY, approveClick, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from './support/approval-harness.ts';
 import { captureLogger } from './support/log-capture.ts';

@@ -63,6 +63,29 @@ describe('architecture', () => {
     expect(strays).toEqual([]);
   });
 
+  it('adapters import only the domain, shared helpers, their own folder and the shared Azure credential', () => {
+    const strays = files.flatMap((file) => {
+      const own = /^src\/adapters\/[^/]+\//.exec(file)?.[0];
+      if (!own) return [];
+      const allowed = ['src/domain/', 'src/shared/', own, 'src/adapters/azure/'];
+      return localImports(file)
+        .filter((path) => !allowed.some((prefix) => path.startsWith(prefix)))
+        .map((path) => `${file} -> ${path}`);
+    });
+    expect(strays).toEqual([]);
+  });
+
+  it.each(['src/approvals/', 'src/commands/', 'src/notifier/', 'src/actions/'])('the use cases in %s never import adapters (they speak ports)', (folder) => {
+    const strays = files.filter((file) => file.startsWith(folder) && localImports(file).some((path) => path.startsWith('src/adapters/')));
+    expect(strays).toEqual([]);
+  });
+
+  it('nothing in src/ imports the stand-ins, tests, lab or bench', () => {
+    const outside = /^(sim|test|lab|bench)\//;
+    const strays = files.filter((file) => localImports(file).some((path) => outside.test(path)) || importsOf(file).some((spec) => outside.test(spec)));
+    expect(strays).toEqual([]);
+  });
+
   it('the domain imports nothing from other folders', () => {
     const strays = files.filter((file) => file.startsWith('src/domain/') && localImports(file).some((path) => !path.startsWith('src/domain/')));
     expect(strays).toEqual([]);

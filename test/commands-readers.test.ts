@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/index.ts';
-import type { AuditRecord } from '../src/store/store.ts';
+import type { AuditRecord } from '../src/domain/ports/audit-log.ts';
 import { ALICE_USER, BOB_USER, channelMention, personalMessage, targetedSlashCommand, type TeamsUser } from './servers/bot-activity.ts';
 import type { SentRecord } from './servers/bot-connector-server.ts';
 import { addGroup, addUser, type TenantGroup } from './servers/tenant.ts';

@@ -5,10 +5,11 @@ import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.t
 import { createSentinelPersonAlerts } from '../src/adapters/loganalytics/sentinel-person-alerts.ts';
 import { createCommandHandler } from '../src/commands/command-handler.ts';
 import { createUserListReaderCheck } from '../src/commands/reader-check.ts';
-import type { SentinelAlertLookup } from '../src/commands/ports.ts';
+import type { SentinelAlertLookup } from '../src/domain/ports/sentinel-alert-lookup.ts';
 import type { Alert } from '../src/domain/alert.ts';
-import type { DirectoryUser } from '../src/domain/directory.ts';
-import { openStore, type Store } from '../src/store/index.ts';
+import type { DirectoryUser } from '../src/domain/ports/directory.ts';
+import { openStore } from '../src/store/index.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { ALICE_USER, personalMessage, type InboundActivity, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from './servers/bot-connector-server.ts';
 import { LOG_ANALYTICS_AUDIENCE, verifyBearer, type EntraTokenServer } from './servers/entra-token-server.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.ts';
 import { createMemoryDirectory, readDirectoryFile } from '../lab/memory-directory.ts';
-import type { DirectoryUser } from '../src/domain/directory.ts';
+import type { DirectoryUser } from '../src/domain/ports/directory.ts';
 import { isAppError } from '../src/domain/errors.ts';
 import { allText, approvalOutcome, cardsOf, disableAction, freePort, lookupInPersonalChat, playgroundInstalled, threadOf, type PlaygroundConfig, type PlaygroundStream, type StreamEvent } from './support/playground.ts';
 

@@ -8,7 +8,7 @@ import { createGraphIdentityActions, type GraphIdentityActionsOptions } from '..
 import { createOktaClient } from '../src/adapters/okta/okta-client.ts';
 import { createOktaRemediation } from '../src/adapters/okta/okta-remediation.ts';
 import { decideGuardRails } from '../src/approvals/guard-rails.ts';
-import type { Directory, DirectoryUser } from '../src/domain/directory.ts';
+import type { Directory, DirectoryUser } from '../src/domain/ports/directory.ts';
 import { AppError } from '../src/domain/errors.ts';
 import type { ActionTarget } from '../src/domain/remediation.ts';
 import { Secret } from '../src/observability/logger.ts';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAzureCredential } from '../src/adapters/azure/azure-credential.ts';
 import { createGraphClient } from '../src/adapters/graph/graph-client.ts';
 import { createGraphUserLookup } from '../src/adapters/graph/graph-user-lookup.ts';
-import type { EntraUserLookup } from '../src/commands/ports.ts';
+import type { EntraUserLookup } from '../src/domain/ports/entra-user-lookup.ts';
 import { Secret } from '../src/observability/logger.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { startTokensAndGraph, type GraphServer } from './servers/graph-server.ts';

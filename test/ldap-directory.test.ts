@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLdapDirectory, type LdapDirectoryOptions } from '../src/adapters/ldap/ldap-directory.ts';
-import { isPrivileged, type Directory } from '../src/domain/directory.ts';
+import { isPrivileged, type Directory } from '../src/domain/ports/directory.ts';
 import { createLogger, Secret } from '../src/observability/logger.ts';
 import { appError } from './support/failures.ts';
 import { requireSamba, staffDn, type SambaEnv } from './support/samba.ts';

@@ -2,11 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { channelReferenceFromSettings, threadConversationIdOf } from '../src/bot/conversation-reference.ts';
 import { createOutboundPacer, TEAMS_GLOBAL_LIMITS, TEAMS_CONVERSATION_LIMITS, type RateWindow } from '../src/bot/outbound-pacer.ts';
 import { AppError } from '../src/domain/errors.ts';
-import type { Messenger } from '../src/domain/messenger.ts';
+import type { Messenger } from '../src/domain/ports/messenger.ts';
 import { deliverAlerts, type DeliverAlertsDeps } from '../src/notifier/deliver-alerts.ts';
 import { resolveDestinations } from '../src/notifier/destinations.ts';
 import { openStore } from '../src/store/open-store.ts';
-import type { Store } from '../src/store/store.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { captureLogger } from './support/log-capture.ts';
 import { makeAccount, makeAlert } from './support/store-contract.ts';
 

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertSource } from '../src/domain/alert-source.ts';
+import type { AlertSource } from '../src/domain/ports/alert-source.ts';
 import { collectAlerts } from '../src/notifier/collect-alerts.ts';
 import type { Notifier } from '../src/notifier/notifier.ts';
-import type { Store } from '../src/store/index.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { mdiAlert, unknownEvidence, type AccountInput } from './servers/graph-alert-factory.ts';
 import type { SentRecord } from './servers/bot-connector-server.ts';
 import { makeMdiSecurityAlert } from './servers/security-alert-factory.ts';

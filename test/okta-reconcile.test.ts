@@ -10,7 +10,8 @@ import { actionTargetOf, approvalIdFor } from '../src/approvals/approval-target.
 import { createApprovalWorkflow } from '../src/approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from '../src/approvals/approver-check.ts';
 import { Secret } from '../src/observability/logger.ts';
-import { openStore, type Store } from '../src/store/index.ts';
+import { openStore } from '../src/store/index.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { startOktaServer, type OktaServer } from './servers/okta-server.ts';
 import { addUser, createDemoTenant, findOktaUser, type DemoTenant } from './servers/tenant.ts';
 import { ALICE, DEFAULT_SETTINGS, cardButtons, cardText, identityTheftAlert, recordingMessenger, seedAlert, turnOf } from './support/approval-harness.ts';

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ApproverCheck } from '../src/approvals/approver-check.ts';
+import type { ApproverCheck } from '../src/domain/ports/approver-check.ts';
 import { createRateLimiter } from '../src/commands/rate-limit.ts';
-import { createUserListReaderCheck, readAccess, type ReaderCheck } from '../src/commands/reader-check.ts';
-import type { Actor } from '../src/domain/chat.ts';
+import { createUserListReaderCheck, readAccess } from '../src/commands/reader-check.ts';
+import type { ReaderCheck } from '../src/domain/ports/reader-check.ts';
+import type { Actor } from '../src/domain/ports/chat.ts';
 import { AppError } from '../src/domain/errors.ts';
 import { captureLogger } from './support/log-capture.ts';
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/logger.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { CODE_ALPHABET } from '../src/store/reference-code.ts';
-import type { Store } from '../src/store/store.ts';
+import type { Store } from '../src/domain/ports/store.ts';
 import { BACKENDS, makeAccount, makeAlert, type FreshDatabase } from './support/store-contract.ts';
 
 const logger = createLogger({ level: 'silent' });
@@ -52,7 +52,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       const second = await open(database.url);
       expect(await second.getWatermark('graph')).toBe('2025-01-01T00:00:00Z');
       const applied = await database.rawQuery('select name from kysely_migration order by name');
-      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers']);
+      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys']);
     });
 
     it('lets two instances start at once on an empty database', async () => {
@@ -62,7 +62,40 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       await b.ping();
       const applied = await database.rawQuery('select count(*) as n from kysely_migration');
       // Each migration applied once (not once per instance).
-      expect(Number(applied[0]?.n)).toBe(2);
+      expect(Number(applied[0]?.n)).toBe(3);
+    });
+
+    it('rewrites the account index of alerts stored before the keys were unified (migration 0003)', async () => {
+      const database = await freshDatabase();
+      const before = await openStore({ databaseUrl: database.url, logger });
+      await before.upsertAlert(makeAlert('legacy-1'), 'fp', T0);
+      await before.upsertAlert(makeAlert('legacy-2', { accounts: [makeAccount({ samAccountName: 'broken', sid: 'S-1-5-21-9-9-9-1109', userPrincipalName: undefined })] }), 'fp', T0);
+      await before.appendAudit({ at: T0, action: 'approval.requested', alertKey: 'legacy-1', accountKey: 'sid:s-1-5-21-1111-2222-3333-1104', outcome: 'info' });
+      await before.close();
+      // The database as the previous release left it: unprefixed keys, migration 0003 not applied;
+      // one alert whose stored JSON cannot be read any more.
+      await database.rawExec(`delete from alert_accounts`);
+      await database.rawExec(`insert into alert_accounts (alert_key, account_key) values
+        ('legacy-1', 'corp\\jdoe'), ('legacy-1', 'jdoe@corp.example'), ('legacy-1', 's-1-5-21-1111-2222-3333-1104'),
+        ('legacy-2', 'corp\\broken'), ('legacy-2', 's-1-5-21-9-9-9-1109'), ('legacy-2', 'not-a-key')`);
+      await database.rawExec(`update alerts set alert_json = '{"truncated' where key = 'legacy-2'`);
+      await database.rawExec(`delete from kysely_migration where name = '0003_unified_account_keys'`);
+
+      const after = await open(database.url);
+      expect((await after.getAlertByKey('legacy-1'))?.accountKeys).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
+      expect((await after.listAlertsForAccount('sid:S-1-5-21-1111-2222-3333-1104', 10)).map((r) => r.key)).toEqual(['legacy-1']);
+      const legacyRows = await database.rawQuery(`select account_key from alert_accounts where alert_key = 'legacy-1' order by account_key`);
+      expect(legacyRows.map((row) => row.account_key)).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
+      // A bare identifier handed to the store is read as its key (callers need not know the prefix).
+      expect((await after.listAlertsForAccount('CORP\\JDoe', 10)).map((r) => r.key)).toEqual(['legacy-1']);
+      // Unreadable alert: its keys rewritten by their form, the one that is no key dropped, the alert kept.
+      const rewritten = await database.rawQuery(`select account_key from alert_accounts where alert_key = 'legacy-2' order by account_key`);
+      expect(rewritten.map((row) => row.account_key)).toEqual(['sam:corp\\broken', 'sid:s-1-5-21-9-9-9-1109']);
+      expect(await database.rawQuery(`select key from alerts order by key`)).toEqual([{ key: 'legacy-1' }, { key: 'legacy-2' }]);
+      // The audit (append-only, already in this form) is untouched and found through the index too.
+      expect((await after.listAudit({ accountKey: 'sam:corp\\jdoe', limit: 10 })).map((entry) => entry.action)).toEqual(['approval.requested']);
+      const applied = await database.rawQuery('select name from kysely_migration order by name');
+      expect(applied.map((row) => row.name)).toContain('0003_unified_account_keys');
     });
 
     it('upserts alerts: created once, changed only when the fingerprint differs', async () => {
@@ -73,7 +106,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect(first).toMatchObject({ created: true, changed: false });
       expect(first.record.code).toMatch(new RegExp(`^[${CODE_ALPHABET}]{6}$`));
       expect(first.record.postState).toBe('pending');
-      expect(first.record.accountKeys).toEqual(['corp\\jdoe', 'jdoe@corp.example', 's-1-5-21-1111-2222-3333-1104']);
+      expect(first.record.accountKeys).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
       expect(first.record.alert).toEqual(alert);
 
       const same = await store.upsertAlert(alert, 'fp-1', at(1000));
@@ -87,7 +120,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect(changed.record.status).toBe('resolved');
       expect(changed.record.code).toBe(first.record.code);
       expect(changed.record.updateRequested).toBe(1);
-      expect(changed.record.accountKeys).toEqual(['corp\\other']);
+      expect(changed.record.accountKeys).toEqual(['sam:corp\\other']);
       expect(changed.record.firstSeenAt).toEqual(T0);
       expect(changed.record.changedAt).toEqual(at(2000));
 
@@ -332,7 +365,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       // "Everything about this person": direct entries and entries on alerts indexed under them.
       const forPerson = await store.listAudit({ accountKey: 'corp\\jdoe', limit: 10 });
       expect(forPerson.map((entry) => entry.seq)).toEqual([seq2, seq1]);
-      expect(forPerson[0]).toMatchObject({ at: at(1), outcome: 'failure', code: 'DIRECTORY_POLICY', details: { ldapCode: 19 }, accountKey: 'corp\\jdoe' });
+      expect(forPerson[0]).toMatchObject({ at: at(1), outcome: 'failure', code: 'DIRECTORY_POLICY', details: { ldapCode: 19 }, accountKey: 'sam:corp\\jdoe' });
       expect((await store.listAudit({ approvalId: 'appr-9', limit: 10 })).map((entry) => entry.seq)).toEqual([seq2]);
       expect(await store.listAudit({ alertKey: 'audited', limit: 1 })).toHaveLength(1);
       expect(Object.keys(store).concat(Object.getOwnPropertyNames(Object.getPrototypeOf(store))).filter((name) => /audit/i.test(name)).sort()).toEqual(['appendAudit', 'listAudit']);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/logger.ts';
-import { accountKeysOf, normalizeAccountKey } from '../src/store/account-keys.ts';
+import { accountKeys, accountKeysOfAlert, normalizeAccountKey } from '../src/domain/account-key.ts';
+import type { Alert } from '../src/domain/alert.ts';
 import { openStore, parseDatabaseUrl } from '../src/store/open-store.ts';
 import { CODE_ALPHABET, generateReferenceCode, normalizeReferenceCode } from '../src/store/reference-code.ts';
 import { redactDatabaseUrl } from '../src/store/store-errors.ts';
@@ -123,7 +124,7 @@ describe('reference codes and account keys', () => {
 
   it('derives lower-case keys from every identifier an account carries', () => {
     expect(
-      accountKeysOf({
+      accountKeys({
         samAccountName: 'JDoe',
         domain: 'CORP',
         userPrincipalName: 'JDoe@Corp.Example',
@@ -131,8 +132,10 @@ describe('reference codes and account keys', () => {
         entraObjectId: 'AAAA-BBBB',
         roles: [],
       }).sort(),
-    ).toEqual(['aaaa-bbbb', 'corp\\jdoe', 'jdoe@corp.example', 's-1-5-21-1-2-3-1104']);
-    expect(accountKeysOf({ samAccountName: 'jdoe', roles: [] })).toEqual([]); // bare sam is ambiguous
-    expect(normalizeAccountKey(' CORP\\JDoe ')).toBe('corp\\jdoe');
+    ).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1-2-3-1104', 'upn:jdoe@corp.example']); // 'AAAA-BBBB' is no object id
+    // A bare sam is ambiguous across domains: the store does not index an alert under it.
+    expect(accountKeysOfAlert({ accounts: [{ samAccountName: 'jdoe', roles: [] }] } as unknown as Alert)).toEqual([]);
+    expect(normalizeAccountKey(' CORP\\JDoe ')).toBe('sam:corp\\jdoe'); // a bare identifier handed to the store reads as its key
+    expect(normalizeAccountKey(' SID:S-1-5-21-1-2-3-1104 ')).toBe('sid:s-1-5-21-1-2-3-1104');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChatTurn } from '../src/domain/chat.ts';
+import type { ChatTurn } from '../src/domain/ports/chat.ts';
 import { ALICE_USER, BOB_USER, channelMention, personalMessage, targetedSlashCommand } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer } from './servers/bot-connector-server.ts';
 import { startCommandBot, type CommandBot } from './support/command-bot.ts';

@@ -6,7 +6,7 @@ import { channelOf, channelReferenceFromActivity, channelReferenceFromSettings, 
 import { createOutboundPacer } from '../src/bot/outbound-pacer.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE, createTeamsMessenger, parseRetryAfter, toActivity, type TeamsMessengerDeps } from '../src/bot/teams-messenger.ts';
 import { loadConfig } from '../src/config/config.ts';
-import type { ConversationReferenceJson, Messenger, ThreadRef } from '../src/domain/messenger.ts';
+import type { ConversationReferenceJson, Messenger, ThreadRef } from '../src/domain/ports/messenger.ts';
 import { channelMention } from './servers/bot-activity.ts';
 import { startBotConnectorServer, TEAMS_RATE_LIMITS, type BotConnectorServer } from './servers/bot-connector-server.ts';
 import { appError } from './support/failures.ts';

@@ -1,7 +1,8 @@
 import { renderAlertMessage, type AlertCardState, type ApprovalView } from '../cards/alert-message.ts';
 import { renderPersonActionsCard } from '../cards/person-actions-card.ts';
-import type { ConversationReferenceJson, OutboundMessage, ThreadRef } from '../domain/messenger.ts';
-import type { AlertRecord, Approval } from '../store/store.ts';
+import type { ConversationReferenceJson, OutboundMessage, ThreadRef } from '../domain/ports/messenger.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { background, chatSafe, type ApprovalContext } from './approval-context.ts';
 import { ACTION_NAMES } from '../actions/action-names.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';

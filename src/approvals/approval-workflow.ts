@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertCardState } from '../cards/alert-message.ts';
-import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
-import type { Approval } from '../store/store.ts';
+import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/chat.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, createApprovalContext, type ApprovalWorkflowDeps } from './approval-context.ts';
 import { cardState, renderCard } from './announce.ts';
 import { approveByCode, denyByCode, listPending } from './by-code.ts';

@@ -1,16 +1,4 @@
-import type { Actor } from '../domain/chat.ts';
-import type { Logger } from '../observability/logger.ts';
-
-/**
- * The ApproverCheck port: may this person (identified by the authenticated activity, never by
- * card data) approve containment actions? Implementations throw AppError when they cannot tell;
- * callers treat that as "no" (fail closed) and say why.
- */
-export interface ApproverCheck {
-  /** False when nothing is configured: with no approvers, nobody can approve. */
-  readonly configured: boolean;
-  isApprover(actor: Actor, options: { log: Logger }): Promise<boolean>;
-}
+import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 
 /** APPROVER_USER_IDS only (no groups): a fixed list of Entra object ids. */
 export function createUserListApproverCheck(userIds: readonly string[]): ApproverCheck {

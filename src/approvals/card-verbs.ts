@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { actionLabel, stateLine } from '../cards/approval-lines.ts';
 import { CARD_VERBS, type CardVerb } from '../cards/verbs.ts';
-import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/chat.ts';
-import { AppError, isAppError } from '../domain/errors.ts';
+import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/chat.ts';
+import { AppError, errorCode } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlertRecord, Approval } from '../store/store.ts';
+import { isSaidAsIs, presentError } from '../domain/present-error.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, type ApprovalContext } from './approval-context.ts';
 import { parseAlertRef, parseApproveButton, type ApproveButtonData } from './approval-request.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
@@ -112,17 +114,9 @@ export const CARD_VERB_HANDLERS: Readonly<Record<CardVerb, VerbHandler>> = {
 
 /** Typed errors → what the person sees, in one place for the approvals. */
 export function explain(error: unknown, log: Logger): string {
-  if (isAppError(error)) {
-    const said = ['NOT_AUTHORIZED', 'INPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'ACTION_NOT_APPLICABLE', 'TIMEOUT'];
-    if (said.includes(error.code) || error.code.startsWith('DIRECTORY') || error.code.startsWith('UPSTREAM')) {
-      log.info({ code: error.code }, 'card action refused');
-      return error.message;
-    }
-    log.error({ err: error, code: error.code }, 'card action failed');
-    return `Something went wrong (${error.code}); nothing was changed.`;
-  }
-  log.error({ err: error }, 'card action failed unexpectedly');
-  return 'Something went wrong; nothing was changed.';
+  if (isSaidAsIs(error)) log.info({ code: error.code }, 'card action refused');
+  else log.error({ err: error, code: errorCode(error) }, 'card action failed');
+  return presentError(error);
 }
 
 export async function onCardAction(ctx: ApprovalContext, action: CardAction, turn: ChatTurn): Promise<CardActionOutcome> {

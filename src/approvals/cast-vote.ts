@@ -1,9 +1,9 @@
 import type { ActionName } from '../actions/action-names.ts';
 import { names } from '../cards/approval-lines.ts';
-import type { Actor } from '../domain/chat.ts';
-import type { Approval } from '../store/store.ts';
+import type { Actor } from '../domain/ports/chat.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { actionLog, approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
-import type { PrivateRecipient } from './approval-ports.ts';
+import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget } from './approval-target.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired, requireNotSelf, type GateVerdict } from './gate.ts';

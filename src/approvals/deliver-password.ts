@@ -1,9 +1,9 @@
 import { renderPasswordMessage } from '../cards/password-card.ts';
-import { isAppError } from '../domain/errors.ts';
+import { errorCode } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { auditApproval, type ApprovalContext } from './approval-context.ts';
-import type { PrivateRecipient } from './approval-ports.ts';
+import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { lookupCardOf } from './announce.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 
@@ -27,7 +27,7 @@ export async function deliverPassword(ctx: ApprovalContext, approval: Approval, 
     await auditApproval(ctx, approval, correlationId, { actor: approver.aadObjectId, action: 'password.delivered', outcome: 'success', details: { via: 'private-chat' } });
     return ` The temporary password was sent privately to ${approver.name}.`;
   } catch (error) {
-    const code = isAppError(error) ? error.code : 'INTERNAL';
+    const code = errorCode(error);
     alog.warn({ code }, 'temporary password delivery failed');
     await auditApproval(ctx, approval, correlationId, { actor: approver.aadObjectId, action: 'password.delivered', outcome: 'failure', code });
     return ` The temporary password could not be sent privately to ${approver.name}; reset it again to get a new one.`;

@@ -1,8 +1,9 @@
 import type { ActionName } from '../actions/action-names.ts';
-import type { Actor } from '../domain/chat.ts';
+import type { Actor } from '../domain/ports/chat.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget } from '../domain/remediation.ts';
-import type { AlertRecord, Approval } from '../store/store.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
 import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';

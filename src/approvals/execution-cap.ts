@@ -1,5 +1,5 @@
 import { AppError } from '../domain/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { SettingsStore } from '../domain/ports/settings-store.ts';
 
 /**
  * The hourly cap on destructive actions, shared by every bot instance through the store. Each
@@ -40,7 +40,7 @@ function parseSlots(value: string | undefined): string[] {
   }
 }
 
-export function createExecutionCap(store: Store, maxPerHour: number): ExecutionCap {
+export function createExecutionCap(store: SettingsStore, maxPerHour: number): ExecutionCap {
   async function pausedState(): Promise<PauseState | undefined> {
     const value = await store.getSetting(PAUSE_KEY);
     if (!value) return undefined;

@@ -1,4 +1,4 @@
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { auditApproval, type ApprovalContext } from './approval-context.ts';
 import { updateCard } from './announce.ts';
 

@@ -1,8 +1,8 @@
 import type { ActionName } from '../actions/action-names.ts';
-import type { Actor } from '../domain/chat.ts';
-import { AppError, isAppError } from '../domain/errors.ts';
+import type { Actor } from '../domain/ports/chat.ts';
+import { AppError, errorCode, isAppError } from '../domain/errors.ts';
 import type { ActionTarget, TargetInspection } from '../domain/remediation.ts';
-import type { AuditEntry } from '../store/store.ts';
+import type { AuditEntry } from '../domain/ports/audit-log.ts';
 import { approverIdOf, audit, type ApprovalContext } from './approval-context.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import { targetLabel } from './approval-target.ts';
@@ -30,7 +30,7 @@ export async function requireApprover(ctx: ApprovalContext, actor: Actor, what: 
   try {
     allowed = await ctx.deps.approvers.isApprover(actor, { log: ctx.log });
   } catch (error) {
-    code = isAppError(error) ? error.code : 'INTERNAL';
+    code = errorCode(error);
     ctx.log.warn({ err: error, actor: actor.aadObjectId }, 'approver check failed');
   }
   if (allowed) return;

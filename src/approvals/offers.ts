@@ -1,9 +1,10 @@
 import { ACTION_CATALOG, undoOf, type ActionName } from '../actions/action-names.ts';
 import { requiredApprovals } from '../actions/action-policy.ts';
 import { proposeActions } from '../actions/propose-actions.ts';
-import type { CardAction, ChatTurn } from '../domain/chat.ts';
+import type { CardAction, ChatTurn } from '../domain/ports/chat.ts';
 import { AppError } from '../domain/errors.ts';
-import type { AlertRecord, Approval, CardOffer } from '../store/store.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval, CardOffer } from '../domain/ports/approval-store.ts';
 import type { ApprovalContext } from './approval-context.ts';
 import { approvalIdFor } from './approval-target.ts';
 

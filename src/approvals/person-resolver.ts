@@ -1,9 +1,9 @@
 import { accountOf, findCandidates } from '../commands/lookup.ts';
-import type { EntraUserLookup } from '../commands/ports.ts';
+import type { EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
 import type { AlertAccount } from '../domain/alert.ts';
-import type { Directory } from '../domain/directory.ts';
+import type { Directory } from '../domain/ports/directory.ts';
 import { AppError } from '../domain/errors.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 
 /**
  * Resolves a card's target key (`sid:…`, `entra:…`, `sam:DOMAIN\sam`, `upn:…`) to the person it

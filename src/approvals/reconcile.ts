@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionName } from '../actions/action-names.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { actionLog, auditApproval, leaseToken, runLease, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';

@@ -1,9 +1,9 @@
 import type { ActionName } from '../actions/action-names.ts';
-import type { Actor } from '../domain/chat.ts';
+import type { Actor } from '../domain/ports/chat.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import type { ActionTarget } from '../domain/remediation.ts';
 import { generateApprovalCode } from '../store/reference-code.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
 import { guard, type GateVerdict } from './gate.ts';
 import type { Offered } from './offers.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { actionLabel } from '../cards/approval-lines.ts';
-import type { ChatTurn } from '../domain/chat.ts';
+import type { ChatTurn } from '../domain/ports/chat.ts';
 import { approverIdOf, audit, chatSafe, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { lastVoterOf } from './cast-vote.ts';

@@ -1,7 +1,7 @@
 import type { ActionName } from '../actions/action-names.ts';
-import type { Actor } from '../domain/chat.ts';
+import type { Actor } from '../domain/ports/chat.ts';
 import { AppError } from '../domain/errors.ts';
-import type { Approval } from '../store/store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget } from './approval-target.ts';
 import { castVote } from './cast-vote.ts';

@@ -2,7 +2,7 @@ import { isDestructive, type ActionName } from '../actions/action-names.ts';
 import { actionLabel, seconds, successLine } from '../cards/approval-lines.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import { actionLog, auditApproval, background, leaseToken, runLease, type ApprovalContext } from './approval-context.ts';
-import type { PrivateRecipient } from './approval-ports.ts';
+import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
 import { deliverPassword } from './deliver-password.ts';

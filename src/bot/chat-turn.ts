@@ -1,9 +1,9 @@
 import { ActivityTypes, TurnContext, type Activity } from 'botbuilder';
 import { toActivity } from './teams-messenger.ts';
 import { channelReferenceFromActivity } from './conversation-reference.ts';
-import type { PrivateMessenger } from '../approvals/approval-ports.ts';
-import type { ChatTurn, ConversationKind, SentActivity } from '../domain/chat.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { PrivateMessenger } from '../domain/ports/private-messenger.ts';
+import type { ChatTurn, ConversationKind, SentActivity } from '../domain/ports/chat.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 
 function conversationKind(activity: Activity): ConversationKind {

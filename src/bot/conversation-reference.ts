@@ -1,6 +1,6 @@
 import type { Activity, ConversationReference } from 'botbuilder';
 import { AppError } from '../domain/errors.ts';
-import type { ConversationReferenceJson } from '../domain/messenger.ts';
+import type { ConversationReferenceJson } from '../domain/ports/messenger.ts';
 
 /**
  * The opaque ConversationReference JSON the rest of the bot stores for a Teams channel, and the

@@ -1,5 +1,5 @@
 import type { Activity, TurnContext } from 'botbuilder';
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { toActivity } from './teams-messenger.ts';
 

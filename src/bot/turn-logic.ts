@@ -1,7 +1,7 @@
 import { ActivityTypes, TurnContext, type Activity, type InvokeResponse } from 'botbuilder';
 import type { Logger } from '../observability/logger.ts';
 import type { TurnLogic } from './bot-adapter.ts';
-import type { CardAction, CardActionHandler, CardActionOutcome, CommandHandler } from '../domain/chat.ts';
+import type { CardAction, CardActionHandler, CardActionOutcome, CommandHandler } from '../domain/ports/chat.ts';
 import { toChatTurn, type ChatTurnOptions } from './chat-turn.ts';
 import { toActivity } from './teams-messenger.ts';
 

@@ -1,7 +1,8 @@
 import { ACTION_CATALOG, undoOf } from '../actions/action-names.ts';
 import type { ProposedAction } from '../actions/propose-actions.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
-import type { AlertRecord, Approval, Vote } from '../store/store.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval, Vote } from '../domain/ports/approval-store.ts';
 import { plain, renderAlertCard, toAlertCardData, type CardButton, type CardFact } from './alert-card.ts';
 import { actionLabel, progress, stateLine } from './approval-lines.ts';
 import { CARD_VERBS } from './verbs.ts';

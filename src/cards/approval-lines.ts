@@ -1,5 +1,5 @@
 import { ACTION_CATALOG, isActionName } from '../actions/action-names.ts';
-import type { Approval, Vote } from '../store/store.ts';
+import type { Approval, Vote } from '../domain/ports/approval-store.ts';
 
 /** The sentences people read about an approval, on the card and in the thread. */
 

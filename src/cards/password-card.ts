@@ -1,5 +1,5 @@
 import passwordTemplate from '../../cards/temporary-password.json' with { type: 'json' };
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import { plain } from './alert-card.ts';
 import { renderTemplate } from './render.ts';
 

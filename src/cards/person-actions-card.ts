@@ -1,6 +1,6 @@
 import { undoOf, type ActionName } from '../actions/action-names.ts';
 import personActionsTemplate from '../../cards/person-actions.json' with { type: 'json' };
-import type { Approval, Vote } from '../store/store.ts';
+import type { Approval, Vote } from '../domain/ports/approval-store.ts';
 import { plain, type CardFact } from './alert-card.ts';
 import { actionLabel, progress, stateLine } from './approval-lines.ts';
 import { renderTemplate } from './render.ts';

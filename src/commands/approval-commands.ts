@@ -1,11 +1,12 @@
 import { readableUtc } from '../cards/alert-card.ts';
-import type { ChatTurn } from '../domain/chat.ts';
-import { isAppError, type ErrorCode } from '../domain/errors.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { ChatTurn } from '../domain/ports/chat.ts';
+import { errorCode } from '../domain/errors.ts';
+import { isSaidAsIs, presentError } from '../domain/present-error.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
+import type { ApprovalStore } from '../domain/ports/approval-store.ts';
 import { labelOf, targetLabel } from './labels.ts';
-import type { ApprovalCommands } from './ports.ts';
+import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
 import { safeText } from './safe-text.ts';
 
 /**
@@ -16,7 +17,7 @@ import { safeText } from './safe-text.ts';
  * as it hands out approval codes.
  */
 export interface ApprovalCommandDeps {
-  store: Store;
+  store: ApprovalStore;
   approvals?: ApprovalCommands;
   logger: Logger;
   /** How a success is answered: the way the command was asked (see the command handler). */
@@ -28,8 +29,6 @@ type Handler = (args: string, turn: ChatTurn) => Promise<void>;
 const MAX_LIST = 10;
 /** Approval codes and alert reference codes: letters, digits, dashes. */
 const CODE = /^[A-Za-z0-9-]{3,40}$/;
-/** What the use cases refuse with a sentence meant for the asker (the rest is "something went wrong"). */
-const SAID_AS_IS: readonly ErrorCode[] = ['NOT_AUTHORIZED', 'INPUT_INVALID', 'NOT_FOUND', 'CONFLICT', 'TIMEOUT'];
 const MAX_LINE = 1_000;
 
 export function createApprovalCommandHandlers(deps: ApprovalCommandDeps): { approve: Handler; deny: Handler; resume: Handler; pending: Handler } {
@@ -38,15 +37,9 @@ export function createApprovalCommandHandlers(deps: ApprovalCommandDeps): { appr
   /** A refusal or failure of a use case, in words, to the asker only; details stay in the log. */
   async function refuse(turn: ChatTurn, command: string, error: unknown): Promise<void> {
     const log = logger.child({ command, actor: turn.actor.aadObjectId });
-    let text: string;
-    if (isAppError(error) && (SAID_AS_IS.includes(error.code) || error.code.startsWith('DIRECTORY') || error.code.startsWith('UPSTREAM'))) {
-      log.info({ code: error.code }, 'typed approval command refused');
-      text = error.message;
-    } else {
-      log.error({ err: error, code: isAppError(error) ? error.code : undefined }, 'typed approval command failed');
-      text = isAppError(error) ? `Something went wrong (${error.code}); nothing was changed.` : 'Something went wrong; nothing was changed.';
-    }
-    await turn.replyPrivately({ text: chatLines(text) });
+    if (isSaidAsIs(error)) log.info({ code: error.code }, 'typed approval command refused');
+    else log.error({ err: error, code: errorCode(error) }, 'typed approval command failed');
+    await turn.replyPrivately({ text: chatLines(presentError(error)) });
   }
 
   async function decide(verb: 'approve' | 'deny', args: string, turn: ChatTurn): Promise<void> {

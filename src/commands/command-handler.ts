@@ -1,21 +1,27 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
-import type { ApproverCheck } from '../approvals/approver-check.ts';
+import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import { readableUtc } from '../cards/alert-card.ts';
 import type { Severity } from '../domain/alert.ts';
-import type { ChatTurn, CommandHandler, SentActivity } from '../domain/chat.ts';
-import { primaryAccountKey } from '../domain/account-key.ts';
-import type { Directory } from '../domain/directory.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
+import type { ChatTurn, CommandHandler, SentActivity } from '../domain/ports/chat.ts';
+import { normalizeAccountKey, primaryAccountKey } from '../domain/account-key.ts';
+import type { Directory } from '../domain/ports/directory.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AuditRecord, Store } from '../store/store.ts';
+import type { AuditRecord } from '../domain/ports/audit-log.ts';
+import type { Store } from '../domain/ports/store.ts';
 import { createApprovalCommandHandlers } from './approval-commands.ts';
+import { presentError } from '../domain/present-error.ts';
 import { capitalize, labelOf } from './labels.ts';
-import { accountOf, findCandidates, lookupPerson, auditFor, personKeys, describeError, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
+import { accountOf, findCandidates, lookupPerson, auditFor, personKeys, MAX_LOOKUP_LENGTH, type LookupDeps } from './lookup.ts';
 import { renderLookupCard, renderPickListCard, toLookupCardData, toPickListData, exactQueryOf } from './lookup-card.ts';
 import { parseCommand, type CommandName } from './parse-command.ts';
-import type { ApprovalCommands, EntraUserLookup, OktaUserLookup, SentinelAlertLookup, StatusProbe } from './ports.ts';
+import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
+import type { EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
+import type { OktaUserLookup } from '../domain/ports/okta-user-lookup.ts';
+import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
+import type { StatusProbe } from '../domain/ports/status-probe.ts';
 import { createReadGuard } from './read-guard.ts';
-import type { ReaderCheck } from './reader-check.ts';
+import type { ReaderCheck } from '../domain/ports/reader-check.ts';
 import { echo, safeText } from './safe-text.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -192,7 +198,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       return answer(turn, { text: `Several people match ${echo(text)}: ${options.join(', ')}${found.candidates.length > 5 ? ', …' : ''}` });
     }
     // Nobody in the directories: the typed text may still be a key the audit knows (a leaver).
-    const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [text.toLowerCase()];
+    const keys = found.candidates.length === 1 ? personKeys(found.candidates[0]!, deps.netbiosDomain) : [normalizeAccountKey(text)];
     const entries = await auditFor(deps.store, keys, 15);
     const notes = found.notes.map((note) => safeText(note, 200));
     if (entries.length === 0) return answer(turn, { text: [`Nothing on record for ${echo(text)}.`, ...notes].join(' ') });
@@ -248,11 +254,11 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     const directory = deps.directory;
     const probe = deps.status;
     const [storeOutcome, directoryOutcome, sourcesOutcome, pausedOutcome, subscriptionsOutcome] = await Promise.all([
-      withTimeout(() => deps.store.ping(), sourceTimeoutMs, describeError),
-      withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, describeError),
-      withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, describeError),
-      withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, describeError),
-      withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, describeError),
+      withTimeout(() => deps.store.ping(), sourceTimeoutMs, presentError),
+      withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, presentError),
+      withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, presentError),
+      withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, presentError),
+      withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, presentError),
     ]);
     const health = (outcome: { kind: string; message?: string }, off = 'not configured') =>
       outcome.kind === 'ok' ? 'reachable' : outcome.kind === 'off' ? off : outcome.kind === 'timeout' ? 'did not answer in time' : `failing: ${safeText(outcome.message ?? '', 160)}`;
@@ -292,7 +298,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
       log.info({ ms: Date.now() - started }, 'command answered');
     } catch (error) {
       log.error({ err: error, ms: Date.now() - started }, 'command failed');
-      await answer(turn, { text: `Sorry, \`${parsed.name}\` failed: ${describeError(error)}` });
+      await answer(turn, { text: `Sorry, \`${parsed.name}\` failed: ${presentError(error)}` });
     } finally {
       clearTimeout(typing);
     }

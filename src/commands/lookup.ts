@@ -1,11 +1,15 @@
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
-import { accountKeys as domainAccountKeys, primaryAccountKey } from '../domain/account-key.ts';
+import { accountKeys, primaryAccountKey } from '../domain/account-key.ts';
 import type { Alert, AlertAccount, AlertStatus } from '../domain/alert.ts';
-import type { Directory, DirectoryUser } from '../domain/directory.ts';
-import { isAppError } from '../domain/errors.ts';
-import { accountKeysOf } from '../store/account-keys.ts';
-import type { AlertRecord, Approval, AuditRecord, Store } from '../store/store.ts';
-import type { EntraRisk, EntraUser, EntraUserLookup, OktaUserLookup, OktaUserSummary, SentinelAlertLookup, SentinelPersonAlerts } from './ports.ts';
+import type { Directory, DirectoryUser } from '../domain/ports/directory.ts';
+import { presentError } from '../domain/present-error.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
+import type { AuditRecord } from '../domain/ports/audit-log.ts';
+import type { Store } from '../domain/ports/store.ts';
+import type { EntraRisk, EntraUser, EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
+import type { OktaUserLookup, OktaUserSummary } from '../domain/ports/okta-user-lookup.ts';
+import type { SentinelAlertLookup, SentinelPersonAlerts } from '../domain/ports/sentinel-alert-lookup.ts';
 import { withTimeout, type SourceOutcome } from './with-timeout.ts';
 
 export interface LookupDeps {
@@ -74,11 +78,6 @@ const MAX_ALERTS = 5;
 const SENTINEL_DAYS = 30;
 const MAX_AUDIT = 8;
 
-/** A source failure as the chat shows it: the AppError's sentence, never a stack or vendor text. */
-export function describeError(error: unknown): string {
-  return isAppError(error) ? error.message : 'it failed unexpectedly (see the bot logs)';
-}
-
 function sourceNote(name: string, outcome: SourceOutcome<unknown>): string | undefined {
   if (outcome.kind === 'timeout') return `${name} did not answer in time.`;
   if (outcome.kind === 'failed') return `${name} did not answer: ${outcome.message}`;
@@ -115,8 +114,8 @@ export async function findCandidates(text: string, deps: LookupDeps): Promise<{ 
   const directory = deps.directory;
   const entra = deps.entra;
   const [adOutcome, entraOutcome] = await Promise.all([
-    withTimeout(directory && (() => directory.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
-    withTimeout(entra && (() => entra.findUsers(text, MAX_CANDIDATES + 1)), timeout, describeError),
+    withTimeout(directory && (() => directory.findUsers(text, MAX_CANDIDATES + 1)), timeout, presentError),
+    withTimeout(entra && (() => entra.findUsers(text, MAX_CANDIDATES + 1)), timeout, presentError),
   ]);
   const notes = [sourceNote('Active Directory', adOutcome), sourceNote('Entra ID', entraOutcome)].filter((n): n is string => n !== undefined);
   const candidates = mergeCandidates(adOutcome.kind === 'ok' ? adOutcome.value : [], entraOutcome.kind === 'ok' ? entraOutcome.value : []);
@@ -126,7 +125,7 @@ export async function findCandidates(text: string, deps: LookupDeps): Promise<{ 
 /** Every key the store may index this person under (alert keys and the prefixed audit keys). */
 export function personKeys(candidate: Candidate, netbiosDomain: string | undefined): string[] {
   const account = accountOf(candidate, netbiosDomain);
-  return [...new Set([...accountKeysOf(account), ...domainAccountKeys(account)])];
+  return accountKeys(account);
 }
 
 /** One entry per person: an Entra user whose on-premises SID or sam is an AD match joins it. */
@@ -169,15 +168,14 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   if (ad && !entra && deps.entra && entraAnswered) {
     const lookup = deps.entra;
     const sid = ad.sid;
-    const twin = await withTimeout(() => lookup.findBySid(sid), timeout, describeError);
+    const twin = await withTimeout(() => lookup.findBySid(sid), timeout, presentError);
     if (twin.kind === 'ok') entra = twin.value;
     const note = sourceNote('Entra ID', twin);
     if (note) notes.push(note);
   }
   const account = accountOf({ ad, entra }, deps.netbiosDomain);
-  const storeKeys = accountKeysOf(account);
-  // Audit entries written by the approval workflow use the prefixed form (sid:…, sam:…).
-  const auditKeys = [...new Set([...storeKeys, ...domainAccountKeys(account)])];
+  // One key format for the store's alert index, the audit and the approvals (src/domain/account-key.ts).
+  const keys = accountKeys(account);
   const oktaLogin = ad?.userPrincipalName ?? entra?.userPrincipalName ?? ad?.mail ?? entra?.mail ?? undefined;
   const okta = deps.okta;
   const entraLookup = deps.entra;
@@ -189,16 +187,16 @@ async function describePerson(candidate: Candidate, deps: LookupDeps, entraAnswe
   const sentinelPerson = { samAccountName: account.samAccountName, domain: account.domain, userPrincipalName: account.userPrincipalName, sid: account.sid, entraObjectId: account.entraObjectId };
 
   const [entraRisk, oktaOutcome, alerts, sentinelAlerts, audit, pending] = await Promise.all([
-    withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, describeError),
-    withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, describeError),
-    withTimeout(() => alertsFor(store, storeKeys), timeout, describeError),
+    withTimeout(entraLookup && entraId ? () => entraLookup.getRisk(entraId) : undefined, timeout, presentError),
+    withTimeout(okta && oktaLogin ? () => okta.findUser(oktaLogin) : undefined, timeout, presentError),
+    withTimeout(() => alertsFor(store, keys), timeout, presentError),
     withTimeout(
       sentinel && (() => sentinel.recentAlertsFor(sentinelPerson, { days: deps.sentinelDays ?? SENTINEL_DAYS, limit: MAX_ALERTS, signal: sentinelAbort.signal })),
       timeout,
-      describeError,
+      presentError,
     ),
-    withTimeout(() => auditFor(store, auditKeys), timeout, describeError),
-    withTimeout(() => pendingFor(store, auditKeys), timeout, describeError),
+    withTimeout(() => auditFor(store, keys), timeout, presentError),
+    withTimeout(() => pendingFor(store, keys), timeout, presentError),
   ]);
   if (sentinelAlerts.kind === 'timeout') sentinelAbort.abort(new Error('the lookup answered without Sentinel'));
   for (const [name, outcome] of [

@@ -1,10 +1,11 @@
-import type { ApproverCheck } from '../approvals/approver-check.ts';
-import type { ChatTurn } from '../domain/chat.ts';
+import type { ApproverCheck } from '../domain/ports/approver-check.ts';
+import type { ChatTurn } from '../domain/ports/chat.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
 import type { CommandName } from './parse-command.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { readAccess, type ReaderCheck } from './reader-check.ts';
+import { readAccess } from './reader-check.ts';
+import type { ReaderCheck } from '../domain/ports/reader-check.ts';
 
 /** Commands that show what the bot knows (people, alerts, codes, the audit, its health): readers only. */
 export const READ_COMMANDS: ReadonlySet<CommandName> = new Set(['lookup', 'alerts', 'pending', 'history', 'status']);
@@ -12,7 +13,7 @@ export const READ_COMMANDS: ReadonlySet<CommandName> = new Set(['lookup', 'alert
 export const RATE_LIMITED_COMMANDS: ReadonlySet<CommandName> = new Set(['lookup', 'history', 'status']);
 
 export interface ReadGuardDeps {
-  store: Store;
+  store: AuditLog;
   /** Approvers are always readers. */
   approvers?: ApproverCheck;
   /** READER_GROUP_IDS / READER_USER_IDS; absent or not configured: approvers only. */

@@ -1,18 +1,7 @@
-import type { ApproverCheck } from '../approvals/approver-check.ts';
-import type { Actor } from '../domain/chat.ts';
+import type { ApproverCheck } from '../domain/ports/approver-check.ts';
+import type { ReaderCheck } from '../domain/ports/reader-check.ts';
+import type { Actor } from '../domain/ports/chat.ts';
 import type { Logger } from '../observability/logger.ts';
-
-/**
- * The ReaderCheck port: may this person (identified by the authenticated activity, never by
- * card data) use the read commands (`lookup`, `alerts`, `pending`, `history`, `status`)?
- * READER_GROUP_IDS / READER_USER_IDS. Implementations throw AppError when they cannot tell;
- * `readAccess` treats that as "no" (fail closed) and says so.
- */
-export interface ReaderCheck {
-  /** False when no reader is configured: then only approvers may read. */
-  readonly configured: boolean;
-  isReader(actor: Actor, options: { log: Logger }): Promise<boolean>;
-}
 
 /** READER_USER_IDS only (no groups, or no Graph to ask about them): a fixed list of Entra object ids. */
 export function createUserListReaderCheck(userIds: readonly string[]): ReaderCheck {

@@ -70,3 +70,12 @@ export function severityRank(severity: Severity): number {
 export function isIdentifiedAccount(account: AlertAccount): boolean {
   return Boolean(account.samAccountName || account.userPrincipalName || account.sid || account.entraObjectId);
 }
+
+/** An alert mapped from a source's record, plus what was skipped on the way, so the caller can log it. */
+export interface MappedAlert {
+  alert: Alert;
+  warnings: string[];
+}
+
+/** Longest alert id a mapper accepts (the store's key column); real ones are GUID-like (36-40 characters). */
+export const MAX_KEY_LENGTH = 256;

@@ -41,3 +41,8 @@ export class AppError extends Error {
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError;
 }
+
+/** The stable code of any error: an AppError's own, INTERNAL for anything else (a bug, a vendor's raw error). */
+export function errorCode(error: unknown): ErrorCode {
+  return isAppError(error) ? error.code : 'INTERNAL';
+}

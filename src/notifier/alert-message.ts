@@ -1,8 +1,8 @@
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import { proposeActions, type DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { renderAlertMessage, type AlertCardState } from '../cards/alert-message.ts';
-import type { OutboundMessage } from '../domain/messenger.ts';
-import type { AlertRecord } from '../store/store.ts';
+import type { OutboundMessage } from '../domain/ports/messenger.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
 
 /**
  * Turns a stored alert into the Teams message for its card, through the one alert-card renderer.

@@ -1,4 +1,4 @@
-import { accountKeysOf } from '../store/account-keys.ts';
+import { accountKeys, accountKeyFromIdentifier } from '../domain/account-key.ts';
 import type { Alert, AlertStatus, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
 
@@ -22,7 +22,7 @@ export function snapshotOf(alert: Alert): CardSnapshot {
     severity: alert.severity,
     status: alert.status,
     title: alert.title,
-    accounts: alert.accounts.map(accountKeysOf).filter((keys) => keys.length > 0),
+    accounts: alert.accounts.map(accountKeys).filter((keys) => keys.length > 0),
     devices: alert.devices.map((d) => (d.hostName ?? d.ipAddress ?? d.entraDeviceId ?? '').toLowerCase()).filter(Boolean),
     techniques: alert.mitreTechniques.map((t) => t.toUpperCase()),
   };
@@ -35,7 +35,9 @@ export function parseSnapshot(value: unknown): CardSnapshot | undefined {
   const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
   if (typeof s.severity !== 'string' || typeof s.status !== 'string' || typeof s.title !== 'string') return undefined;
   if (!Array.isArray(s.accounts) || !s.accounts.every(strings) || !strings(s.devices) || !strings(s.techniques)) return undefined;
-  return s as CardSnapshot;
+  // Snapshots written before the account keys were unified hold unprefixed keys: read them in today's form.
+  const accounts = s.accounts.map((keys) => keys.map((key) => accountKeyFromIdentifier(key) ?? key));
+  return { ...(s as CardSnapshot), accounts };
 }
 
 const STATUS_WORDS: Record<AlertStatus, string> = { new: 'new', inProgress: 'in progress', resolved: 'resolved', unknown: 'unknown' };

@@ -1,12 +1,12 @@
 import type { Alert, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
 import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
-import type { AlertSource } from '../domain/alert-source.ts';
+import type { AlertSource } from '../domain/ports/alert-source.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store } from '../store/store.ts';
+import type { AlertStore } from '../domain/ports/alert-store.ts';
 
 export interface CollectAlertsDeps {
-  store: Store;
+  store: AlertStore;
   source: AlertSource;
   /** MIN_SEVERITY: new alerts below it are recorded but not posted. */
   minSeverity: Severity;

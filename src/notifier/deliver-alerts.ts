@@ -1,15 +1,16 @@
 import type { Severity } from '../domain/alert.ts';
-import { isAppError } from '../domain/errors.ts';
-import type { Messenger, ThreadRef } from '../domain/messenger.ts';
+import { errorCode, isAppError } from '../domain/errors.ts';
+import type { Messenger, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { AlertRecord, AlertThread, CardLocation, Store } from '../store/store.ts';
+import type { AlertRecord, AlertStore, AlertThread, CardLocation } from '../domain/ports/alert-store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { snapshotOf } from './card-snapshot.ts';
 import { meetsMinSeverity } from './collect-alerts.ts';
 import { channelPart, referenceChannel, threadRootOf, type Destinations } from './destinations.ts';
 
 export interface DeliverAlertsDeps {
-  store: Store;
+  store: AlertStore & AuditLog;
   messenger: Messenger;
   render: RenderAlertMessage;
   destinations: Destinations;
@@ -220,10 +221,10 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
       endTurn();
       report.failed++;
       halted = true;
-      report.errorCode ??= isAppError(error) ? error.code : 'INTERNAL';
+      report.errorCode ??= errorCode(error);
       report.retryAfterMs ??= retryAfterOf(error);
       const released = await store.releaseClaim(record.key, holder);
-      log.warn({ err: error, errorCode: isAppError(error) ? error.code : undefined, released }, 'posting the alert card failed; it stays queued for the next round');
+      log.warn({ err: error, errorCode: errorCode(error), released }, 'posting the alert card failed; it stays queued for the next round');
       return;
     }
     endTurn();

@@ -1,5 +1,5 @@
-import type { ConversationReferenceJson } from '../domain/messenger.ts';
-import type { Store } from '../store/store.ts';
+import type { ConversationReferenceJson } from '../domain/ports/messenger.ts';
+import type { SubscriptionStore } from '../domain/ports/subscription-store.ts';
 
 /**
  * Where alert cards go, resolved once per delivery round.
@@ -19,7 +19,7 @@ export interface Destinations {
   forConversation(conversationId: string): ConversationReferenceJson | undefined;
 }
 
-export async function resolveDestinations(store: Store, configured: ConversationReferenceJson | undefined): Promise<Destinations> {
+export async function resolveDestinations(store: SubscriptionStore, configured: ConversationReferenceJson | undefined): Promise<Destinations> {
   const subscribed = (await store.listSubscriptions()).map((s) => s.conversationReference);
   const all = configured ? [configured, ...subscribed] : subscribed;
   const primary = all[0];

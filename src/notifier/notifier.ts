@@ -1,12 +1,12 @@
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import type { Config } from '../config/config.ts';
-import type { AlertSource } from '../domain/alert-source.ts';
-import { isAppError } from '../domain/errors.ts';
-import type { ConversationReferenceJson, Messenger } from '../domain/messenger.ts';
+import type { AlertSource } from '../domain/ports/alert-source.ts';
+import { errorCode, isAppError } from '../domain/errors.ts';
+import type { ConversationReferenceJson, Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { recordPoll } from './poll-status.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../domain/ports/store.ts';
 import { createAlertMessageRenderer, type RenderAlertMessage } from './alert-message.ts';
 import { backoffDelay, type BackoffPolicy } from './backoff.ts';
 import { collectAlerts, type CollectReport } from './collect-alerts.ts';
@@ -142,12 +142,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         await recordPoll(store, source.name, now());
       } catch (error) {
         fail(retryAfterOf(error));
-        const errorCode = isAppError(error) ? error.code : 'INTERNAL';
-        report.polls.push({ source: source.name, error: errorCode });
+        const code = errorCode(error);
+        report.polls.push({ source: source.name, error: code });
         await recordPoll(store, source.name, now(), isAppError(error) ? error.message : 'The source could not be polled (internal error; see the logs).').catch((statusError: unknown) =>
           log.warn({ err: statusError }, 'could not record the poll status'),
         );
-        log.warn({ err: error, source: source.name, errorCode }, 'polling the alert source failed; retrying with backoff');
+        log.warn({ err: error, source: source.name, errorCode: code }, 'polling the alert source failed; retrying with backoff');
       }
       if (!(await holdLease())) return report;
     }
@@ -178,7 +178,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     } catch (error) {
       // The store itself failing: claims left behind go stale and are taken over later.
       fail(retryAfterOf(error));
-      log.error({ err: error, errorCode: isAppError(error) ? error.code : 'INTERNAL' }, 'delivering alert cards failed; retrying with backoff');
+      log.error({ err: error, errorCode: errorCode(error) }, 'delivering alert cards failed; retrying with backoff');
     }
     return report;
   }
@@ -201,7 +201,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         // Only the lease query itself can get here (the store is down): keep the loop alive.
         failures++;
         delay = backoffDelay(failures, tuning.retry);
-        log.error({ err: error, errorCode: isAppError(error) ? error.code : 'INTERNAL' }, 'notifier round failed; retrying with backoff');
+        log.error({ err: error, errorCode: errorCode(error) }, 'notifier round failed; retrying with backoff');
       }
       if (failures > 0) log.info({ delayMs: delay, failures }, 'next notifier round after backoff');
       await sleep(delay, wake.signal);

@@ -1,5 +1,5 @@
-import type { Store } from '../store/store.ts';
-import type { AlertSourceStatus } from '../commands/ports.ts';
+import type { SettingsStore } from '../domain/ports/settings-store.ts';
+import type { AlertSourceStatus } from '../domain/ports/status-probe.ts';
 
 /**
  * The last poll of each alert source, kept in the store (not in memory) so that `status` answers
@@ -13,7 +13,7 @@ interface StoredPollStatus {
   lastError?: string;
 }
 
-export async function recordPoll(store: Store, source: string, at: Date, error?: string): Promise<void> {
+export async function recordPoll(store: SettingsStore, source: string, at: Date, error?: string): Promise<void> {
   const previous = await readStatus(store, source);
   const next: StoredPollStatus = error
     ? { lastPollAt: at.toISOString(), lastSuccessAt: previous?.lastSuccessAt, lastError: error }
@@ -21,7 +21,7 @@ export async function recordPoll(store: Store, source: string, at: Date, error?:
   await store.setSetting(`${KEY_PREFIX}${source}`, JSON.stringify(next), { updatedBy: 'notifier', now: at });
 }
 
-async function readStatus(store: Store, source: string): Promise<StoredPollStatus | undefined> {
+async function readStatus(store: SettingsStore, source: string): Promise<StoredPollStatus | undefined> {
   const raw = await store.getSetting(`${KEY_PREFIX}${source}`);
   if (!raw) return undefined;
   try {
@@ -32,7 +32,7 @@ async function readStatus(store: Store, source: string): Promise<StoredPollStatu
 }
 
 /** Status of the configured sources for the `status` command. */
-export async function sourceStatuses(store: Store, configured: readonly string[]): Promise<AlertSourceStatus[]> {
+export async function sourceStatuses(store: SettingsStore, configured: readonly string[]): Promise<AlertSourceStatus[]> {
   return Promise.all(
     configured.map(async (name): Promise<AlertSourceStatus> => {
       const status = await readStatus(store, name);

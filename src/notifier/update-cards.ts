@@ -1,14 +1,15 @@
-import { isAppError } from '../domain/errors.ts';
-import type { Messenger } from '../domain/messenger.ts';
+import { errorCode } from '../domain/errors.ts';
+import type { Messenger } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Store, UpdateClaim } from '../store/store.ts';
+import type { AuditLog } from '../domain/ports/audit-log.ts';
+import type { AlertStore, UpdateClaim } from '../domain/ports/alert-store.ts';
 import type { RenderAlertMessage } from './alert-message.ts';
 import { describeChanges, parseSnapshot, snapshotOf, type CardSnapshot } from './card-snapshot.ts';
 import { retryAfterOf } from './deliver-alerts.ts';
 import { threadRootOf, type Destinations } from './destinations.ts';
 
 export interface UpdateCardsDeps {
-  store: Store;
+  store: AlertStore & AuditLog;
   messenger: Messenger;
   render: RenderAlertMessage;
   destinations: Destinations;
@@ -84,10 +85,10 @@ export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> 
       }
     } catch (error) {
       report.failed++;
-      report.errorCode ??= isAppError(error) ? error.code : 'INTERNAL';
+      report.errorCode ??= errorCode(error);
       report.retryAfterMs ??= retryAfterOf(error);
       await store.releaseUpdateClaim(record.key, holder);
-      log.warn({ err: error, errorCode: isAppError(error) ? error.code : undefined }, 'card update failed; retried next round');
+      log.warn({ err: error, errorCode: errorCode(error) }, 'card update failed; retried next round');
       return;
     }
     report.updated++;

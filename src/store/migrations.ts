@@ -5,7 +5,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
-import { APPROVAL_STATES, POST_STATES } from './store.ts';
+import { APPROVAL_STATES } from '../domain/ports/approval-store.ts';
+import { POST_STATES } from '../domain/ports/alert-store.ts';
+import { accountKeysOfAlert, accountKeyFromIdentifier } from '../domain/account-key.ts';
+import type { Alert } from '../domain/alert.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -211,12 +214,55 @@ function approvalRoundsAndCardOffers(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * One account-key format: the index of alerts by account held unprefixed keys (`corp\\jdoe`,
+ * `s-1-…`); it now holds the domain's (`sam:corp\\jdoe`, `sid:s-1-…`, see
+ * src/domain/account-key.ts), as card data, approvals and the audit always did. Rebuilt from each
+ * stored alert, in batches; an alert whose JSON cannot be read keeps its keys, rewritten by form.
+ * Safe to run again (each alert's keys are replaced, not added).
+ */
+function unifiedAccountKeys(): Migration {
+  const BATCH = 500;
+  return {
+    async up(db: AnyDb) {
+      let after = '';
+      for (;;) {
+        const { rows } = await sql<{ key: string; alert_json: string }>`select key, alert_json from alerts where key > ${after} order by key limit ${BATCH}`.execute(db);
+        for (const row of rows) {
+          const keys = rebuiltKeys(row.alert_json) ?? (await legacyKeys(db, row.key));
+          await sql`delete from alert_accounts where alert_key = ${row.key}`.execute(db);
+          if (keys.length > 0) {
+            await sql`insert into alert_accounts (alert_key, account_key) values ${sql.join(keys.map((key) => sql`(${row.key}, ${key})`))}`.execute(db);
+          }
+        }
+        if (rows.length < BATCH) break;
+        after = rows[rows.length - 1]!.key;
+      }
+    },
+  };
+}
+
+function rebuiltKeys(alertJson: string): string[] | undefined {
+  try {
+    const alert = JSON.parse(alertJson) as Alert;
+    return Array.isArray(alert?.accounts) ? accountKeysOfAlert(alert) : undefined;
+  } catch {
+    return undefined; // unreadable: fall back to rewriting the keys it has
+  }
+}
+
+async function legacyKeys(db: AnyDb, alertKey: string): Promise<string[]> {
+  const { rows } = await sql<{ account_key: string }>`select account_key from alert_accounts where alert_key = ${alertKey}`.execute(db);
+  return [...new Set(rows.map((row) => accountKeyFromIdentifier(row.account_key)).filter((key): key is string => key !== undefined))];
+}
+
 export function createMigrationProvider(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '0001_initial_schema': initialSchema(dialect),
         '0002_approval_rounds_and_card_offers': approvalRoundsAndCardOffers(dialect),
+        '0003_unified_account_keys': unifiedAccountKeys(),
       };
     },
   };

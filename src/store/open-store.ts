@@ -14,7 +14,7 @@ import { createMigrationProvider, type StoreDialect } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { NodeSqliteDialect, openSqliteDatabase } from './sqlite-dialect.ts';
 import { SqlStore } from './sql-store.ts';
-import type { Store } from './store.ts';
+import type { Store } from '../domain/ports/store.ts';
 import { redactDatabaseUrl, toStoreError } from './store-errors.ts';
 
 export const DEFAULT_SQLITE_PATH = './data/incident-bot.db';

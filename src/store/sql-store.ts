@@ -5,31 +5,15 @@
  */
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Alert, AlertStatus, Severity } from '../domain/alert.ts';
-import { accountKeysOfAlert, normalizeAccountKey } from './account-keys.ts';
+import { accountKeysOfAlert, normalizeAccountKey } from '../domain/account-key.ts';
 import type { StoreDialect } from './migrations.ts';
 import { generateReferenceCode, normalizeReferenceCode } from './reference-code.ts';
 import type { AlertsTable, ApprovalsTable, AuditTable, Database } from './schema.ts';
-import type {
-  AlertRecord,
-  AlertThread,
-  Approval,
-  ApprovalPatch,
-  ApprovalState,
-  AuditEntry,
-  AuditOutcome,
-  AuditQuery,
-  AuditRecord,
-  ApprovalRound,
-  CardLocation,
-  CardOffer,
-  NewApproval,
-  PostState,
-  Store,
-  Subscription,
-  UpdateClaim,
-  UpsertAlertResult,
-  Vote,
-} from './store.ts';
+import type { AlertRecord, AlertThread, CardLocation, PostState, UpdateClaim, UpsertAlertResult } from '../domain/ports/alert-store.ts';
+import type { Approval, ApprovalPatch, ApprovalState, ApprovalRound, CardOffer, NewApproval, Vote } from '../domain/ports/approval-store.ts';
+import type { AuditEntry, AuditOutcome, AuditQuery, AuditRecord } from '../domain/ports/audit-log.ts';
+import type { Store } from '../domain/ports/store.ts';
+import type { Subscription } from '../domain/ports/subscription-store.ts';
 import { isUniqueViolation } from './store-errors.ts';
 
 const CODE_ATTEMPTS = 5;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { loadConfig } from '../../src/config/config.ts';
-import type { Directory } from '../../src/domain/directory.ts';
+import type { Directory } from '../../src/domain/ports/directory.ts';
 import { startIncidentBot, type RunningBot, type StartOptions } from '../../src/main.ts';
 import { actionSubmit, adaptiveCardAction, personalMessage, channelMention, type TeamsContext, type TeamsUser } from '../servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from '../servers/bot-connector-server.ts';

@@ -1,7 +1,7 @@
 import { createBotAdapter, handleBotRequest } from '../../src/bot/bot-adapter.ts';
 import { createTargetedSender } from '../../src/bot/targeted-reply.ts';
 import { createTurnLogic } from '../../src/bot/turn-logic.ts';
-import type { CommandHandler } from '../../src/domain/chat.ts';
+import type { CommandHandler } from '../../src/domain/ports/chat.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import type { Logger } from '../../src/observability/logger.ts';

@@ -17,11 +17,12 @@ import { channelReferenceFromSettings } from '../../src/bot/conversation-referen
 import { createTeamsMessenger } from '../../src/bot/teams-messenger.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Severity } from '../../src/domain/alert.ts';
-import type { AlertSource } from '../../src/domain/alert-source.ts';
-import type { ConversationReferenceJson, Messenger } from '../../src/domain/messenger.ts';
+import type { AlertSource } from '../../src/domain/ports/alert-source.ts';
+import type { ConversationReferenceJson, Messenger } from '../../src/domain/ports/messenger.ts';
 import { createNotifier, type Notifier, type NotifierDeps, type NotifierTuning } from '../../src/notifier/notifier.ts';
 import { Secret } from '../../src/observability/logger.ts';
-import { openStore, type Store } from '../../src/store/index.ts';
+import { openStore } from '../../src/store/index.ts';
+import type { Store } from '../../src/domain/ports/store.ts';
 import { startBotConnectorServer, type BotConnectorServer } from '../servers/bot-connector-server.ts';
 import { LOG_ANALYTICS_AUDIENCE, startEntraTokenServer, verifyBearer, type EntraTokenServer } from '../servers/entra-token-server.ts';
 import { startGraphServer, type GraphServer } from '../servers/graph-server.ts';

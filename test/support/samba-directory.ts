@@ -1,6 +1,6 @@
 import { Client, InvalidCredentialsError } from 'ldapts';
 import { createLdapDirectory, type LdapDirectoryOptions } from '../../src/adapters/ldap/ldap-directory.ts';
-import type { Directory } from '../../src/domain/directory.ts';
+import type { Directory } from '../../src/domain/ports/directory.ts';
 import { Secret, type Logger } from '../../src/observability/logger.ts';
 import { sambaCa, type SambaEnv } from './samba.ts';
 

@@ -1,9 +1,19 @@
 import { ClientCertificateCredential, ClientSecretCredential, ManagedIdentityCredential } from '@azure/identity';
 import type { TokenCredential, TokenCredentialOptions } from '@azure/identity';
-import type { AzureConfig } from '../../config/config.ts';
+import type { Secret } from '../../domain/secret.ts';
 import { AppError } from '../../domain/errors.ts';
 
 export type { TokenCredential };
+
+/** The Entra ID application the bot signs in as (main.ts passes the validated AZURE_* configuration). */
+export interface AzureCredentialSettings {
+  tenantId: string;
+  clientId: string;
+  clientSecret?: Secret;
+  certificatePath?: string;
+  managedIdentity: boolean;
+  authorityHost: string;
+}
 
 export interface AzureCredentialOptions {
   /** Upper bound for each HTTP call the credential makes (token endpoint, IMDS). */
@@ -17,7 +27,7 @@ const PUBLIC_AUTHORITY_HOST = 'https://login.microsoftonline.com';
  * certificate (PEM file holding the private key and certificate) or a managed identity, in that
  * order of what the configuration names.
  */
-export function createAzureCredential(azure: AzureConfig, options: AzureCredentialOptions): TokenCredential {
+export function createAzureCredential(azure: AzureCredentialSettings, options: AzureCredentialOptions): TokenCredential {
   const authorityHost = azure.authorityHost.replace(/\/+$/, '');
   const common: TokenCredentialOptions = {
     authorityHost,

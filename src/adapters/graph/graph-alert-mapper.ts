@@ -1,14 +1,8 @@
 import { assignIfPresent } from '../../shared/assign-if-present.ts';
 import { z } from 'zod';
-import { ALERT_STATUSES, SEVERITIES, isIdentifiedAccount } from '../../domain/alert.ts';
-import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, Severity } from '../../domain/alert.ts';
+import { ALERT_STATUSES, MAX_KEY_LENGTH, SEVERITIES, isIdentifiedAccount } from '../../domain/alert.ts';
+import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, MappedAlert, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
-
-/** A mapped alert plus what was skipped on the way, so the caller can log it. */
-export interface MappedAlert {
-  alert: Alert;
-  warnings: string[];
-}
 
 // Every field is optional and falls back instead of failing: Graph adds enum values and evidence
 // types over time, and one odd field must not cost us the whole alert.
@@ -60,8 +54,6 @@ const graphAlertSchema = z
   })
   .loose();
 
-/** Longest alert id accepted; real ones are GUID-like (36-40 characters). */
-export const MAX_KEY_LENGTH = 256;
 
 const USER_EVIDENCE = '#microsoft.graph.security.userEvidence';
 const DEVICE_EVIDENCE = '#microsoft.graph.security.deviceEvidence';

@@ -1,8 +1,8 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Alert } from '../../domain/alert.ts';
-import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/alert-source.ts';
+import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/ports/alert-source.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
 import { mapGraphAlert } from './graph-alert-mapper.ts';
 import { graphErrorToAppError } from './graph-client.ts';
 

@@ -1,5 +1,5 @@
-import type { ApproverCheck } from '../../approvals/approver-check.ts';
-import type { Actor } from '../../domain/chat.ts';
+import type { ApproverCheck } from '../../domain/ports/approver-check.ts';
+import type { Actor } from '../../domain/ports/chat.ts';
 import { graphErrorToAppError, type GraphClient } from './graph-client.ts';
 
 /**

@@ -11,7 +11,7 @@ import {
 import type { AuthenticationProvider, Context, Middleware } from '@microsoft/microsoft-graph-client';
 import type { TokenCredential } from '../azure/azure-credential.ts';
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
 
 export type { Client as GraphClient } from '@microsoft/microsoft-graph-client';
 export { GraphError };

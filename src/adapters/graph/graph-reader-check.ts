@@ -1,4 +1,4 @@
-import type { ReaderCheck } from '../../commands/reader-check.ts';
+import type { ReaderCheck } from '../../domain/ports/reader-check.ts';
 import { createGraphApproverCheck } from './graph-approver-check.ts';
 import type { GraphClient } from './graph-client.ts';
 

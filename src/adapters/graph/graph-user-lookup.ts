@@ -1,6 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import { AppError } from '../../domain/errors.ts';
-import type { EntraRisk, EntraUser, EntraUserLookup } from '../../commands/ports.ts';
+import type { EntraRisk, EntraUser, EntraUserLookup } from '../../domain/ports/entra-user-lookup.ts';
 import { graphErrorToAppError } from './graph-client.ts';
 
 const USER_FIELDS = [

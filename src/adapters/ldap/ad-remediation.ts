@@ -1,5 +1,5 @@
 import type { ActionsOf } from '../../domain/actions.ts';
-import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../../domain/directory.ts';
+import { forcedChangeBlockers, isPrivileged, UF_DONT_EXPIRE_PASSWD, type Directory, type DirectoryUser, type UserRef } from '../../domain/ports/directory.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import { remediationOf, type ActionHandler, type ActionResult, type ActionRunOptions, type ActionTarget, type AppliedState, type FoundIdentity, type ReadBackOptions, type Remediation, type SystemActions, type TargetInspection } from '../../domain/remediation.ts';
 import { targetIdentity } from '../../domain/target-identity.ts';

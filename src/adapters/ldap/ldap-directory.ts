@@ -1,9 +1,10 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, type Entry } from 'ldapts';
-import { forcedChangeBlockers, type Directory, type DirectoryUser, type PrivilegedGroup, type ResetPasswordOptions, type UserRef } from '../../domain/directory.ts';
+import { forcedChangeBlockers, type Directory, type DirectoryUser, type PrivilegedGroup, type ResetPasswordOptions, type UserRef } from '../../domain/ports/directory.ts';
 import { AppError } from '../../domain/errors.ts';
-import { Secret, type Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
+import { Secret } from '../../domain/secret.ts';
 import { mapLdapError, type LdapPhase } from './ldap-errors.ts';
 import { escapeFilterValue, findUsersFilter, guidToString, isSidString, sidFilter, sidToString, validateDn, validateQuery } from './ldap-filter.ts';
 import { generatePassword } from './password-generator.ts';

@@ -1,11 +1,8 @@
 import { assignIfPresent } from '../../shared/assign-if-present.ts';
-import { isIdentifiedAccount } from '../../domain/alert.ts';
-import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, Severity } from '../../domain/alert.ts';
+import { MAX_KEY_LENGTH, isIdentifiedAccount } from '../../domain/alert.ts';
+import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, MappedAlert, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
-import { MAX_KEY_LENGTH } from '../graph/graph-alert-mapper.ts';
-import type { MappedAlert } from '../graph/graph-alert-mapper.ts';
 
-export type { MappedAlert };
 
 /**
  * Names under which MDI alerts appear in Sentinel's SecurityAlert table. Older connectors write the

@@ -1,8 +1,8 @@
 import type { TokenCredential } from '../azure/azure-credential.ts';
 import type { Alert } from '../../domain/alert.ts';
-import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/alert-source.ts';
+import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/ports/alert-source.ts';
 import { isAppError } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
 import { createLogsClient, rowsAsObjects, runLogsQuery } from './logs-client.ts';
 import { mapSecurityAlertRow } from './security-alert-mapper.ts';
 import { buildSentinelAlertQuery, DEFAULT_ROW_LIMIT, MAX_INGESTION_DELAY_MS, validateKqlPredicate } from './sentinel-query.ts';

@@ -1,9 +1,9 @@
 import type { TokenCredential } from '../azure/azure-credential.ts';
-import type { SentinelAlertLookup, SentinelPerson, SentinelPersonAlerts } from '../../commands/ports.ts';
+import type { SentinelAlertLookup, SentinelPerson, SentinelPersonAlerts } from '../../domain/ports/sentinel-alert-lookup.ts';
 import { sameAccount } from '../../domain/account-key.ts';
 import type { Alert, AlertAccount } from '../../domain/alert.ts';
 import { isAppError } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
 import { createLogsClient, rowsAsObjects, runLogsQuery } from './logs-client.ts';
 import { mapSecurityAlertRow } from './security-alert-mapper.ts';
 import { buildPersonAlertQuery, validateKqlPredicate } from './sentinel-query.ts';

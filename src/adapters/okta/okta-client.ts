@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, isAppError } from '../../domain/errors.ts';
-import type { Logger, Secret } from '../../observability/logger.ts';
+import type { Logger } from '../../domain/logger.ts';
+import type { Secret } from '../../domain/secret.ts';
 import { oktaErrorToAppError, type OktaErrorBody } from './okta-errors.ts';
 import { createOktaTokenSource, type OktaOAuthOptions } from './okta-oauth.ts';
 

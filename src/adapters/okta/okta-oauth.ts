@@ -1,6 +1,6 @@
 import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
-import type { Secret } from '../../observability/logger.ts';
+import type { Secret } from '../../domain/secret.ts';
 
 /**
  * OAuth 2.0 for Okta with a service app, the way Okta recommends for service integrations

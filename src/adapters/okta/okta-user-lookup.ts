@@ -1,6 +1,6 @@
 import type { OktaClient } from './okta-client.ts';
 import { isAppError } from '../../domain/errors.ts';
-import type { OktaUserLookup } from '../../commands/ports.ts';
+import type { OktaUserLookup } from '../../domain/ports/okta-user-lookup.ts';
 
 /** The lookup's read of Okta through the shared Okta client: a login Okta does not know is "no Okta user", not an error. */
 export function createOktaUserLookup(client: Pick<OktaClient, 'getUser'>, options: { timeoutMs: number }): OktaUserLookup {

@@ -1,4 +1,4 @@
-import type { Alert, AlertSourceName } from './alert.ts';
+import type { Alert, AlertSourceName } from '../alert.ts';
 
 /**
  * Something the batch could not deliver whole: a record that was skipped (it had no id), a record

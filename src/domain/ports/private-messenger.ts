@@ -1,4 +1,4 @@
-import type { ConversationReferenceJson, OutboundMessage } from '../domain/messenger.ts';
+import type { ConversationReferenceJson, OutboundMessage } from './messenger.ts';
 
 /** A person to write to privately: the Entra object id always, the Teams id (`29:…`) when known. */
 export interface PrivateRecipient {
