@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
@@ -12,6 +12,7 @@ import { createOutboundPacer } from './bot/outbound-pacer.ts';
 import { createTargetedSender } from './bot/targeted-reply.ts';
 import { channelReferenceFromSettings } from './bot/conversation-reference.ts';
 import { createHttpServer } from './http/server.ts';
+import { LAB_SECRET_HEADER, type FrontDoorAuth } from './http/front-door.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { AlertSource } from './domain/alert-source.ts';
 import type { Directory } from './domain/directory.ts';
@@ -46,6 +47,11 @@ import type { SentinelAlertLookup } from './commands/ports.ts';
 export interface RunningBot {
   url: string;
   port: number;
+  /**
+   * BOT_AUTH=off: the secret every POST must carry in the lab secret header (BOT_LAB_SECRET or
+   * the one generated for this run). Undefined with authentication on.
+   */
+  labSecret?: string;
   /** Runs the approval sweep now (expiry, then reconciliation) instead of waiting for the timer. */
   sweepNow(): Promise<void>;
   stop(): Promise<void>;
@@ -60,6 +66,8 @@ export interface StartOptions {
    * (the local lab's in-memory directory). AD actions and directory lookups then run against it.
    */
   directory?: Directory;
+  /** BOT_AUTH=off without BOT_LAB_SECRET: where the generated lab secret is printed (default stderr). */
+  printLabSecret?: (line: string) => void;
   /**
    * NetBIOS name of the domain `directory` serves (CORP); default LDAP_NETBIOS_DOMAIN (or the
    * first DC= of LDAP_BASE_DN) when LDAP is configured, else CORP.
@@ -147,8 +155,15 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
  * configuration, and handed to what needs it. Nothing else constructs dependencies.
  */
 export async function startIncidentBot(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBot> {
+  let frontDoor: FrontDoorAuth = { kind: 'bearer' };
   if (config.botAuth === 'off') {
-    logger.warn({ host: config.host }, 'BOT_AUTH=off: /api/messages accepts unauthenticated requests; bound to loopback only');
+    // The lab mode's one credential: a per-run secret header (set by the lab and the tests).
+    const labSecret = config.labSecret?.reveal() ?? randomBytes(24).toString('base64url');
+    frontDoor = { kind: 'lab', secret: labSecret };
+    if (!config.labSecret) {
+      (options.printLabSecret ?? ((line) => process.stderr.write(`${line}\n`)))(`incident-bot: BOT_AUTH=off lab secret for this run (send it as ${LAB_SECRET_HEADER}): ${labSecret}`);
+    }
+    logger.warn({ host: config.host, header: LAB_SECRET_HEADER }, 'BOT_AUTH=off: lab mode without Bot Framework authentication; loopback only, lab secret header required, replies only to a loopback serviceUrl');
   }
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
@@ -262,6 +277,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   const http = createHttpServer({
     logger,
     handleMessages: (req) => handleBotRequest(adapter, req, logic, logger),
+    auth: frontDoor,
     isReady: async () => {
       await store.ping();
       return true;
@@ -294,6 +310,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   return {
     url,
     port,
+    ...(frontDoor.kind === 'lab' ? { labSecret: frontDoor.secret } : {}),
     sweepNow: sweep,
     async stop() {
       clearInterval(sweeper);

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Directory } from '../../src/domain/directory.ts';
+import { labJsonHeaders, TEST_LAB_SECRET } from './lab-secret.ts';
 import { startIncidentBot, type RunningBot, type StartOptions } from '../../src/main.ts';
 import { actionSubmit, adaptiveCardAction, personalMessage, channelMention, type TeamsContext, type TeamsUser } from '../servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from '../servers/bot-connector-server.ts';
@@ -234,6 +235,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       TEAMS_SERVICE_URL: connector.serviceUrl,
       TEAMS_TENANT_ID: demo.tenant.tenantId,
       OUTBOUND_TIMEOUT_MS: '5000',
+      ...((extra.BOT_AUTH ?? 'off') === 'off' ? { BOT_LAB_SECRET: TEST_LAB_SECRET } : {}),
       ...extra,
     };
   }
@@ -402,7 +404,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
     },
     async post(bot, activity) {
       const started = performance.now();
-      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: labJsonHeaders(), body: JSON.stringify(activity) });
       const ms = performance.now() - started;
       const raw = await response.text();
       let body: unknown;
