@@ -23,6 +23,9 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** How long a refused request's remaining bytes are drained (and dropped) before the socket closes. */
+const LINGER_MS = 2_000;
+
 export function createHttpServer({ logger, handleMessages, isReady, auth, limits: givenLimits }: HttpServerDeps): HttpServer {
   const server = restify.createServer({ name: 'incident-bot', handleUncaughtExceptions: false });
   // No restify body parser: every POST body goes through our own front door (see body-reader.ts).
@@ -31,8 +34,16 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
   /** Answers a refused request and closes its connection once the answer is out. */
   const refuse = (req: restify.Request, res: restify.Response, status: number, reason: string, message?: string) => {
     logger.warn({ path: req.path(), status, reason }, 'request refused at the front door');
-    res.setHeader('connection', 'close');
-    res.once('finish', () => req.socket.destroy());
+    // Lingering close, as web servers do it: destroying a socket with unread bytes makes the
+    // kernel send a reset that can wipe our answer before the client reads it (Node's own
+    // `Connection: close` handling does exactly that). So once the answer is out: FIN (no more
+    // from us), what still arrives is read and dropped (never kept), and after a moment the
+    // socket is destroyed whatever the client does.
+    res.once('finish', () => {
+      req.resume();
+      req.socket.end();
+      setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    });
     if (message === undefined) {
       res.status(status);
       res.end();
