@@ -6,7 +6,10 @@ import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
-import { createTurnLogic } from './bot/turn-logic.ts';
+import { createTurnLogic, type TurnAccess } from './bot/turn-logic.ts';
+import { guardInbound } from './bot/inbound-guard.ts';
+import { createReplayGuard } from './bot/replay-guard.ts';
+import { createMemberCheck } from './bot/member-check.ts';
 import { createTeamsMessenger } from './bot/teams-messenger.ts';
 import { createOutboundPacer } from './bot/outbound-pacer.ts';
 import { createTargetedSender } from './bot/targeted-reply.ts';
@@ -253,7 +256,15 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     minSeverity: config.minSeverity,
     logger,
   });
-  const logic = createTurnLogic(
+  // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.
+  const access: TurnAccess = {
+    botAuth: config.botAuth,
+    tenantId: config.teamsTenantId,
+    onRefused: async (refusal) => {
+      await store.appendAudit({ at: new Date(), actor: refusal.actor, action: 'approval.unauthorized', outcome: 'refused', details: { attempted: refusal.attempted, name: refusal.name, refusedBecause: refusal.reason, channelId: refusal.channelId, tenantId: refusal.tenantId } });
+    },
+  };
+  const turnLogic = createTurnLogic(
     {
       onCommand: async (text, turn) => {
         if (await approvals.onCommand(text, turn)) return;
@@ -262,17 +273,13 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },
-      // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.
-      access: {
-        botAuth: config.botAuth,
-        tenantId: config.teamsTenantId,
-        onRefused: async (refusal) => {
-          await store.appendAudit({ at: new Date(), actor: refusal.actor, action: 'approval.unauthorized', outcome: 'refused', details: { attempted: refusal.attempted, name: refusal.name, refusedBecause: refusal.reason, channelId: refusal.channelId, tenantId: refusal.tenantId } });
-        },
-      },
+      access,
     },
     logger,
   );
+  // Before a turn reaches the approvals and commands: size limits, once per activity id, and an
+  // approval attempt's sender confirmed as one member of the conversation.
+  const logic = guardInbound(turnLogic, { logger, replays: createReplayGuard(), members: createMemberCheck({ timeoutMs: config.outboundTimeoutMs }), access });
 
   const http = createHttpServer({
     logger,

@@ -174,7 +174,7 @@ export function loadConfig(env: Env): Config {
       ['LDAP_URL', ldap?.url],
       ['OKTA_ORG_URL', okta?.orgUrl],
       ['GRAPH_ENDPOINT', azure ? graphEndpoint : undefined],
-      ['LOGS_ENDPOINT', azure ? logsEndpoint : undefined],
+      ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
       ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
       ['TEAMS_SERVICE_URL', serviceUrl],
     ];

@@ -240,6 +240,14 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
     };
   }
 
+  /**
+   * Who clicks or types is a member of the conversation, as in Teams: the connector knows them
+   * (the bot confirms a voter's Teams id and object id with it before a vote counts).
+   */
+  function joinConversation(user: TeamsUser): void {
+    if (!connector.members.some((m) => m.id === user.id)) connector.members.push({ id: user.id, name: user.name, aadObjectId: user.aadObjectId, tenantId: demo.tenant.tenantId, userRole: 'user' });
+  }
+
   function teamsContext(e: Record<string, string>): TeamsContext {
     return { serviceUrl: connector.serviceUrl, botAppId: 'incident-bot-local', tenantId: demo.tenant.tenantId, channelId: e.TEAMS_CHANNEL_ID };
   }
@@ -392,6 +400,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
         data = button.data;
       }
       const ctx = options.ctx ?? bot.ctx;
+      joinConversation(user);
       const rootId = 'record' in card ? card.rootActivityId : card.threadRootId;
       const activity =
         options.via === 'submit'
@@ -416,6 +425,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       return { status: response.status, body, ms };
     },
     say(bot, user, text, where = 'channel', threadRootId) {
+      joinConversation(user);
       const activity = where === 'personal' ? personalMessage(bot.ctx, { user, text }) : channelMention(bot.ctx, { user, command: text, ...(threadRootId ? { threadRootId } : {}) });
       return harness.post(bot, activity);
     },
