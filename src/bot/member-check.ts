@@ -5,8 +5,10 @@ import { TeamsInfo, type TurnContext } from 'botbuilder';
  * `from.aadObjectId` (what approvers are checked by) belong to one and the same member of the
  * conversation? Asked of the connector with TeamsInfo.getMember, i.e.
  * GET {serviceUrl}/v3/conversations/{conversationId or teamId}/members/{userId}
- * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context#fetch-single-member-profile,
- * https://learn.microsoft.com/en-us/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference#get-conversation-member),
+ * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context, "Get single
+ * member details": the user id may be the Teams user id or the Entra object id; and
+ * https://learn.microsoft.com/en-in/dotnet/api/microsoft.bot.builder.teams.teamsinfo.getmemberasync:
+ * "Gets the account of a single conversation member", one-on-one, group and team conversations),
  * and cached briefly per conversation so a busy approval round asks once per person.
  * Fails closed: when the connector cannot say, the vote is not counted.
  */
