@@ -94,7 +94,18 @@ export function guardInbound(logic: TurnLogic, deps: InboundGuardDeps): TurnLogi
           return;
         }
       }
-      await logic(context);
+      try {
+        await logic(context);
+      } catch (error) {
+        // An invoke must be answered or Teams shows a generic failure (and botbuilder answers
+        // HTTP 501): answer with the Universal Actions error shape, details only in the log.
+        if (!isInvoke || context.responded) throw error;
+        log.error({ err: error }, 'card action failed');
+        await context.sendActivity({
+          type: ActivityTypes.InvokeResponse,
+          value: { status: 200, body: { statusCode: 500, type: 'application/vnd.microsoft.error', value: { code: 'InternalError', message: 'Sorry, something went wrong on my side. The error has been logged.' } } },
+        });
+      }
     } finally {
       replays.finish(key);
     }
