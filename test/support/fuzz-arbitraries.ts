@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { LAB_SECRET_HEADER } from '../../src/http/front-door.ts';
+import { adaptiveCardAction, actionSubmit, channelMention, personalMessage, type TeamsUser } from '../servers/bot-activity.ts';
 
 /**
  * Generators for fuzzing /api/messages: Teams-shaped activities and their mutations (wrong
@@ -78,6 +79,39 @@ export function activity(ctx: FuzzContext) {
   );
 }
 
+const MUTABLE_PATHS = ['type', 'id', 'name', 'text', 'from', 'from.id', 'from.aadObjectId', 'recipient', 'conversation', 'conversation.id', 'conversation.conversationType', 'channelData', 'channelData.tenant.id', 'value', 'value.action', 'value.action.verb', 'value.action.data', 'value.verb', 'entities', 'serviceUrl', 'replyToId'];
+
+function mutate(target: Record<string, unknown>, path: string, value: unknown, remove: boolean): void {
+  const keys = path.split('.');
+  let node: Record<string, unknown> = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) return;
+    node = next as Record<string, unknown>;
+  }
+  const last = keys.at(-1)!;
+  if (remove) delete node[last];
+  else node[last] = value;
+}
+
+/** A real Teams activity (message, mention, card click, Submit) with up to three fields broken. */
+export function mutatedActivity(ctx: FuzzContext) {
+  const user = fc.record({ id: fc.constantFrom('29:1alice', '29:1mallory'), name: fc.constantFrom('Alice Example', 'Mallory'), aadObjectId: fc.constantFrom(...ctx.objectIds) }) as fc.Arbitrary<TeamsUser>;
+  const teams = { serviceUrl: ctx.serviceUrl, botAppId: 'incident-bot-local' };
+  const base = fc.tuple(fc.integer({ min: 0, max: 3 }), user, verb, cardData, text).map(([kind, u, v, data, t]) => {
+    if (kind === 0) return personalMessage(teams, { user: u, text: t });
+    if (kind === 1) return channelMention(teams, { user: u, command: t });
+    if (kind === 2) return adaptiveCardAction(teams, { user: u, verb: v, data, cardActivityId: '1' });
+    return actionSubmit(teams, { user: u, data: { ...data, verb: v }, cardActivityId: '1' });
+  });
+  const mutation = fc.record({ path: fc.constantFrom(...MUTABLE_PATHS), value: hostileValue, remove: fc.boolean() });
+  return fc.tuple(base, fc.array(mutation, { maxLength: 3 })).map(([activity, mutations]) => {
+    const copy = structuredClone(activity) as Record<string, unknown>;
+    for (const m of mutations) mutate(copy, m.path, m.value, m.remove);
+    return copy;
+  });
+}
+
 /** Headers: mostly what a real caller sends, sometimes anything. */
 function headers(ctx: FuzzContext, auth: 'bearer' | 'lab') {
   const contentType = fc.oneof(
@@ -109,7 +143,8 @@ function headers(ctx: FuzzContext, auth: 'bearer' | 'lab') {
 /** A request: a (mutated) activity as JSON, or a raw body, with fuzzed headers. */
 export function fuzzRequest(ctx: FuzzContext, auth: 'bearer' | 'lab'): fc.Arbitrary<FuzzRequest> {
   const body = fc.oneof(
-    { weight: 8, arbitrary: activity(ctx).map((a) => ({ kind: 'activity', body: JSON.stringify(a) })) },
+    { weight: 5, arbitrary: mutatedActivity(ctx).map((a) => ({ kind: 'mutated activity', body: JSON.stringify(a) })) },
+    { weight: 4, arbitrary: activity(ctx).map((a) => ({ kind: 'activity', body: JSON.stringify(a) })) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 2048 }).map((b) => ({ kind: 'bytes', body: b as Uint8Array | string })) },
     { weight: 1, arbitrary: fc.oneof(text, anyJson.map((j) => JSON.stringify(j)), fc.constantFrom('{', '[]', 'null', '"x"', '{"type":', `${'['.repeat(200)}${']'.repeat(200)}`)).map((t) => ({ kind: 'text', body: t as Uint8Array | string })) },
   );
