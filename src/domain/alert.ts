@@ -70,3 +70,15 @@ export function severityRank(severity: Severity): number {
 export function isIdentifiedAccount(account: AlertAccount): boolean {
   return Boolean(account.samAccountName || account.userPrincipalName || account.sid || account.entraObjectId);
 }
+
+/**
+ * Longest alert texts kept from a source: far above what a card shows (a 120-character title, a
+ * 320-character summary), so nothing visible is lost, and every later step (fingerprint, card,
+ * store) works on a bounded text whatever the source sends.
+ */
+export const ALERT_TEXT_LIMITS = { title: 1_024, description: 8_192, name: 512 } as const;
+
+/** `value` cut to `max` characters (undefined stays undefined). */
+export function boundedText<T extends string | undefined>(value: T, max: number): T {
+  return (value === undefined || value.length <= max ? value : value.slice(0, max)) as T;
+}

@@ -107,7 +107,9 @@ export function mutatedActivity(ctx: FuzzContext) {
   const mutation = fc.record({ path: fc.constantFrom(...MUTABLE_PATHS), value: hostileValue, remove: fc.boolean() });
   return fc.tuple(base, fc.array(mutation, { maxLength: 3 })).map(([activity, mutations]) => {
     const copy = structuredClone(activity) as Record<string, unknown>;
-    for (const m of mutations) mutate(copy, m.path, m.value, m.remove);
+    // Values are cloned: fc.constantFrom hands out the same object every time, and a later
+    // mutation must not reach into it (a shared constant mutated once is a cycle the next time).
+    for (const m of mutations) mutate(copy, m.path, structuredClone(m.value), m.remove);
     return copy;
   });
 }
