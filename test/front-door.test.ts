@@ -33,6 +33,8 @@ async function peakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; gr
   try {
     const result = await work();
     peak = Math.max(peak, rssMb());
+    // The figure, for whoever reads the run (the assertions are what count).
+    process.stdout.write(`front door: peak RSS growth ${(peak - start).toFixed(1)} MB (from ${start.toFixed(0)} MB)\n`);
     return { result, growthMb: peak - start };
   } finally {
     clearInterval(sampler);
