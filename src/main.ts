@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
@@ -15,7 +15,7 @@ import { createOutboundPacer } from './bot/outbound-pacer.ts';
 import { createTargetedSender } from './bot/targeted-reply.ts';
 import { channelReferenceFromSettings } from './bot/conversation-reference.ts';
 import { createHttpServer } from './http/server.ts';
-import { LAB_SECRET_HEADER, type FrontDoorAuth } from './http/front-door.ts';
+import { LAB_SECRET_HEADER, frontDoorAuthFor } from './http/front-door.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { AlertSource } from './domain/alert-source.ts';
 import type { Directory } from './domain/directory.ts';
@@ -158,14 +158,9 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
  * configuration, and handed to what needs it. Nothing else constructs dependencies.
  */
 export async function startIncidentBot(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBot> {
-  let frontDoor: FrontDoorAuth = { kind: 'bearer' };
+  // The lab mode's one credential: a per-run secret header (set by the lab and the tests).
+  const frontDoor = frontDoorAuthFor({ botAuth: config.botAuth, labSecret: config.labSecret?.reveal(), print: options.printLabSecret ?? ((line) => process.stderr.write(`${line}\n`)) });
   if (config.botAuth === 'off') {
-    // The lab mode's one credential: a per-run secret header (set by the lab and the tests).
-    const labSecret = config.labSecret?.reveal() ?? randomBytes(24).toString('base64url');
-    frontDoor = { kind: 'lab', secret: labSecret };
-    if (!config.labSecret) {
-      (options.printLabSecret ?? ((line) => process.stderr.write(`${line}\n`)))(`incident-bot: BOT_AUTH=off lab secret for this run (send it as ${LAB_SECRET_HEADER}): ${labSecret}`);
-    }
     logger.warn({ host: config.host, header: LAB_SECRET_HEADER }, 'BOT_AUTH=off: lab mode without Bot Framework authentication; loopback only, lab secret header required, replies only to a loopback serviceUrl');
   }
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {

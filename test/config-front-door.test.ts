@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,5 +91,32 @@ describe('BOT_AUTH=off is a lab mode, not a deployment mode', () => {
     expect(lines).toEqual([expect.stringMatching(/^incident-bot: configuration error: BOT_AUTH: off is a lab mode .* but LDAP_URL points at dc1\.corp\.example\.com:636\.$/)]);
     expect(run.stdout).not.toContain('incident-bot listening');
     expect(run.stderr + run.stdout).not.toContain('p'.repeat(12));
+  });
+
+  it('without BOT_LAB_SECRET the process prints a per-run secret once (not in its logs); requests need it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ib-labsecret-'));
+    const child = spawn(process.execPath, ['src/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: dir, PORT: '0', BOT_AUTH: 'off', ALERT_SOURCES: 'none', DATABASE_URL: `sqlite:${join(dir, 'bot.db')}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('"incident-bot listening"') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+      const url = (JSON.parse(out.split('\n').find((l) => l.includes('"incident-bot listening"'))!) as { url: string }).url;
+      const secret = /lab secret for this run \(send it as x-incident-bot-lab-secret\): ([A-Za-z0-9_-]{32})$/m.exec(err)?.[1];
+      expect(secret).toBeDefined();
+      expect(out).not.toContain(secret!);
+      const activity = JSON.stringify({ type: 'event', name: 'probe', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: 'u' }, recipient: { id: 'b' }, conversation: { id: 'c' } });
+      const post = (headers: Record<string, string>) => fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: activity }).then((r) => r.status);
+      expect(await post({})).toBe(401);
+      expect(await post({ 'x-incident-bot-lab-secret': secret! })).toBe(200);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

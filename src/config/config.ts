@@ -1,6 +1,7 @@
 import { Secret } from '../observability/logger.ts';
 import { SEVERITIES, type Severity } from '../domain/alert.ts';
 import { isLoopbackUrl } from '../shared/loopback.ts';
+import { labModeRefusal } from './lab-mode.ts';
 
 export type AlertSourceKind = 'graph' | 'sentinel';
 export type BotAppType = 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
@@ -169,21 +170,19 @@ export function loadConfig(env: Env): Config {
   const logsEndpoint = stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1');
   const dryRun = r.bool('DRY_RUN', false);
   if (botAuth === 'off' && !dryRun) {
-    // The lab mode has no authentication: it may act only on a directory that is on this machine.
-    const outward: [string, string | undefined][] = [
-      ['LDAP_URL', ldap?.url],
-      ['OKTA_ORG_URL', okta?.orgUrl],
-      ['GRAPH_ENDPOINT', azure ? graphEndpoint : undefined],
-      ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
-      ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
-      ['TEAMS_SERVICE_URL', serviceUrl],
-    ];
-    const real = outward.find(([, url]) => url !== undefined && !isLoopbackUrl(url));
-    if (real || azure?.managedIdentity) {
-      problems.push(
-        `BOT_AUTH: off is a lab mode without authentication and runs only with DRY_RUN=true or with every integration on loopback, but ${real ? `${real[0]} points at ${hostOf(real[1]!)}` : 'AZURE_MANAGED_IDENTITY=true uses the real tenant'}.`,
-      );
-    }
+    // The lab mode has no authentication: it may act only on what is on this machine.
+    const refusal = labModeRefusal({
+      endpoints: [
+        ['LDAP_URL', ldap?.url],
+        ['OKTA_ORG_URL', okta?.orgUrl],
+        ['GRAPH_ENDPOINT', azure ? graphEndpoint : undefined],
+        ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
+        ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
+        ['TEAMS_SERVICE_URL', serviceUrl],
+      ],
+      managedIdentity: Boolean(azure?.managedIdentity),
+    });
+    if (refusal) problems.push(refusal);
   }
 
   const config: Config = {
@@ -277,14 +276,6 @@ function readProtectedApprovals(value: string | undefined, problems: string[]): 
   if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 10) return Number(value);
   problems.push(`PROTECTED_ACCOUNT_APPROVALS: must be a number from 1 to 10 or "refuse", got "${value}"`);
   return 2;
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'a host that is not loopback';
-  }
 }
 
 function stripSlash(url: string): string {

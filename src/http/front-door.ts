@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { timingSafeEqual, createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostOfHostHeader, isLoopbackHost, isLoopbackUrl } from '../shared/loopback.ts';
 
@@ -55,4 +55,16 @@ export function refuseByActivity(body: unknown, auth: FrontDoorAuth): Refusal | 
   const serviceUrl = typeof body === 'object' && body !== null ? (body as { serviceUrl?: unknown }).serviceUrl : undefined;
   if (typeof serviceUrl !== 'string' || !isLoopbackUrl(serviceUrl)) return { status: 403, reason: 'lab mode: serviceUrl is not loopback' };
   return undefined;
+}
+
+/**
+ * The front door for the configured mode. BOT_AUTH=off: the lab secret is BOT_LAB_SECRET, or
+ * one generated for this run and printed once through `print` (never logged: logs are kept).
+ */
+export function frontDoorAuthFor(options: { botAuth: 'on' | 'off'; labSecret?: string; print: (line: string) => void }): FrontDoorAuth {
+  if (options.botAuth === 'on') return { kind: 'bearer' };
+  if (options.labSecret) return { kind: 'lab', secret: options.labSecret };
+  const secret = randomBytes(24).toString('base64url');
+  options.print(`incident-bot: BOT_AUTH=off lab secret for this run (send it as ${LAB_SECRET_HEADER}): ${secret}`);
+  return { kind: 'lab', secret };
 }
