@@ -19,6 +19,7 @@ import { startBotConnectorServer, type SentRecord } from '../test/servers/bot-co
 import { mdiAlert } from '../test/servers/graph-alert-factory.ts';
 import { addUser, createTenant, putAlert } from '../test/servers/tenant.ts';
 import { startLabCloud } from '../lab/lab-cloud.ts';
+import { LAB_SECRET_HEADER } from '../src/http/front-door.ts';
 import { distribution, intEnv, runBench, under, waitFor } from './lib/bench-report.ts';
 import { startBenchBot } from './lib/bench-bot.ts';
 import { ensureTrustedTestCa } from './lib/trusted-ca.ts';
@@ -95,7 +96,7 @@ await runBench('card-invoke', async (result) => {
       const sentBefore = connector.sent.length;
       const started = performance.now();
       const at = Date.now();
-      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', [LAB_SECRET_HEADER]: bot.labSecret ?? '' }, body: JSON.stringify(activity) });
       const body = await response.text();
       answers.push(performance.now() - started);
       clicks.push({ root, at, sentBefore });

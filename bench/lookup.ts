@@ -18,6 +18,7 @@ import { startBotConnectorServer } from '../test/servers/bot-connector-server.ts
 import { mdiAlert } from '../test/servers/graph-alert-factory.ts';
 import { putAlert } from '../test/servers/tenant.ts';
 import { startLabCloud } from '../lab/lab-cloud.ts';
+import { LAB_SECRET_HEADER } from '../src/http/front-door.ts';
 import { startLabDirectory, type LabDirectory } from '../lab/lab-directory.ts';
 import { buildLabTenant } from '../lab/lab-tenant.ts';
 import { createLogger } from '../src/observability/logger.ts';
@@ -97,7 +98,7 @@ await runBench('lookup', async (result) => {
       const before = connector.sent.length;
       const started = Date.now();
       const t0 = performance.now();
-      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(personalMessage(teams, { text: `lookup ${who}` })) });
+      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', [LAB_SECRET_HEADER]: bot.labSecret ?? '' }, body: JSON.stringify(personalMessage(teams, { text: `lookup ${who}` })) });
       await response.text();
       httpDone.push(performance.now() - t0);
       if (response.status !== 200) {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../src/observability/logger.ts';
@@ -5,6 +6,7 @@ import { ensureTestCa } from '../test/support/test-ca.ts';
 import { startPlayground, type RunningPlayground, type StreamEvent } from '../test/support/playground.ts';
 import { ATTACK_PLAN, runAttack, type AttackStep, type RunningAttack } from './attack-script.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
+import { startLabFront } from './lab-front.ts';
 import { startLabCloud, type LabCloud } from './lab-cloud.ts';
 import { startLabDirectory, type LabDirectory } from './lab-directory.ts';
 import { buildLabTenant, type LabTenant } from './lab-tenant.ts';
@@ -115,9 +117,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
     const playgroundUrl = `http://localhost:${playgroundPort}`;
     for (const file of ['lab.db', 'lab.db-wal', 'lab.db-shm']) rmSync(join(dir, file), { force: true });
+    // BOT_AUTH=off is the lab mode: every request carries this run's secret (the relay adds it).
+    const labSecret = randomBytes(24).toString('base64url');
     const botEnv: Record<string, string> = {
       NODE_EXTRA_CA_CERTS: ca.caFile,
       BOT_AUTH: 'off',
+      BOT_LAB_SECRET: labSecret,
       DATABASE_URL: `sqlite:${join(dir, 'lab.db')}`,
       ALERT_SOURCES: options.sentinel === false ? 'graph' : 'graph,sentinel',
       POLL_INTERVAL_SECONDS: String(options.pollIntervalSeconds ?? 5),
@@ -141,10 +146,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const bot = await startBotProcess({ env: botEnv, port: botPort, logFile: join(dir, 'bot.log'), entry: directory.botEntry });
     stoppers.unshift({ what: 'incident-bot', stop: bot.stop });
     say(`incident-bot on ${bot.url} (log: ${bot.logFile})`);
+    const front = await startLabFront({ botUrl: bot.url, secret: labSecret });
+    stoppers.unshift({ what: 'lab relay', stop: front.stop });
 
     const others = [tenant.bySam.get('jdoe'), tenant.bySam.get('zmuller'), tenant.cloudOnly[0], tenant.bySam.get('test01'), tenant.bySam.get('padmin')];
     const playground = await startPlayground({
-      botEndpoint: `${bot.url}/api/messages`,
+      botEndpoint: front.endpoint,
       port: playgroundPort,
       workDir: join(dir, 'playground'),
       configYaml: playgroundYaml({ tenantId: tenant.tenant.tenantId, currentUser: tenant.analyst, others: others.filter((u) => u !== undefined) }),

@@ -6,12 +6,16 @@ import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
 import { createLogger, Secret, type Logger } from './observability/logger.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
-import { createTurnLogic } from './bot/turn-logic.ts';
+import { createTurnLogic, type TurnAccess } from './bot/turn-logic.ts';
+import { guardInbound } from './bot/inbound-guard.ts';
+import { createReplayGuard } from './bot/replay-guard.ts';
+import { createMemberCheck } from './bot/member-check.ts';
 import { createTeamsMessenger } from './bot/teams-messenger.ts';
 import { createOutboundPacer } from './bot/outbound-pacer.ts';
 import { createTargetedSender } from './bot/targeted-reply.ts';
 import { channelReferenceFromSettings } from './bot/conversation-reference.ts';
 import { createHttpServer } from './http/server.ts';
+import { LAB_SECRET_HEADER, frontDoorAuthFor } from './http/front-door.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './domain/ports/store.ts';
 import type { AlertSource } from './domain/ports/alert-source.ts';
@@ -50,6 +54,11 @@ import type { SentinelAlertLookup } from './domain/ports/sentinel-alert-lookup.t
 export interface RunningBot {
   url: string;
   port: number;
+  /**
+   * BOT_AUTH=off: the secret every POST must carry in the lab secret header (BOT_LAB_SECRET or
+   * the one generated for this run). Undefined with authentication on.
+   */
+  labSecret?: string;
   /** Runs the approval sweep now (expiry, then reconciliation) instead of waiting for the timer. */
   sweepNow(): Promise<void>;
   stop(): Promise<void>;
@@ -64,6 +73,8 @@ export interface StartOptions {
    * (the local lab's in-memory directory). AD actions and directory lookups then run against it.
    */
   directory?: Directory;
+  /** BOT_AUTH=off without BOT_LAB_SECRET: where the generated lab secret is printed (default stderr). */
+  printLabSecret?: (line: string) => void;
   /**
    * NetBIOS name of the domain `directory` serves (CORP); default LDAP_NETBIOS_DOMAIN (or the
    * first DC= of LDAP_BASE_DN) when LDAP is configured, else CORP.
@@ -180,8 +191,10 @@ function buildIntegrations(config: Config, logger: Logger, options: StartOptions
  * configuration, and handed to what needs it. Nothing else constructs dependencies.
  */
 export async function startIncidentBot(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningBot> {
+  // The lab mode's one credential: a per-run secret header (set by the lab and the tests).
+  const frontDoor = frontDoorAuthFor({ botAuth: config.botAuth, labSecret: config.labSecret?.reveal(), print: options.printLabSecret ?? ((line) => process.stderr.write(`${line}\n`)) });
   if (config.botAuth === 'off') {
-    logger.warn({ host: config.host }, 'BOT_AUTH=off: /api/messages accepts unauthenticated requests; bound to loopback only');
+    logger.warn({ host: config.host, header: LAB_SECRET_HEADER }, 'BOT_AUTH=off: lab mode without Bot Framework authentication; loopback only, lab secret header required, replies only to a loopback serviceUrl');
   }
   if (config.approvers.groupIds.length === 0 && config.approvers.userIds.length === 0) {
     logger.warn('no approvers configured (APPROVER_GROUP_IDS, APPROVER_USER_IDS): nobody can approve actions');
@@ -287,28 +300,33 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     minSeverity: config.minSeverity,
     logger,
   });
-  const logic = createTurnLogic(
+  // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.
+  const access: TurnAccess = {
+    botAuth: config.botAuth,
+    tenantId: config.teamsTenantId,
+    onRefused: async (refusal) => {
+      await store.appendAudit({ at: new Date(), actor: refusal.actor, action: 'approval.unauthorized', outcome: 'refused', details: { attempted: refusal.attempted, name: refusal.name, refusedBecause: refusal.reason, channelId: refusal.channelId, tenantId: refusal.tenantId } });
+    },
+  };
+  const turnLogic = createTurnLogic(
     {
       // Typed approval commands too: the command handler is their one path into the approval use cases.
       onCommand,
       onCardAction: approvals.onCardAction,
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },
-      // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.
-      access: {
-        botAuth: config.botAuth,
-        tenantId: config.teamsTenantId,
-        onRefused: async (refusal) => {
-          await store.appendAudit({ at: new Date(), actor: refusal.actor, action: 'approval.unauthorized', outcome: 'refused', details: { attempted: refusal.attempted, name: refusal.name, refusedBecause: refusal.reason, channelId: refusal.channelId, tenantId: refusal.tenantId } });
-        },
-      },
+      access,
     },
     logger,
   );
+  // Before a turn reaches the approvals and commands: size limits, once per activity id, and an
+  // approval attempt's sender confirmed as one member of the conversation.
+  const logic = guardInbound(turnLogic, { logger, replays: createReplayGuard(), members: createMemberCheck({ timeoutMs: config.outboundTimeoutMs }), access });
 
   const http = createHttpServer({
     logger,
     handleMessages: (req) => handleBotRequest(adapter, req, logic, logger),
+    auth: frontDoor,
     isReady: async () => {
       await store.ping();
       return true;
@@ -341,6 +359,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   return {
     url,
     port,
+    ...(frontDoor.kind === 'lab' ? { labSecret: frontDoor.secret } : {}),
     sweepNow: sweep,
     async stop() {
       clearInterval(sweeper);

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSigningKey, startBotOpenIdServer, type BotOpenIdServer } from '../test/servers/bot-openid-server.ts';
 import { startTestBot } from './support/test-bot.ts';
+import { labJsonHeaders } from './support/lab-secret.ts';
 
 // Inbound Bot Framework authentication, proven with real RS256 tokens against a local OpenID
 // metadata + JWKS endpoint (botbuilder's BotOpenIdMetadata setting).
@@ -71,14 +72,14 @@ describe('bot endpoint authentication (MicrosoftAppId set)', () => {
 });
 
 describe('bot endpoint without authentication (BOT_AUTH=off)', () => {
-  it('binds loopback, warns, and processes unauthenticated requests', async () => {
+  it('binds loopback, warns, and processes requests that carry the lab secret header', async () => {
     const bot = await startTestBot({ BOT_AUTH: 'off', HOST: '0.0.0.0' });
     try {
       expect(bot.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
       expect(bot.log.lines().some((l) => l.level === 'warn' && String(l.msg).includes('BOT_AUTH=off'))).toBe(true);
       const response = await fetch(`${bot.url}/api/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: labJsonHeaders(),
         body: JSON.stringify({ type: 'event', name: 'probe', id: 'open-1', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: 'u' }, recipient: { id: 'b' }, conversation: { id: 'c' } }),
       });
       expect(response.status).toBe(200);

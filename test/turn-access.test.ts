@@ -10,6 +10,7 @@ import type { Store } from '../src/domain/ports/store.ts';
 import { ALICE_USER, adaptiveCardAction, channelMention, personalMessage, type TeamsContext } from './servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer } from './servers/bot-connector-server.ts';
 import { captureLogger } from './support/log-capture.ts';
+import { labJsonHeaders } from './support/lab-secret.ts';
 import { startTestBot } from './support/test-bot.ts';
 
 /**
@@ -42,7 +43,8 @@ describe('accessRefusal', () => {
   });
 
   it('the tenant is TEAMS_TENANT_ID, else MicrosoftAppTenantId, else AZURE_TENANT_ID; BOT_AUTH=on without any is a configuration error', () => {
-    const base = { BOT_AUTH: 'off', ALERT_SOURCES: 'none' };
+    // DRY_RUN: BOT_AUTH=off with the real Graph endpoint is the lab mode, allowed only in dry run (issue 11).
+    const base = { BOT_AUTH: 'off', ALERT_SOURCES: 'none', DRY_RUN: 'true' };
     expect(loadConfig(base).teamsTenantId).toBeUndefined();
     expect(loadConfig({ ...base, AZURE_TENANT_ID: OTHER_TENANT, AZURE_CLIENT_ID: OTHER_TENANT, AZURE_CLIENT_SECRET: 'x' }).teamsTenantId).toBe(OTHER_TENANT);
     expect(loadConfig({ ...base, MicrosoftAppTenantId: OUR_TENANT, AZURE_TENANT_ID: OTHER_TENANT, AZURE_CLIENT_ID: OTHER_TENANT, AZURE_CLIENT_SECRET: 'x' }).teamsTenantId).toBe(OUR_TENANT);
@@ -74,7 +76,7 @@ describe('the bot refuses turns from other tenants and channels (BOT_AUTH=off, T
   beforeEach(() => connector.reset());
 
   async function post(body: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: labJsonHeaders(), body: JSON.stringify(body) });
     const raw = await response.text();
     return { status: response.status, body: raw ? (JSON.parse(raw) as unknown) : undefined };
   }

@@ -6,6 +6,7 @@ import {
 } from 'botbuilder';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { activityShapeProblem } from './activity-shape.ts';
 
 export type TurnLogic = (context: TurnContext) => Promise<void>;
 
@@ -75,10 +76,9 @@ export function createBotAdapter({ config, logger }: BotAdapterDeps): GuardedClo
  */
 export async function handleBotRequest(adapter: GuardedCloudAdapter, req: InboundRequest, logic: TurnLogic, logger: Logger): Promise<BotReply> {
   if (req.method !== 'POST') return { status: 405 };
-  const body = req.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { status: 400, body: { error: 'The request body must be a JSON activity.' } };
-  const activity = body as Activity;
-  if (typeof activity.type !== 'string' || activity.type === '') return { status: 400, body: { error: 'The activity has no type.' } };
+  const problem = activityShapeProblem(req.body);
+  if (problem) return { status: 400, body: { error: problem } };
+  const activity = req.body as Activity;
   const header = req.headers.authorization ?? req.headers.Authorization;
   const authHeader = Array.isArray(header) ? (header[0] ?? '') : (header ?? '');
   try {

@@ -35,7 +35,8 @@ export interface TurnAccess {
 }
 
 export interface TurnRefusal {
-  reason: 'channel' | 'tenant';
+  /** channel/tenant: not Teams or not our tenant; member: from.id and from.aadObjectId are not one member of the conversation. */
+  reason: 'channel' | 'tenant' | 'member';
   channelId: string;
   tenantId?: string;
   /** aadObjectId (lower-case), else the channel's user id: as the activity claims it. */
@@ -47,9 +48,9 @@ export interface TurnRefusal {
 
 /** Channels a developer uses locally (Bot Framework Emulator, Web Chat tests); never with authentication on. */
 const TEST_CHANNELS: ReadonlySet<string> = new Set(['emulator', 'webchat', 'directline', 'test']);
-const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume']);
+export const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume']);
 
-function tenantOf(activity: Activity): string | undefined {
+export function tenantOf(activity: Activity): string | undefined {
   const channelData = (activity.channelData ?? {}) as { tenant?: { id?: unknown } };
   const id = typeof channelData.tenant?.id === 'string' ? channelData.tenant.id : activity.conversation?.tenantId;
   return id?.trim() ? id.trim().toLowerCase() : undefined;
@@ -78,7 +79,7 @@ export function commandText(activity: Activity): string {
   return text.replace(/^\//, '').trim();
 }
 
-function cardActionOf(activity: Activity): CardAction | undefined {
+export function cardActionOf(activity: Activity): CardAction | undefined {
   const value = activity.value as Record<string, unknown> | undefined;
   if (!value || typeof value !== 'object') return undefined;
   if (activity.type === ActivityTypes.Invoke) {
@@ -92,7 +93,7 @@ function cardActionOf(activity: Activity): CardAction | undefined {
   return { verb: value.verb, data: value, via: 'submit', cardActivityId: activity.replyToId };
 }
 
-function invokeResponse(outcome: CardActionOutcome): InvokeResponse {
+export function invokeResponse(outcome: CardActionOutcome): InvokeResponse {
   if (outcome.kind === 'card') {
     return { status: 200, body: { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: outcome.card } };
   }

@@ -187,15 +187,49 @@ export function readableUtc(iso: string | undefined): string {
   return `${date.getUTCDate()} ${month} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
 }
 
+/**
+ * Input read by the text helpers below, at most: a summary or a fact shows a few hundred
+ * characters, so nothing past this can change what is shown, and every regex after the cut runs
+ * on a bounded text whatever an alert source or a card sends (a 40,000-character description
+ * once blocked the event loop for 1.2 s in a backtracking sentence regex).
+ */
+export const MAX_TEXT_SCANNED = 4096;
+
 /** The first one or two sentences of the description, cut at a word boundary. */
 export function summarize(description: string): string {
-  const flat = description.replace(/\s+/g, ' ').trim();
+  const flat = description.slice(0, MAX_TEXT_SCANNED).replace(/\s+/g, ' ').trim();
   if (!flat) return '';
-  const sentences = flat.match(/[^.!?]+(?:[.!?]+(?=\s|$)|$)/g) ?? [flat];
-  let summary = sentences[0]?.trim() ?? flat;
-  const second = sentences[1]?.trim();
+  const sentences = firstSentences(flat, 2);
+  let summary = sentences[0] ?? flat;
+  const second = sentences[1];
   if (second && summary.length + second.length + 1 <= MAX_SUMMARY) summary = `${summary} ${second}`;
   return plain(summary, MAX_SUMMARY);
+}
+
+/**
+ * Up to `count` sentences of a whitespace-collapsed text, in one linear scan: a sentence ends at a
+ * run of . ! ? followed by a space or the end (so "v1.2" or "e.g." inside a word do not end it).
+ */
+function firstSentences(text: string, count: number): string[] {
+  const sentences: string[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length && sentences.length < count; i++) {
+    const c = text[i];
+    if (c !== '.' && c !== '!' && c !== '?') continue;
+    let end = i;
+    while (end + 1 < text.length && '.!?'.includes(text[end + 1]!)) end++;
+    if (end + 1 === text.length || text[end + 1] === ' ') {
+      const sentence = text.slice(start, end + 1).trim();
+      if (sentence) sentences.push(sentence);
+      start = end + 1;
+    }
+    i = end;
+  }
+  if (sentences.length < count && start < text.length) {
+    const rest = text.slice(start).trim();
+    if (rest) sentences.push(rest);
+  }
+  return sentences;
 }
 
 /**
@@ -205,7 +239,7 @@ export function summarize(description: string): string {
  */
 export function plain(value: string, max: number): string {
   // eslint-disable-next-line no-control-regex
-  const flat = value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = value.slice(0, Math.max(MAX_TEXT_SCANNED, max * 4)).replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
   const cut = flat.length > max ? `${cutAtWord(flat, max - 1)}…` : flat;
   return escapeMarkdown(cut);
 }

@@ -1,5 +1,7 @@
 import { Secret } from '../observability/logger.ts';
 import { SEVERITIES, type Severity } from '../domain/alert.ts';
+import { isLoopbackUrl } from '../shared/loopback.ts';
+import { labModeRefusal } from './lab-mode.ts';
 
 export type AlertSourceKind = 'graph' | 'sentinel';
 export type BotAppType = 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
@@ -18,6 +20,11 @@ export interface Config {
   port: number;
   host: string;
   botAuth: 'on' | 'off';
+  /**
+   * BOT_AUTH=off only: the secret every request must carry in the lab secret header
+   * (BOT_LAB_SECRET, else generated per run by the composition root and printed at start).
+   */
+  labSecret?: Secret;
   bot: {
     appId: string;
     appPassword?: Secret;
@@ -94,6 +101,7 @@ const BOT_FRAMEWORK_OVERRIDES = [
   'ChannelService',
   'ValidateAuthority',
 ] as const;
+const BOT_FRAMEWORK_ENDPOINTS: ReadonlySet<string> = new Set(['BotOpenIdMetadata', 'ToBotFromChannelOpenIdMetadataUrl', 'ToChannelFromBotLoginUrl', 'ToBotFromEmulatorOpenIdMetadataUrl', 'OAuthUrl']);
 
 /**
  * Builds the one configuration object from the environment. Pure: same input, same output,
@@ -116,12 +124,17 @@ export function loadConfig(env: Env): Config {
   }
   const frameworkOverrides: Record<string, string> = {};
   for (const key of BOT_FRAMEWORK_OVERRIDES) {
-    const value = r.text(key);
+    // The endpoints botbuilder calls are https-only like every other outbound URL.
+    const value = BOT_FRAMEWORK_ENDPOINTS.has(key) ? r.url(key) : r.text(key);
     if (value !== undefined) frameworkOverrides[key] = value;
   }
   if (frameworkOverrides.BotOpenIdMetadata && !frameworkOverrides.ToBotFromChannelTokenIssuer) {
     problems.push('ToBotFromChannelTokenIssuer: required when BotOpenIdMetadata is set (botbuilder has no default then), usually https://api.botframework.com');
   }
+
+  const labSecret = r.secret('BOT_LAB_SECRET');
+  if (labSecret && botAuth === 'on') problems.push('BOT_LAB_SECRET: only used with BOT_AUTH=off; remove it');
+  if (labSecret && labSecret.reveal().length < 24) problems.push('BOT_LAB_SECRET: must be at least 24 characters (value not shown)');
 
   const port = r.int('PORT', 3978, 0, 65535);
   const requestedHost = r.text('HOST') ?? '0.0.0.0';
@@ -165,14 +178,34 @@ export function loadConfig(env: Env): Config {
     problems.push('TEAMS_TENANT_ID: required with BOT_AUTH=on when neither MicrosoftAppTenantId nor AZURE_TENANT_ID is set (the tenant whose Teams may use the bot)');
   }
 
+  const graphEndpoint = stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com');
+  const logsEndpoint = stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1');
+  const dryRun = r.bool('DRY_RUN', false);
+  if (botAuth === 'off' && !dryRun) {
+    // The lab mode has no authentication: it may act only on what is on this machine.
+    const refusal = labModeRefusal({
+      endpoints: [
+        ['LDAP_URL', ldap?.url],
+        ['OKTA_ORG_URL', okta?.orgUrl],
+        ['GRAPH_ENDPOINT', azure ? graphEndpoint : undefined],
+        ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
+        ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
+        ['TEAMS_SERVICE_URL', serviceUrl],
+      ],
+      managedIdentity: Boolean(azure?.managedIdentity),
+    });
+    if (refusal) problems.push(refusal);
+  }
+
   const config: Config = {
     port,
     host,
     botAuth,
+    labSecret: botAuth === 'off' ? labSecret : undefined,
     bot: { appId, appPassword, appType, tenantId: botTenantId, frameworkOverrides },
     azure,
-    graphEndpoint: stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com'),
-    logsEndpoint: stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1'),
+    graphEndpoint,
+    logsEndpoint,
     alertSources: sources,
     sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter, overlapSeconds: r.int('SENTINEL_OVERLAP_SECONDS', 300, 0, 86_400) } : undefined,
     ldap,
@@ -189,7 +222,7 @@ export function loadConfig(env: Env): Config {
     approvalTtlMinutes: r.int('APPROVAL_TTL_MINUTES', 240, 1, 43_200),
     approvalRunLeaseSeconds: r.int('APPROVAL_RUN_LEASE_SECONDS', 15, 2, 600),
     maxActionsPerHour: r.int('MAX_ACTIONS_PER_HOUR', 20, 1, 10_000),
-    dryRun: r.bool('DRY_RUN', false),
+    dryRun,
     protectedAccounts: r.list('PROTECTED_ACCOUNTS', []),
     protectedAccountApprovals: readProtectedApprovals(r.text('PROTECTED_ACCOUNT_APPROVALS'), problems),
     serviceAccounts: [...r.list('SERVICE_ACCOUNTS', []), ...(ldap ? [ldap.bindDn] : [])],
@@ -319,10 +352,17 @@ function reader(env: Env, problems: string[]) {
       if (value === undefined) return undefined;
       try {
         const parsed = new URL(value);
-        if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('scheme');
-        return value;
+        if (parsed.protocol === 'https:') return value;
+        // Plain http only on this machine (tests, the lab): elsewhere tokens and answers would
+        // cross the network in clear text.
+        if (parsed.protocol === 'http:' && isLoopbackUrl(value)) return value;
+        if (parsed.protocol === 'http:') {
+          problems.push(`${name}: must be an https:// URL (http:// is accepted only for loopback addresses), got "${value}"`);
+          return undefined;
+        }
+        throw new Error('scheme');
       } catch {
-        problems.push(`${name}: must be an http(s) URL, got "${value}"`);
+        problems.push(`${name}: must be an https:// URL, got "${value}"`);
         return undefined;
       }
     },

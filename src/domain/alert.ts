@@ -79,3 +79,15 @@ export interface MappedAlert {
 
 /** Longest alert id a mapper accepts (the store's key column); real ones are GUID-like (36-40 characters). */
 export const MAX_KEY_LENGTH = 256;
+
+/**
+ * Longest alert texts kept from a source: far above what a card shows (a 120-character title, a
+ * 320-character summary), so nothing visible is lost, and every later step (fingerprint, card,
+ * store) works on a bounded text whatever the source sends.
+ */
+export const ALERT_TEXT_LIMITS = { title: 1_024, description: 8_192, name: 512 } as const;
+
+/** `value` cut to `max` characters (undefined stays undefined). */
+export function boundedText<T extends string | undefined>(value: T, max: number): T {
+  return (value === undefined || value.length <= max ? value : value.slice(0, max)) as T;
+}

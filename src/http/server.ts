@@ -1,6 +1,9 @@
 import restify from 'restify';
 import type { Logger } from '../observability/logger.ts';
 import type { BotReply, InboundRequest } from '../bot/bot-adapter.ts';
+import { BodyRefusal, DEFAULT_MAX_BODY_BYTES, DEFAULT_READ_TIMEOUT_MS, readBody, refuseByHeaders, type BodyLimits } from './body-reader.ts';
+import { JsonBodyError, parseJsonBody } from './json-body.ts';
+import { refuseByActivity, refuseByCredentials, type FrontDoorAuth } from './front-door.ts';
 
 export interface HttpServerDeps {
   logger: Logger;
@@ -8,6 +11,10 @@ export interface HttpServerDeps {
   handleMessages: (req: InboundRequest) => Promise<BotReply>;
   /** Readiness: resolves when the store answers; rejects (or returns false) otherwise. */
   isReady: () => Promise<boolean>;
+  /** Who may post at all, checked from the headers before the body is read. */
+  auth: FrontDoorAuth;
+  /** Body cap and read deadline; defaults 256 KiB and 10 s. */
+  limits?: Partial<BodyLimits>;
 }
 
 export interface HttpServer {
@@ -16,9 +23,56 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function createHttpServer({ logger, handleMessages, isReady }: HttpServerDeps): HttpServer {
+/** How long a refused request's remaining bytes are drained (and dropped) before the socket closes. */
+const LINGER_MS = 2_000;
+
+export function createHttpServer({ logger, handleMessages, isReady, auth, limits: givenLimits }: HttpServerDeps): HttpServer {
   const server = restify.createServer({ name: 'incident-bot', handleUncaughtExceptions: false });
-  server.use(restify.plugins.bodyParser({ maxBodySize: 256 * 1024, mapParams: false }));
+  // No restify body parser: every POST body goes through our own front door (see body-reader.ts).
+  const limits: BodyLimits = { maxBytes: givenLimits?.maxBytes ?? DEFAULT_MAX_BODY_BYTES, timeoutMs: givenLimits?.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS };
+
+  /** Answers a refused request and closes its connection once the answer is out. */
+  const refuse = (req: restify.Request, res: restify.Response, status: number, reason: string, message?: string) => {
+    logger.warn({ path: req.path(), status, reason }, 'request refused at the front door');
+    // Lingering close, as web servers do it: destroying a socket with unread bytes makes the
+    // kernel send a reset that can wipe our answer before the client reads it (Node's own
+    // `Connection: close` handling does exactly that). So once the answer is out: FIN (no more
+    // from us), what still arrives is read and dropped (never kept), and after a moment the
+    // socket is destroyed whatever the client does.
+    res.once('finish', () => {
+      req.resume();
+      req.socket.end();
+      setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    });
+    if (message === undefined) {
+      res.status(status);
+      res.end();
+    } else {
+      res.json(status, { error: message });
+    }
+  };
+
+  /**
+   * The front door of every POST route: headers (media type, encoding, declared size), then
+   * credentials, then the body read under its cap and deadline, then JSON parsing. Resolves
+   * with the parsed body, or undefined when the request has been answered already.
+   */
+  const admit = async (req: restify.Request, res: restify.Response): Promise<unknown> => {
+    const byHeaders = refuseByHeaders(req, limits);
+    if (byHeaders) return void refuse(req, res, byHeaders.status, byHeaders.code, byHeaders.message);
+    const byCredentials = refuseByCredentials(req.headers, auth);
+    if (byCredentials) return void refuse(req, res, byCredentials.status, byCredentials.reason);
+    let body: unknown;
+    try {
+      body = parseJsonBody(await readBody(req, limits));
+    } catch (error) {
+      if (error instanceof BodyRefusal || error instanceof JsonBodyError) return void refuse(req, res, error.status, error.code, error.message);
+      throw error;
+    }
+    const byActivity = refuseByActivity(body, auth);
+    if (byActivity) return void refuse(req, res, byActivity.status, byActivity.reason);
+    return body;
+  };
 
   let inFlight = 0;
   let closing = false;
@@ -32,7 +86,9 @@ export function createHttpServer({ logger, handleMessages, isReady }: HttpServer
     }
     inFlight += 1;
     try {
-      const reply = await handleMessages({ method: req.method, headers: req.headers, body: req.body });
+      const body = await admit(req, res);
+      if (body === undefined) return;
+      const reply = await handleMessages({ method: req.method, headers: req.headers, body });
       if (reply.body === undefined) {
         res.status(reply.status);
         res.end();
@@ -56,7 +112,7 @@ export function createHttpServer({ logger, handleMessages, isReady }: HttpServer
     }
     res.json(ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
   });
-  // restify answers a JSON parse failure itself; log it without the body.
+  // restify answers routing failures (404, 405) itself; log them without the body.
   server.on('restifyError', (req, _res, err, callback) => {
     logger.warn({ path: req.path(), status: err.statusCode, code: err.code }, 'request rejected');
     return callback();

@@ -25,6 +25,8 @@ export const SECRET_KEY_NAMES = [
   'LDAP_BIND_PASSWORD',
   'OKTA_API_TOKEN',
   'DATABASE_URL',
+  'BOT_LAB_SECRET',
+  'labSecret',
 ] as const;
 
 const redactPaths = SECRET_KEY_NAMES.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `headers.${key.toLowerCase()}`]);

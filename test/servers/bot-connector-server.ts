@@ -222,6 +222,8 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
     if (!id && req.method === 'POST') return createConversation(body, targeted);
     if (!id) return notFound();
 
+    // Get single member details (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/get-teams-context):
+    // the member id may be the Teams user id (29:…) or the Entra object id; an unknown one is 404.
     if (sub === 'members' && subId && !extra && req.method === 'GET') {
       const member = state.members.find((m) => m.id === subId || m.aadObjectId === subId);
       if (!member) return { status: 404, body: { error: { code: 'MemberNotFoundInConversation', message: 'The member was not found in the conversation.' } } };

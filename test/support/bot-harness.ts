@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Directory } from '../../src/domain/ports/directory.ts';
+import { labJsonHeaders, TEST_LAB_SECRET } from './lab-secret.ts';
 import { startIncidentBot, type RunningBot, type StartOptions } from '../../src/main.ts';
 import { actionSubmit, adaptiveCardAction, personalMessage, channelMention, type TeamsContext, type TeamsUser } from '../servers/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer, type SentRecord } from '../servers/bot-connector-server.ts';
@@ -246,8 +247,17 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       TEAMS_SERVICE_URL: connector.serviceUrl,
       TEAMS_TENANT_ID: demo.tenant.tenantId,
       OUTBOUND_TIMEOUT_MS: '5000',
+      ...((extra.BOT_AUTH ?? 'off') === 'off' ? { BOT_LAB_SECRET: TEST_LAB_SECRET } : {}),
       ...extra,
     };
+  }
+
+  /**
+   * Who clicks or types is a member of the conversation, as in Teams: the connector knows them
+   * (the bot confirms a voter's Teams id and object id with it before a vote counts).
+   */
+  function joinConversation(user: TeamsUser): void {
+    if (!connector.members.some((m) => m.id === user.id)) connector.members.push({ id: user.id, name: user.name, aadObjectId: user.aadObjectId, tenantId: demo.tenant.tenantId, userRole: 'user' });
   }
 
   function teamsContext(e: Record<string, string>): TeamsContext {
@@ -402,6 +412,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
         data = button.data;
       }
       const ctx = options.ctx ?? bot.ctx;
+      joinConversation(user);
       const rootId = 'record' in card ? card.rootActivityId : card.threadRootId;
       const activity =
         options.via === 'submit'
@@ -414,7 +425,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
     },
     async post(bot, activity) {
       const started = performance.now();
-      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const response = await fetch(`${bot.url}/api/messages`, { method: 'POST', headers: labJsonHeaders(), body: JSON.stringify(activity) });
       const ms = performance.now() - started;
       const raw = await response.text();
       let body: unknown;
@@ -426,6 +437,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       return { status: response.status, body, ms };
     },
     say(bot, user, text, where = 'channel', threadRootId) {
+      joinConversation(user);
       const activity = where === 'personal' ? personalMessage(bot.ctx, { user, text }) : channelMention(bot.ctx, { user, command: text, ...(threadRootId ? { threadRootId } : {}) });
       return harness.post(bot, activity);
     },

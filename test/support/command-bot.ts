@@ -5,6 +5,7 @@ import type { CommandHandler } from '../../src/domain/ports/chat.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import type { Logger } from '../../src/observability/logger.ts';
+import { labJsonHeaders, TEST_LAB_SECRET } from './lab-secret.ts';
 import type { InboundActivity } from '../servers/bot-activity.ts';
 import type { BotConnectorServer, SentRecord } from '../servers/bot-connector-server.ts';
 
@@ -24,12 +25,12 @@ export async function startCommandBot(options: { onCommand: CommandHandler; conn
   const config = loadConfig({ BOT_AUTH: 'off', PORT: '0', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:' });
   const adapter = createBotAdapter({ config, logger });
   const logic = createTurnLogic({ onCommand, chat: { sendTargeted: createTargetedSender({ logger }) } }, logger);
-  const http = createHttpServer({ logger, handleMessages: (req) => handleBotRequest(adapter, req, logic, logger), isReady: async () => true });
+  const http = createHttpServer({ logger, handleMessages: (req) => handleBotRequest(adapter, req, logic, logger), isReady: async () => true, auth: { kind: 'lab', secret: TEST_LAB_SECRET } });
   const { url } = await http.listen(0, '127.0.0.1');
   return {
     url,
     async send(activity) {
-      const response = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+      const response = await fetch(`${url}/api/messages`, { method: 'POST', headers: labJsonHeaders(), body: JSON.stringify(activity) });
       await response.body?.cancel();
       return { status: response.status, posts: connector.sent.filter((record) => record.activity?.type === 'message') };
     },

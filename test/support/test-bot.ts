@@ -1,6 +1,7 @@
 import { loadConfig } from '../../src/config/config.ts';
 import { startIncidentBot, type RunningBot } from '../../src/main.ts';
 import { captureLogger, type CapturedLogger } from './log-capture.ts';
+import { TEST_LAB_SECRET } from './lab-secret.ts';
 
 /**
  * Starts the real bot (composition root included) on an ephemeral loopback port with the given
@@ -8,7 +9,8 @@ import { captureLogger, type CapturedLogger } from './log-capture.ts';
  */
 export async function startTestBot(env: Record<string, string>): Promise<RunningBot & { log: CapturedLogger }> {
   const log = captureLogger();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:', ...env });
+  const labSecret = env.BOT_AUTH === 'off' && env.BOT_LAB_SECRET === undefined ? { BOT_LAB_SECRET: TEST_LAB_SECRET } : {};
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ALERT_SOURCES: 'none', DATABASE_URL: 'sqlite::memory:', ...labSecret, ...env });
   const bot = await startIncidentBot(config, log.logger);
   return { ...bot, log };
 }

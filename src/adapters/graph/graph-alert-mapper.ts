@@ -1,6 +1,6 @@
 import { assignIfPresent } from '../../shared/assign-if-present.ts';
 import { z } from 'zod';
-import { ALERT_STATUSES, MAX_KEY_LENGTH, SEVERITIES, isIdentifiedAccount } from '../../domain/alert.ts';
+import { ALERT_STATUSES, MAX_KEY_LENGTH, SEVERITIES, isIdentifiedAccount, ALERT_TEXT_LIMITS, boundedText } from '../../domain/alert.ts';
 import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, MappedAlert, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
 
@@ -106,8 +106,8 @@ export function mapGraphAlert(raw: unknown): MappedAlert {
     key,
     sourceId,
     source: 'graph',
-    title: nonEmpty(source.title) ?? '',
-    description: nonEmpty(source.description) ?? '',
+    title: boundedText(nonEmpty(source.title) ?? '', ALERT_TEXT_LIMITS.title),
+    description: boundedText(nonEmpty(source.description) ?? '', ALERT_TEXT_LIMITS.description),
     severity: oneOf(SEVERITIES, source.severity, 'severity', warnings) as Severity,
     status: oneOf(ALERT_STATUSES, source.status, 'status', warnings) as AlertStatus,
     mitreTechniques: techniques(source.mitreTechniques, warnings),
@@ -131,7 +131,7 @@ function mapUserEvidence(evidence: z.infer<typeof evidenceSchema>): AlertAccount
   assignIfPresent(account, 'samAccountName', nonEmpty(user.accountName));
   assignIfPresent(account, 'domain', nonEmpty(user.domainName));
   assignIfPresent(account, 'userPrincipalName', nonEmpty(user.userPrincipalName));
-  assignIfPresent(account, 'displayName', nonEmpty(user.displayName));
+  assignIfPresent(account, 'displayName', boundedText(nonEmpty(user.displayName), ALERT_TEXT_LIMITS.name));
   assignIfPresent(account, 'sid', nonEmpty(user.userSid));
   assignIfPresent(account, 'entraObjectId', nonEmpty(user.azureAdUserId));
   assignIfPresent(account, 'adObjectGuid', nonEmpty(user.activeDirectoryObjectGuid));

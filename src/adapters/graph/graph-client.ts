@@ -79,7 +79,8 @@ function tokenProvider(credential: TokenCredential, scope: string, timeoutMs: nu
 
 /** A sentence without AAD trace ids or secrets; the AADSTS code is what an operator searches for. */
 function tokenError(error: unknown, scope: string): Error {
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  // Bounded before any regex: the text comes from the network (MSAL quotes the server's answer).
+  const text = (error instanceof Error ? `${error.name} ${error.message}` : String(error)).slice(0, 4096);
   const aadsts = /AADSTS\d+/.exec(text)?.[0];
   let name: TokenFailure;
   let message: string;

@@ -24,7 +24,7 @@ const BIND_REASONS: Record<string, string> = {
 };
 
 export function bindReason(message: string): string | undefined {
-  const code = /\bdata ([0-9a-f]{3,8})\b/i.exec(message)?.[1]?.toLowerCase();
+  const code = /\bdata ([0-9a-f]{3,8})\b/i.exec(message.slice(0, 4096))?.[1]?.toLowerCase();
   return code === undefined ? undefined : (BIND_REASONS[code] ?? `data-${code}`);
 }
 

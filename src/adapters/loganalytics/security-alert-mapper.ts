@@ -1,5 +1,5 @@
 import { assignIfPresent } from '../../shared/assign-if-present.ts';
-import { MAX_KEY_LENGTH, isIdentifiedAccount } from '../../domain/alert.ts';
+import { MAX_KEY_LENGTH, isIdentifiedAccount, ALERT_TEXT_LIMITS, boundedText } from '../../domain/alert.ts';
 import type { AccountRole, Alert, AlertAccount, AlertDevice, AlertStatus, MappedAlert, Severity } from '../../domain/alert.ts';
 import { AppError } from '../../domain/errors.ts';
 
@@ -59,8 +59,8 @@ export function mapSecurityAlertRow(row: Record<string, unknown>): MappedAlert {
     key,
     sourceId: systemAlertId ?? key,
     source: 'sentinel',
-    title: text(row.DisplayName) ?? text(row.AlertName) ?? '',
-    description: text(row.Description) ?? '',
+    title: boundedText(text(row.DisplayName) ?? text(row.AlertName) ?? '', ALERT_TEXT_LIMITS.title),
+    description: boundedText(text(row.Description) ?? '', ALERT_TEXT_LIMITS.description),
     severity: label(SEVERITY_BY_LABEL, row.AlertSeverity, 'AlertSeverity', warnings, 'unknown'),
     status: label(STATUS_BY_LABEL, row.Status, 'Status', warnings, 'unknown'),
     mitreTechniques: techniques(row.Techniques, warnings),
@@ -165,7 +165,7 @@ function mapAccountEntity(entity: Entity): AlertAccount | undefined {
     if (name && upnSuffix && isUpn(`${name}@${upnSuffix}`)) assignIfPresent(account, 'userPrincipalName', `${name}@${upnSuffix}`);
   }
   assignIfPresent(account, 'domain', domain);
-  assignIfPresent(account, 'displayName', text(entity.DisplayName));
+  assignIfPresent(account, 'displayName', boundedText(text(entity.DisplayName), ALERT_TEXT_LIMITS.name));
   assignIfPresent(account, 'sid', text(entity.Sid));
   assignIfPresent(account, 'entraObjectId', text(entity.AadUserId));
   assignIfPresent(account, 'adObjectGuid', text(entity.ObjectGuid));
