@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { ensureTestCa } from './test/support/test-ca.ts';
+import { ensureTestCa } from './sim/test-ca.ts';
 
 // Node reads NODE_EXTRA_CA_CERTS only when a process starts: make the test CA here, in the main
 // process, so every test worker (a forked process inheriting this environment) trusts the local

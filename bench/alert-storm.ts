@@ -14,10 +14,10 @@
 import { createBotAdapter } from '../src/bot/bot-adapter.ts';
 import { createTeamsMessenger } from '../src/bot/teams-messenger.ts';
 import { loadConfig } from '../src/config/config.ts';
-import { mdiAlert, type AccountInput } from '../test/servers/graph-alert-factory.ts';
-import { TEAMS_RATE_LIMITS } from '../test/servers/bot-connector-server.ts';
-import { putAlert } from '../test/servers/tenant.ts';
-import { startNotifierHarness } from '../test/support/notifier-harness.ts';
+import { mdiAlert, type AccountInput } from '../sim/graph/graph-alert-factory.ts';
+import { TEAMS_RATE_LIMITS } from '../sim/teams/bot-connector-server.ts';
+import { putAlert } from '../sim/tenant.ts';
+import { startNotifierHarness } from '../sim/harness/notifier-harness.ts';
 import { distribution, intEnv, runBench, shareEnv } from './lib/bench-report.ts';
 import { limitBound } from './lib/teams-limit-bound.ts';
 import { ensureTrustedTestCa } from './lib/trusted-ca.ts';

@@ -14,11 +14,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALICE_USER, adaptiveCardAction, type TeamsContext } from '../test/servers/bot-activity.ts';
-import { startBotConnectorServer, type SentRecord } from '../test/servers/bot-connector-server.ts';
-import { mdiAlert } from '../test/servers/graph-alert-factory.ts';
-import { addUser, createTenant, putAlert } from '../test/servers/tenant.ts';
-import { startLabCloud } from '../lab/lab-cloud.ts';
+import { ALICE_USER, adaptiveCardAction, type TeamsContext } from '../sim/teams/bot-activity.ts';
+import { startBotConnectorServer, type SentRecord } from '../sim/teams/bot-connector-server.ts';
+import { mdiAlert } from '../sim/graph/graph-alert-factory.ts';
+import { addUser, createTenant, putAlert } from '../sim/tenant.ts';
+import { startLabCloud } from '../sim/local-cloud.ts';
 import { LAB_SECRET_HEADER } from '../src/http/front-door.ts';
 import { distribution, intEnv, runBench, under, waitFor } from './lib/bench-report.ts';
 import { startBenchBot } from './lib/bench-bot.ts';

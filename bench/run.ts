@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTestCa } from '../test/support/test-ca.ts';
+import { ensureTestCa } from '../sim/test-ca.ts';
 import { formatTable, ms, type BenchResult } from './lib/bench-report.ts';
 
 const BENCHMARKS = ['alert-storm', 'card-invoke', 'lookup'] as const;

@@ -1,7 +1,7 @@
-import { mdiAlert, type MdiAlertKind } from '../test/servers/graph-alert-factory.ts';
-import type { LogAnalyticsServer } from '../test/servers/log-analytics-server.ts';
-import { makeMdiSecurityAlert, type MdiAccountSpec } from '../test/servers/security-alert-factory.ts';
-import { putAlert, updateAlert, type GraphAlert, type Tenant, type TenantUser } from '../test/servers/tenant.ts';
+import { mdiAlert, type MdiAlertKind } from '../sim/graph/graph-alert-factory.ts';
+import type { LogAnalyticsServer } from '../sim/loganalytics/log-analytics-server.ts';
+import { makeMdiSecurityAlert, type MdiAccountSpec } from '../sim/loganalytics/security-alert-factory.ts';
+import { putAlert, updateAlert, type GraphAlert, type Tenant, type TenantUser } from '../sim/tenant.ts';
 
 /**
  * A scripted identity attack on Example Corp, raised the way MDI raises it: each detection

@@ -1,5 +1,5 @@
 import { exitOnStartFailure, runBotProcess } from '../src/main.ts';
-import { createMemoryDirectory, readDirectoryFile, writeDirectoryFile } from './memory-directory.ts';
+import { createMemoryDirectory, readDirectoryFile, writeDirectoryFile } from '../sim/memory-directory.ts';
 
 /**
  * incident-bot for the lab's simulated directory: the same process as `node src/main.ts` (the

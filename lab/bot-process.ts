@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { stopProcessGroup, waitUntil } from '../test/support/playground.ts';
+import { stopProcessGroup, waitUntil } from '../sim/teams/playground.ts';
 
 /**
  * incident-bot as its own process (`node src/main.ts`, exactly as `npm start` runs it, or

@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger, type Logger } from '../src/observability/logger.ts';
-import { ensureTestCa } from '../test/support/test-ca.ts';
-import { startPlayground, type RunningPlayground, type StreamEvent } from '../test/support/playground.ts';
+import { ensureTestCa } from '../sim/test-ca.ts';
+import { startPlayground, type RunningPlayground, type StreamEvent } from '../sim/teams/playground.ts';
 import { ATTACK_PLAN, runAttack, type AttackStep, type RunningAttack } from './attack-script.ts';
 import { startBotProcess, type BotProcess } from './bot-process.ts';
 import { startLabFront } from './lab-front.ts';
-import { startLabCloud, type LabCloud } from './lab-cloud.ts';
-import { startLabDirectory, type LabDirectory } from './lab-directory.ts';
-import { buildLabTenant, type LabTenant } from './lab-tenant.ts';
+import { startLabCloud, type LabCloud } from '../sim/local-cloud.ts';
+import { startLabDirectory, type LabDirectory } from '../sim/demo-directory.ts';
+import { buildLabTenant, type LabTenant } from '../sim/demo-tenant.ts';
 import { LAB_TEAMS_IDS, playgroundYaml } from './playground-config.ts';
 
 /**

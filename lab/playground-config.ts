@@ -1,4 +1,4 @@
-import type { TenantUser } from '../test/servers/tenant.ts';
+import type { TenantUser } from '../sim/tenant.ts';
 
 /**
  * The `.m365agentsplayground.yml` the lab gives the Agents Playground: Teams-shaped ids

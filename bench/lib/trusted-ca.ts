@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { ensureTestCa } from '../../test/support/test-ca.ts';
+import { ensureTestCa } from '../../sim/test-ca.ts';
 
 /**
  * The local HTTPS stand-ins (Entra, Graph, Okta, connector) use the throw-away test CA, and Node

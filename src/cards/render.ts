@@ -5,7 +5,7 @@ const prepared = new WeakMap<object, templating.Template>();
 /**
  * Expands an Adaptive Card template (`${...}` syntax) with data. Data values are substituted as
  * values, never re-parsed as template expressions, so alert text containing `${...}` or JSON
- * punctuation stays inert text (test/alert-card.test.ts proves it). The result is a fresh plain
+ * punctuation stays inert text (test/unit/alert-card.test.ts proves it). The result is a fresh plain
  * object (JSON round-trip) so callers may mutate or serialize it freely.
  *
  * Callers must supply every field the template names: the engine leaves an undefined field as its

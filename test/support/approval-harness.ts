@@ -17,7 +17,7 @@ import { openStore } from '../../src/store/index.ts';
 import type { AlertRecord } from '../../src/domain/ports/alert-store.ts';
 import type { Store } from '../../src/domain/ports/store.ts';
 import type { Gate } from './gate.ts';
-import { captureLogger, type CapturedLogger } from './log-capture.ts';
+import { captureLogger, type CapturedLogger } from '../../sim/harness/log-capture.ts';
 
 /** Test fixtures for the approval workflow: a real store, fake Remediation/Messenger ports that record what they were asked. */
 export const ALICE: Actor = { id: '29:alice', aadObjectId: '6f1c2d8e-9a34-4b2e-8f61-3c9a4d7ea0b5', name: 'Alice' };

@@ -6,8 +6,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import type { Logger } from '../../src/observability/logger.ts';
 import { labJsonHeaders, TEST_LAB_SECRET } from './lab-secret.ts';
-import type { InboundActivity } from '../servers/bot-activity.ts';
-import type { BotConnectorServer, SentRecord } from '../servers/bot-connector-server.ts';
+import type { InboundActivity } from '../../sim/teams/bot-activity.ts';
+import type { BotConnectorServer, SentRecord } from '../../sim/teams/bot-connector-server.ts';
 
 /**
  * A command handler behind the real `/api/messages` pipeline (CloudAdapter with BOT_AUTH=off,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { LAB_SECRET_HEADER } from '../../src/http/front-door.ts';
-import { adaptiveCardAction, actionSubmit, channelMention, personalMessage, type TeamsUser } from '../servers/bot-activity.ts';
+import { adaptiveCardAction, actionSubmit, channelMention, personalMessage, type TeamsUser } from '../../sim/teams/bot-activity.ts';
 
 /**
  * Generators for fuzzing /api/messages: Teams-shaped activities and their mutations (wrong

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config/config.ts';
 import { startIncidentBot, type RunningBot } from '../../src/main.ts';
-import { captureLogger, type CapturedLogger } from './log-capture.ts';
+import { captureLogger, type CapturedLogger } from '../../sim/harness/log-capture.ts';
 import { TEST_LAB_SECRET } from './lab-secret.ts';
 
 /**

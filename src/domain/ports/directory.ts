@@ -5,7 +5,7 @@ import type { Secret } from '../secret.ts';
  * (disable, enable, unlock, reset its password). Vendor-neutral: the LDAP adapter implements it
  * for Active Directory (and Samba AD), tests may fake it. Every method fails with an AppError
  * (DIRECTORY_*, INPUT_INVALID, TIMEOUT), never with a vendor error. In-memory implementation with
- * the adapter's semantics: lab/memory-directory.ts (the lab's simulated directory).
+ * the adapter's semantics: sim/memory-directory.ts (the lab's simulated directory).
  */
 export interface Directory {
   /**

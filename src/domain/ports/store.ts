@@ -4,7 +4,7 @@
  * made of. One implementation per database (src/store/sql-store.ts, opened by `openStore`); a use
  * case asks for the narrowest of these ports it needs, the composition root hands it the Store.
  * No in-memory fake: tests open the real SqlStore on a temporary SQLite file (or PostgreSQL), and
- * test/store.contract.test.ts holds both databases to the same contract.
+ * test/integration/store.contract.test.ts holds both databases to the same contract.
  */
 import type { AlertStore } from './alert-store.ts';
 import type { ApprovalStore } from './approval-store.ts';
