@@ -61,7 +61,8 @@ await runBench('card-invoke', async (result) => {
     putAlert(tenant, mdiAlert({ kind: 'passTheTicket', tenantId: tenant.tenantId, accounts: [user], createdDateTime: at, lastUpdateDateTime: at, device: null }));
   }
   const cloud = await startLabCloud(tenant);
-  const connector = await startBotConnectorServer();
+  // The clicker is a member of the conversation, as in Teams: the bot confirms that before counting a vote.
+  const connector = await startBotConnectorServer({ members: [{ id: ALICE_USER.id, name: ALICE_USER.name, aadObjectId: ALICE_USER.aadObjectId, tenantId: tenant.tenantId, userRole: 'user' }] });
   let bot: Awaited<ReturnType<typeof startBenchBot>> | undefined;
   try {
     bot = await startBenchBot(
