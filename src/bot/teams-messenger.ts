@@ -2,7 +2,7 @@ import { raceAbort } from '../shared/race-abort.ts';
 import type { PrivateMessenger } from '../domain/ports/private-messenger.ts';
 import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
 import { AppError, type ErrorCode } from '../domain/errors.ts';
-import type { ConversationReferenceJson, Messenger, OutboundMessage, PostedActivity, ThreadRef } from '../domain/ports/messenger.ts';
+import type { Messenger, OutboundMessage, PostedActivity, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { channelOf, parseConversationReference, referenceFor, rootActivityIdOf, threadConversationIdOf } from './conversation-reference.ts';
 import { createOutboundPacer, systemClock, teamsConversationOf, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
