@@ -1,6 +1,6 @@
 /** Builds the vendor adapters the configuration enables (part of the composition root, src/main.ts). */
 import { readFileSync } from 'node:fs';
-import { type Config } from '../config/config.ts';
+import type { Config } from '../config/config.ts';
 import { Secret, type Logger } from '../observability/logger.ts';
 import type { AlertSource } from '../domain/ports/alert-source.ts';
 import type { Directory } from '../domain/ports/directory.ts';

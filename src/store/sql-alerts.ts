@@ -2,7 +2,7 @@
  * Alerts over Kysely: upsert by fingerprint (exactly one "changed" per new version), reads by key, code and account.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import { type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Alert, AlertStatus } from '../domain/alert.ts';
 import { accountKeysOfAlert, normalizeAccountKey } from '../domain/account-key.ts';
 import { generateReferenceCode, normalizeReferenceCode } from './reference-code.ts';

@@ -2,7 +2,7 @@
  * Approvals over Kysely: state transitions as compare-and-set, votes per round, card offers, the execution count.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import { type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { normalizeReferenceCode } from './reference-code.ts';
 import type { Database } from './schema.ts';
 import type { Approval, ApprovalPatch, ApprovalState, ApprovalRound, CardOffer, NewApproval, Vote } from '../domain/ports/approval-store.ts';

@@ -2,7 +2,7 @@
  * The audit log over Kysely: append-only (the database refuses updates and deletes).
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import { type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { normalizeAccountKey } from '../domain/account-key.ts';
 import type { Database } from './schema.ts';
 import type { AuditEntry, AuditQuery, AuditRecord } from '../domain/ports/audit-log.ts';

@@ -1,5 +1,5 @@
 /** Row mapping shared by the SqlStore parts: database rows to the domain records of the ports. */
-import { type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Alert, AlertStatus, Severity } from '../domain/alert.ts';
 import type { AlertsTable, ApprovalsTable, AuditTable, Database } from './schema.ts';
 import type { AlertRecord, PostState } from '../domain/ports/alert-store.ts';

@@ -2,7 +2,7 @@
  * Subscriptions and settings over Kysely: the channels alerts go to, and the settings changed by command.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import { type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { Subscription } from '../domain/ports/subscription-store.ts';
 import { iso } from './sql-values.ts';

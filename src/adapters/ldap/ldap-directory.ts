@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client } from 'ldapts';
-import { type Directory, type DirectoryUser, type ResetPasswordOptions, type UserRef } from '../../domain/ports/directory.ts';
+import type { Directory, DirectoryUser, ResetPasswordOptions, UserRef } from '../../domain/ports/directory.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Logger } from '../../domain/logger.ts';
 import { Secret } from '../../domain/secret.ts';
