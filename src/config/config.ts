@@ -1,5 +1,6 @@
 import { Secret } from '../observability/logger.ts';
 import { SEVERITIES, type Severity } from '../domain/alert.ts';
+import type { AzureCredentialSettings } from '../adapters/azure/azure-credential.ts';
 import { labModeRefusal } from './lab-mode.ts';
 import { readBotFramework } from './bot-framework-section.ts';
 import { reader, stripSlash, type Env } from './env-reader.ts';
@@ -11,14 +12,8 @@ export type AlertSourceKind = 'graph' | 'sentinel';
 export type BotAppType = 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
 export type TempPasswordDelivery = 'private' | 'none';
 
-export interface AzureConfig {
-  tenantId: string;
-  clientId: string;
-  clientSecret?: Secret;
-  certificatePath?: string;
-  managedIdentity: boolean;
-  authorityHost: string;
-}
+/** The Entra ID application the bot signs in as: the settings of the Azure credential adapter. */
+export type AzureConfig = AzureCredentialSettings;
 
 export interface Config {
   port: number;

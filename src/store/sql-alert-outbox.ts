@@ -2,22 +2,15 @@
  * The alert posting outbox over Kysely: claims to post and to update cards, each a single conditional UPDATE, and the per-source watermarks.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool } from 'kysely';
-import type { StoreDialect } from './migrations.ts';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Database } from './schema.ts';
 import type { AlertRecord, CardLocation, PostState, UpdateClaim } from '../domain/ports/alert-store.ts';
 import { iso } from './sql-values.ts';
 import { hydrateAlerts } from './sql-rows.ts';
+import { SqlPart } from './sql-part.ts';
+
 /** Posting and card-update claims, and watermarks. */
-export class SqlAlertOutbox {
-  readonly #db: Kysely<Database>;
-  readonly dialect: StoreDialect;
-
-  constructor(db: Kysely<Database>, dialect: StoreDialect) {
-    this.#db = db;
-    this.dialect = dialect;
-  }
-
+export class SqlAlertOutbox extends SqlPart {
   // ---- posting outbox ------------------------------------------------------------------------
 
   async claimAlertsToPost(holder: string, limit: number, staleAfterMs: number, now: Date = new Date()): Promise<AlertRecord[]> {
@@ -27,11 +20,11 @@ export class SqlAlertOutbox {
         eb('post_state', '=', 'pending' satisfies PostState),
         eb.and([eb('post_state', '=', 'posting' satisfies PostState), eb('post_claimed_at', '<', staleBefore)]),
       ]);
-    let candidates = this.#db.selectFrom('alerts').select('key').where(claimable).orderBy('first_seen_at').limit(limit);
+    let candidates = this.db.selectFrom('alerts').select('key').where(claimable).orderBy('first_seen_at').limit(limit);
     // PostgreSQL: skip rows another claimer is updating rather than queue behind it. The outer
     // WHERE repeats the condition, so a row re-checked after a wait is only taken if still free.
     if (this.dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
-    const rows = await this.#db
+    const rows = await this.db
       .updateTable('alerts')
       // Posting renders the current alert, which covers every card update requested so far.
       .set((eb) => ({ post_state: 'posting', post_claimed_by: holder, post_claimed_at: iso(now), update_applied: eb.ref('update_requested') }))
@@ -40,11 +33,11 @@ export class SqlAlertOutbox {
       .returningAll()
       .execute();
     rows.sort((a, b) => a.first_seen_at.localeCompare(b.first_seen_at) || a.key.localeCompare(b.key));
-    return hydrateAlerts(this.#db, rows);
+    return hydrateAlerts(this.db, rows);
   }
 
   async markAlertPosted(key: string, holder: string, card: CardLocation, now: Date = new Date()): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set({
         post_state: 'posted',
@@ -63,7 +56,7 @@ export class SqlAlertOutbox {
   }
 
   async markAlertFiltered(key: string, holder?: string): Promise<boolean> {
-    let query = this.#db
+    let query = this.db
       .updateTable('alerts')
       .set({ post_state: 'filtered', post_claimed_by: null, post_claimed_at: null })
       .where('key', '=', key);
@@ -76,7 +69,7 @@ export class SqlAlertOutbox {
   }
 
   async requeueFilteredAlert(key: string): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set({ post_state: 'pending' })
       .where('key', '=', key)
@@ -86,7 +79,7 @@ export class SqlAlertOutbox {
   }
 
   async releaseClaim(key: string, holder: string): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set({ post_state: 'pending', post_claimed_by: null, post_claimed_at: null })
       .where('key', '=', key)
@@ -99,7 +92,7 @@ export class SqlAlertOutbox {
   // ---- card updates --------------------------------------------------------------------------
 
   async markAlertNeedsUpdate(key: string): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set((eb) => ({ update_requested: eb('update_requested', '+', 1) }))
       .where('key', '=', key)
@@ -115,9 +108,9 @@ export class SqlAlertOutbox {
         eb('update_requested', '>', eb.ref('update_applied')),
         eb.or([eb('update_claimed_by', 'is', null), eb('update_claimed_at', '<', staleBefore)]),
       ]);
-    let candidates = this.#db.selectFrom('alerts').select('key').where(claimable).orderBy('changed_at').limit(limit);
+    let candidates = this.db.selectFrom('alerts').select('key').where(claimable).orderBy('changed_at').limit(limit);
     if (this.dialect === 'postgres') candidates = candidates.forUpdate().skipLocked();
-    const rows = await this.#db
+    const rows = await this.db
       .updateTable('alerts')
       .set({ update_claimed_by: holder, update_claimed_at: iso(now) })
       .where('key', 'in', candidates)
@@ -125,12 +118,12 @@ export class SqlAlertOutbox {
       .returningAll()
       .execute();
     rows.sort((a, b) => a.changed_at.localeCompare(b.changed_at) || a.key.localeCompare(b.key));
-    const records = await hydrateAlerts(this.#db, rows);
+    const records = await hydrateAlerts(this.db, rows);
     return records.map((record) => ({ record, version: record.updateRequested }));
   }
 
   async markAlertUpdated(key: string, holder: string, version: number): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set({
         // Never move backwards: a late, older render must not hide a newer applied one.
@@ -145,7 +138,7 @@ export class SqlAlertOutbox {
   }
 
   async releaseUpdateClaim(key: string, holder: string): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('alerts')
       .set({ update_claimed_by: null, update_claimed_at: null })
       .where('key', '=', key)
@@ -157,12 +150,12 @@ export class SqlAlertOutbox {
   // ---- watermarks ----------------------------------------------------------------------------
 
   async getWatermark(source: string): Promise<string | undefined> {
-    const row = await this.#db.selectFrom('watermarks').select('value').where('source', '=', source).executeTakeFirst();
+    const row = await this.db.selectFrom('watermarks').select('value').where('source', '=', source).executeTakeFirst();
     return row?.value;
   }
 
   async setWatermark(source: string, value: string, now: Date = new Date()): Promise<void> {
-    await this.#db
+    await this.db
       .insertInto('watermarks')
       .values({ source, value, updated_at: iso(now) })
       .onConflict((oc) => oc.column('source').doUpdateSet({ value, updated_at: iso(now) }))

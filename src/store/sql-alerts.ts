@@ -2,26 +2,19 @@
  * Alerts over Kysely: upsert by fingerprint (exactly one "changed" per new version), reads by key, code and account.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import type { Kysely } from 'kysely';
 import type { Alert, AlertStatus } from '../domain/alert.ts';
 import { accountKeysOfAlert, normalizeAccountKey } from '../domain/account-key.ts';
 import { generateReferenceCode, normalizeReferenceCode } from './reference-code.ts';
-import type { Database } from './schema.ts';
 import type { AlertRecord, AlertThread, PostState, UpsertAlertResult } from '../domain/ports/alert-store.ts';
 import { isUniqueViolation } from './store-errors.ts';
 import { iso } from './sql-values.ts';
 import { hydrateAlerts, replaceAccounts, toAlertRecord } from './sql-rows.ts';
+import { SqlPart } from './sql-part.ts';
 
 const CODE_ATTEMPTS = 5;
 
 /** Alerts and the accounts they name. */
-export class SqlAlerts {
-  readonly #db: Kysely<Database>;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
+export class SqlAlerts extends SqlPart {
   async upsertAlert(alert: Alert, fingerprint: string, now: Date = new Date()): Promise<UpsertAlertResult> {
     const accountKeys = accountKeysOfAlert(alert);
     const columns = {
@@ -36,7 +29,7 @@ export class SqlAlerts {
     };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.#db.transaction().execute(async (trx) => {
+        return await this.db.transaction().execute(async (trx) => {
           const inserted = await trx
             .insertInto('alerts')
             .values({ key: alert.key, code: generateReferenceCode(), first_seen_at: iso(now), post_state: 'pending', ...columns })
@@ -73,17 +66,17 @@ export class SqlAlerts {
   }
 
   async getAlertByKey(key: string): Promise<AlertRecord | undefined> {
-    const row = await this.#db.selectFrom('alerts').selectAll().where('key', '=', key).executeTakeFirst();
-    return row === undefined ? undefined : (await hydrateAlerts(this.#db, [row]))[0];
+    const row = await this.db.selectFrom('alerts').selectAll().where('key', '=', key).executeTakeFirst();
+    return row === undefined ? undefined : (await hydrateAlerts(this.db, [row]))[0];
   }
 
   async getAlertByCode(code: string): Promise<AlertRecord | undefined> {
-    const row = await this.#db.selectFrom('alerts').selectAll().where('code', '=', normalizeReferenceCode(code)).executeTakeFirst();
-    return row === undefined ? undefined : (await hydrateAlerts(this.#db, [row]))[0];
+    const row = await this.db.selectFrom('alerts').selectAll().where('code', '=', normalizeReferenceCode(code)).executeTakeFirst();
+    return row === undefined ? undefined : (await hydrateAlerts(this.db, [row]))[0];
   }
 
   async listOpenAlerts(limit: number): Promise<AlertRecord[]> {
-    const rows = await this.#db
+    const rows = await this.db
       .selectFrom('alerts')
       .selectAll()
       .where('status', '<>', 'resolved' satisfies AlertStatus)
@@ -91,11 +84,11 @@ export class SqlAlerts {
       .orderBy('key')
       .limit(limit)
       .execute();
-    return hydrateAlerts(this.#db, rows);
+    return hydrateAlerts(this.db, rows);
   }
 
   async listAlertsForAccount(accountKey: string, limit: number): Promise<AlertRecord[]> {
-    const rows = await this.#db
+    const rows = await this.db
       .selectFrom('alerts')
       .selectAll()
       .where('key', 'in', (eb) =>
@@ -105,13 +98,13 @@ export class SqlAlerts {
       .orderBy('key')
       .limit(limit)
       .execute();
-    return hydrateAlerts(this.#db, rows);
+    return hydrateAlerts(this.db, rows);
   }
 
   async findRecentThreadForAccounts(accountKeys: string[], since: Date): Promise<AlertThread | undefined> {
     const keys = [...new Set(accountKeys.map(normalizeAccountKey))];
     if (keys.length === 0) return undefined;
-    const row = await this.#db
+    const row = await this.db
       .selectFrom('alerts')
       .select(['key', 'code', 'conversation_id', 'activity_id', 'thread_conversation_id', 'posted_at'])
       .where('post_state', '=', 'posted' satisfies PostState)

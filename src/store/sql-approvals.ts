@@ -2,23 +2,17 @@
  * Approvals over Kysely: state transitions as compare-and-set, votes per round, card offers, the execution count.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import type { Kysely } from 'kysely';
 import { normalizeReferenceCode } from './reference-code.ts';
-import type { Database } from './schema.ts';
 import type { Approval, ApprovalPatch, ApprovalState, ApprovalRound, CardOffer, NewApproval, Vote } from '../domain/ports/approval-store.ts';
 import { iso } from './sql-values.ts';
 import { toApproval } from './sql-rows.ts';
+import { SqlPart } from './sql-part.ts';
+
 /** Approvals, their votes and the cards that offer them. */
-export class SqlApprovals {
-  readonly #db: Kysely<Database>;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
+export class SqlApprovals extends SqlPart {
   async createApproval(approval: NewApproval): Promise<Approval> {
     const requestedAt = approval.requestedAt ?? new Date();
-    const row = await this.#db
+    const row = await this.db
       .insertInto('approvals')
       .values({
         id: approval.id,
@@ -39,12 +33,12 @@ export class SqlApprovals {
   }
 
   async getApproval(id: string): Promise<Approval | undefined> {
-    const row = await this.#db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db.selectFrom('approvals').selectAll().where('id', '=', id).executeTakeFirst();
     return row === undefined ? undefined : toApproval(row);
   }
 
   async getApprovalByCode(code: string): Promise<Approval | undefined> {
-    const row = await this.#db.selectFrom('approvals').selectAll().where('code', '=', normalizeReferenceCode(code)).executeTakeFirst();
+    const row = await this.db.selectFrom('approvals').selectAll().where('code', '=', normalizeReferenceCode(code)).executeTakeFirst();
     return row === undefined ? undefined : toApproval(row);
   }
 
@@ -53,12 +47,12 @@ export class SqlApprovals {
   }
 
   async listApprovalsInState(state: ApprovalState): Promise<Approval[]> {
-    const rows = await this.#db.selectFrom('approvals').selectAll().where('state', '=', state).orderBy('requested_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('approvals').selectAll().where('state', '=', state).orderBy('requested_at').orderBy('id').execute();
     return rows.map(toApproval);
   }
 
   async listApprovalsForAlert(alertKey: string): Promise<Approval[]> {
-    const rows = await this.#db.selectFrom('approvals').selectAll().where('alert_key', '=', alertKey).orderBy('requested_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('approvals').selectAll().where('alert_key', '=', alertKey).orderBy('requested_at').orderBy('id').execute();
     return rows.map(toApproval);
   }
 
@@ -73,7 +67,7 @@ export class SqlApprovals {
     if (fromStates.length === 0) return false;
     const startedAt = patch.startedAt ?? (to === 'running' ? now : undefined);
     const finishedAt = patch.finishedAt ?? (to === 'succeeded' || to === 'failed' ? now : undefined);
-    const result = await this.#db
+    const result = await this.db
       .updateTable('approvals')
       .set({
         state: to,
@@ -94,7 +88,7 @@ export class SqlApprovals {
   }
 
   async setApprovalCard(id: string, card: { conversationId: string; activityId: string }): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('approvals')
       .set({ card_conversation_id: card.conversationId, card_activity_id: card.activityId })
       .where('id', '=', id)
@@ -103,13 +97,13 @@ export class SqlApprovals {
   }
 
   async #currentRound(approvalId: string): Promise<number> {
-    const row = await this.#db.selectFrom('approvals').select('round').where('id', '=', approvalId).executeTakeFirst();
+    const row = await this.db.selectFrom('approvals').select('round').where('id', '=', approvalId).executeTakeFirst();
     return row === undefined ? 1 : Number(row.round);
   }
 
   async addApprovalVote(approvalId: string, approverId: string, approverName: string, at: Date, round?: number): Promise<{ added: boolean; votes: Vote[] }> {
     const inRound = round ?? (await this.#currentRound(approvalId));
-    const inserted = await this.#db
+    const inserted = await this.db
       .insertInto('approval_votes')
       .values({ approval_id: approvalId, round: inRound, approver_id: approverId, approver_name: approverName, voted_at: iso(at) })
       .onConflict((oc) => oc.columns(['approval_id', 'round', 'approver_id']).doNothing())
@@ -120,7 +114,7 @@ export class SqlApprovals {
 
   async listApprovalVotes(approvalId: string, round?: number): Promise<Vote[]> {
     const inRound = round ?? (await this.#currentRound(approvalId));
-    const rows = await this.#db
+    const rows = await this.db
       .selectFrom('approval_votes')
       .selectAll()
       .where('approval_id', '=', approvalId)
@@ -132,7 +126,7 @@ export class SqlApprovals {
   }
 
   async reopenApproval(id: string, from: ApprovalState, next: ApprovalRound, now: Date = new Date()): Promise<boolean> {
-    const result = await this.#db
+    const result = await this.db
       .updateTable('approvals')
       .set((eb) => ({
         state: 'pending' satisfies ApprovalState,
@@ -165,7 +159,7 @@ export class SqlApprovals {
       created_at: iso(offer.createdAt),
       expires_at: iso(offer.expiresAt),
     };
-    await this.#db
+    await this.db
       .insertInto('card_offers')
       .values(values)
       .onConflict((oc) => oc.columns(['conversation_id', 'activity_id']).doUpdateSet({ target_key: values.target_key, actions_json: values.actions_json, offered_to: values.offered_to, created_at: values.created_at, expires_at: values.expires_at }))
@@ -173,7 +167,7 @@ export class SqlApprovals {
   }
 
   async getCardOffer(conversationId: string, activityId: string): Promise<CardOffer | undefined> {
-    const row = await this.#db.selectFrom('card_offers').selectAll().where('conversation_id', '=', conversationId).where('activity_id', '=', activityId).executeTakeFirst();
+    const row = await this.db.selectFrom('card_offers').selectAll().where('conversation_id', '=', conversationId).where('activity_id', '=', activityId).executeTakeFirst();
     if (!row) return undefined;
     const actions: unknown = JSON.parse(row.actions_json);
     return {
@@ -188,7 +182,7 @@ export class SqlApprovals {
   }
 
   async countExecutionsSince(since: Date): Promise<number> {
-    const row = await this.#db
+    const row = await this.db
       .selectFrom('approvals')
       .select((eb) => eb.fn.countAll<number | string>().as('count'))
       .where('started_at', '>=', iso(since))

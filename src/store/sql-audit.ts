@@ -2,22 +2,16 @@
  * The audit log over Kysely: append-only (the database refuses updates and deletes).
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import type { Kysely } from 'kysely';
 import { normalizeAccountKey } from '../domain/account-key.ts';
-import type { Database } from './schema.ts';
 import type { AuditEntry, AuditQuery, AuditRecord } from '../domain/ports/audit-log.ts';
 import { iso } from './sql-values.ts';
 import { toAuditRecord } from './sql-rows.ts';
+import { SqlPart } from './sql-part.ts';
+
 /** Append and query audit entries. */
-export class SqlAuditLog {
-  readonly #db: Kysely<Database>;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
+export class SqlAuditLog extends SqlPart {
   async appendAudit(entry: AuditEntry): Promise<number> {
-    const row = await this.#db
+    const row = await this.db
       .insertInto('audit')
       .values({
         at: iso(entry.at),
@@ -38,7 +32,7 @@ export class SqlAuditLog {
   }
 
   async listAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    let select = this.#db.selectFrom('audit').selectAll();
+    let select = this.db.selectFrom('audit').selectAll();
     if (query.accountKey !== undefined) {
       const accountKey = normalizeAccountKey(query.accountKey);
       select = select.where((eb) =>

@@ -32,13 +32,13 @@ export class SqlStore implements Store {
     this.#db = db;
     this.dialect = dialect;
     const parts: StoreParts = {
-      ...ownMethods(new SqlSubscriptions(db)),
-      ...ownMethods(new SqlSettings(db)),
-      ...ownMethods(new SqlAlerts(db)),
+      ...ownMethods(new SqlSubscriptions(db, dialect)),
+      ...ownMethods(new SqlSettings(db, dialect)),
+      ...ownMethods(new SqlAlerts(db, dialect)),
       ...ownMethods(new SqlAlertOutbox(db, dialect)),
       ...ownMethods(new SqlLeases(db, dialect)),
-      ...ownMethods(new SqlApprovals(db)),
-      ...ownMethods(new SqlAuditLog(db)),
+      ...ownMethods(new SqlApprovals(db, dialect)),
+      ...ownMethods(new SqlAuditLog(db, dialect)),
     };
     Object.assign(this, parts);
   }

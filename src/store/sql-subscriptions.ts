@@ -2,18 +2,12 @@
  * Subscriptions and settings over Kysely: the channels alerts go to, and the settings changed by command.
  * Part of the SqlStore (./sql-store.ts), which composes one of each per database.
  */
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
 import type { Subscription } from '../domain/ports/subscription-store.ts';
 import { iso } from './sql-values.ts';
+import { SqlPart } from './sql-part.ts';
+
 /** Subscriptions (channels to post to). */
-export class SqlSubscriptions {
-  readonly #db: Kysely<Database>;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
+export class SqlSubscriptions extends SqlPart {
   async saveSubscription(subscription: Subscription): Promise<void> {
     const values = {
       id: subscription.id,
@@ -22,7 +16,7 @@ export class SqlSubscriptions {
       created_at: iso(subscription.createdAt),
     };
     // Re-subscribing refreshes the reference (service URLs change) but keeps the original creator.
-    await this.#db
+    await this.db
       .insertInto('subscriptions')
       .values(values)
       .onConflict((oc) => oc.column('id').doUpdateSet({ conversation_reference: values.conversation_reference }))
@@ -30,12 +24,12 @@ export class SqlSubscriptions {
   }
 
   async removeSubscription(id: string): Promise<boolean> {
-    const result = await this.#db.deleteFrom('subscriptions').where('id', '=', id).executeTakeFirst();
+    const result = await this.db.deleteFrom('subscriptions').where('id', '=', id).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 
   async listSubscriptions(): Promise<Subscription[]> {
-    const rows = await this.#db.selectFrom('subscriptions').selectAll().orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db.selectFrom('subscriptions').selectAll().orderBy('created_at').orderBy('id').execute();
     return rows.map((row) => ({
       id: row.id,
       conversationReference: JSON.parse(row.conversation_reference) as Record<string, unknown>,
@@ -46,15 +40,9 @@ export class SqlSubscriptions {
 }
 
 /** Settings, compare-and-set by expected value. */
-export class SqlSettings {
-  readonly #db: Kysely<Database>;
-
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
-  }
-
+export class SqlSettings extends SqlPart {
   async getSetting(key: string): Promise<string | undefined> {
-    const row = await this.#db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;
   }
 
@@ -62,7 +50,7 @@ export class SqlSettings {
     const updated_at = iso(options.now ?? new Date());
     const updated_by = options.updatedBy ?? null;
     if (options.expected === undefined) {
-      await this.#db
+      await this.db
         .insertInto('settings')
         .values({ key, value, updated_at, updated_by })
         .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at, updated_by }))
@@ -70,7 +58,7 @@ export class SqlSettings {
       return true;
     }
     if (options.expected === null) {
-      const row = await this.#db
+      const row = await this.db
         .insertInto('settings')
         .values({ key, value, updated_at, updated_by })
         .onConflict((oc) => oc.column('key').doNothing())
@@ -78,7 +66,7 @@ export class SqlSettings {
         .executeTakeFirst();
       return row !== undefined;
     }
-    const result = await this.#db
+    const result = await this.db
       .updateTable('settings')
       .set({ value, updated_at, updated_by })
       .where('key', '=', key)
