@@ -1,13 +1,13 @@
+import { userIdList } from '../shared/user-id-list.ts';
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 
 /** APPROVER_USER_IDS only (no groups): a fixed list of Entra object ids. */
 export function createUserListApproverCheck(userIds: readonly string[]): ApproverCheck {
-  const allowed = new Set(userIds.map((id) => id.trim().toLowerCase()).filter(Boolean));
+  const list = userIdList(userIds);
   return {
-    configured: allowed.size > 0,
+    configured: list.configured,
     async isApprover(actor) {
-      const id = actor.aadObjectId?.trim().toLowerCase();
-      return id !== undefined && id !== '' && allowed.has(id);
+      return list.includes(actor);
     },
   };
 }

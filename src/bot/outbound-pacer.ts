@@ -16,44 +16,12 @@
  * Waiters are served first-in first-out per key; across keys, the oldest waiter that may go
  * goes first, and a key that is blocked by its own limits does not hold up the others.
  */
+import { systemClock, type PacerClock } from './pacer-clock.ts';
+import { pruneEntries, removeEntry, windowsReadyAt, type Entry } from './rate-windows.ts';
+import { TEAMS_CONVERSATION_LIMITS, TEAMS_GLOBAL_LIMITS, teamsConversationOf, type RateWindow } from './teams-rate-limits.ts';
 
-export interface RateWindow {
-  limit: number;
-  windowMs: number;
-}
-
-/** Teams per bot per conversation (a channel with all its threads, a chat): 7 per 1 s, 8 per 2 s, 60 per 30 s, 1800 per hour. */
-export const TEAMS_CONVERSATION_LIMITS: readonly RateWindow[] = [
-  { limit: 7, windowMs: 1000 },
-  { limit: 8, windowMs: 2000 },
-  { limit: 60, windowMs: 30_000 },
-  { limit: 1800, windowMs: 3_600_000 },
-];
-
-/** Teams per app and tenant: 50 requests per second. */
-export const TEAMS_GLOBAL_LIMITS: readonly RateWindow[] = [{ limit: 50, windowMs: 1000 }];
-
-/** Time source; injectable so tests run without real waiting. */
-export interface PacerClock {
-  now(): number;
-  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: PacerClock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};
+export { systemClock, type PacerClock } from './pacer-clock.ts';
+export { TEAMS_CONVERSATION_LIMITS, TEAMS_GLOBAL_LIMITS, teamsConversationOf, type RateWindow } from './teams-rate-limits.ts';
 
 export interface PacerSlot {
   /**
@@ -85,12 +53,6 @@ export interface OutboundPacer {
   stats(): { waiting: number; inFlight: number; keys: number };
 }
 
-/** The conversation Teams counts a key's calls on: a channel thread `19:…;messageid=<root>` → its channel `19:…`. */
-export function teamsConversationOf(key: string): string {
-  const at = key.indexOf(';messageid=');
-  return at < 0 ? key : key.slice(0, at);
-}
-
 export interface OutboundPacerOptions {
   /** Windows counted per conversation (`conversationOf` of the key). Default: Teams'. */
   perConversation?: readonly RateWindow[];
@@ -102,11 +64,6 @@ export interface OutboundPacerOptions {
   maxInFlightPerKey?: number;
   /** Longest global hold a single key's Retry-After can cause. Default 1000 ms. */
   globalPauseCapMs?: number;
-}
-
-interface Entry {
-  /** Release time; undefined while the request is in flight. */
-  end: number | undefined;
 }
 
 interface Waiter {
@@ -164,30 +121,9 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     return state;
   }
 
-  /** Earliest time at which one more slot fits all windows over these entries (Infinity: wait for a release). */
-  function windowsReadyAt(entries: Entry[], windows: readonly RateWindow[], now: number): number {
-    let readyAt = now;
-    for (const w of windows) {
-      const counted = entries.filter((e) => e.end === undefined || e.end > now - w.windowMs);
-      if (counted.length < w.limit) continue;
-      // The oldest (count - limit + 1) must age out; in-flight ones age out only once released.
-      const ends = counted.map((e) => e.end ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
-      readyAt = Math.max(readyAt, ends[counted.length - w.limit]! + w.windowMs);
-    }
-    return readyAt;
-  }
-
   function readyAt(state: KeyState, now: number): number {
     if (state.inFlight >= maxInFlight) return Number.POSITIVE_INFINITY;
     return Math.max(state.conversation.pausedUntil, globalPausedUntil, windowsReadyAt(state.conversation.entries, conversationWindows, now), windowsReadyAt(globalEntries, globalWindows, now));
-  }
-
-  function prune(entries: Entry[], longest: number, now: number): void {
-    // Entries are appended in grant order; released old ones are dropped wherever they are.
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const end = entries[i]!.end;
-      if (end !== undefined && end <= now - longest) entries.splice(i, 1);
-    }
   }
 
   function grant(state: KeyState, waiter: Waiter, now: number): void {
@@ -211,13 +147,8 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
         pump();
       },
     });
-    prune(state.conversation.entries, longestConversationWindow, now);
-    prune(globalEntries, longestGlobalWindow, now);
-  }
-
-  function removeEntry(entries: Entry[], entry: Entry): void {
-    const index = entries.indexOf(entry);
-    if (index >= 0) entries.splice(index, 1);
+    pruneEntries(state.conversation.entries, longestConversationWindow, now);
+    pruneEntries(globalEntries, longestGlobalWindow, now);
   }
 
   function pump(): void {
@@ -253,7 +184,7 @@ export function createOutboundPacer(options: OutboundPacerOptions = {}): Outboun
     const used = new Set([...keys.values()].map((state) => state.conversation));
     for (const [id, conversation] of conversations) {
       if (used.has(conversation) || conversation.pausedUntil > now) continue;
-      prune(conversation.entries, longestConversationWindow, now);
+      pruneEntries(conversation.entries, longestConversationWindow, now);
       if (conversation.entries.length === 0) conversations.delete(id);
     }
   }

@@ -1,12 +1,19 @@
 import { raceAbort } from '../shared/race-abort.ts';
 import type { PrivateMessenger } from '../domain/ports/private-messenger.ts';
-import type { Activity, CloudAdapter, TurnContext } from 'botbuilder';
-import { AppError, type ErrorCode } from '../domain/errors.ts';
-import type { ConversationReferenceJson, Messenger, OutboundMessage, PostedActivity, ThreadRef } from '../domain/ports/messenger.ts';
+import type { CloudAdapter, TurnContext } from 'botbuilder';
+import { AppError } from '../domain/errors.ts';
+import type { Messenger, PostedActivity, ThreadRef } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { channelOf, parseConversationReference, referenceFor, rootActivityIdOf, threadConversationIdOf } from './conversation-reference.ts';
-import { createOutboundPacer, systemClock, teamsConversationOf, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
+import { createOutboundPacer, systemClock, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
 
+import { createAppThrottleDetector } from './app-throttle-detector.ts';
+import { createConnectorTuner, type AttemptControl, type ConnectorClientLike } from './connector-tuning.ts';
+import { toActivity } from './teams-activity.ts';
+import { classify, describe, isRetryable, toAppError, type Failure, type Operation } from './teams-failures.ts';
+
+export { ADAPTIVE_CARD_CONTENT_TYPE, toActivity } from './teams-activity.ts';
+export { parseRetryAfter } from './teams-failures.ts';
 /**
  * The Messenger port on Teams, through botbuilder's CloudAdapter (proactive turns).
  *
@@ -18,8 +25,6 @@ import { createOutboundPacer, systemClock, teamsConversationOf, type OutboundPac
  * retry 429, 412, 502, 503, 504 and connection failures, with exponential backoff and jitter or the
  * service's Retry-After, a bounded number of attempts, each attempt through the pacer.
  */
-
-export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 
 export interface RetryPolicy {
   /** Attempts in all, first one included. */
@@ -48,48 +53,6 @@ export interface TeamsMessengerDeps {
   random?: () => number;
 }
 
-type Operation = 'startThread' | 'reply' | 'update' | 'sendPrivate';
-
-/** What failed in one attempt, reduced to what the retry decision and the final error need. */
-type Failure =
-  | { kind: 'status'; status: number; retryAfterMs?: number; vendorCode?: string }
-  | { kind: 'network'; code: string }
-  | { kind: 'timeout'; scope: 'attempt' | 'deadline' }
-  | { kind: 'unexpected'; error: unknown };
-
-/** A 429 holds every conversation when, within this window, ... */
-const APP_THROTTLE_WINDOW_MS = 1000;
-/** ... at least this many conversations (a channel with its threads, a chat) were refused with 429 ... */
-const APP_THROTTLE_MIN_CONVERSATIONS = 3;
-/** ... making up at least this share of the answers (a lone 429 in a storm is a thread's own business). */
-const APP_THROTTLE_MIN_SHARE = 0.25;
-
-const RETRY_STATUSES: ReadonlySet<number> = new Set([412, 429, 502, 503, 504]);
-// Connection-level failures worth another try (the request may not have reached Teams, or Teams dropped it).
-const RETRY_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'ECONNABORTED']);
-
-/** The parts of botbuilder's ConnectorClient (an Azure core ServiceClient) this module touches. */
-interface PipelineRequestLike {
-  timeout: number;
-  abortSignal?: AbortSignal;
-}
-interface PipelineLike {
-  addPolicy(policy: { name: string; sendRequest(request: PipelineRequestLike, next: (request: PipelineRequestLike) => Promise<unknown>): Promise<unknown> }): void;
-  removePolicy(options: { name: string }): unknown;
-  getOrderedPolicies(): { name: string }[];
-}
-interface ConnectorClientLike {
-  conversations: {
-    createConversation(parameters: Record<string, unknown>, options?: { abortSignal?: AbortSignal; timeout?: number }): Promise<{ id?: string; activityId?: string }>;
-    sendToConversation(conversationId: string, activity: Partial<Activity>, options?: { abortSignal?: AbortSignal; timeout?: number }): Promise<{ id?: string }>;
-  };
-}
-
-/** The per-attempt abort signal the pipeline policy applies to the request in flight. */
-interface AttemptControl {
-  signal: AbortSignal | undefined;
-}
-
 export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & PrivateMessenger {
   const { adapter, logger, timeoutMs } = deps;
   if (!deps.botAppId) throw new AppError('CONFIG_INVALID', 'The Teams messenger needs a bot app id (any non-empty string when authentication is off).');
@@ -101,54 +64,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   // One request in flight per thread keeps replies in the order they were asked for; Teams'
   // limits are counted per conversation (a channel with all its threads) by the pacer.
   const pacer = deps.pacer ?? createOutboundPacer({ clock, maxInFlightPerKey: 1 });
-  let warnedUntunable = false;
-  /** Answers of the last second (Teams' app-wide window): tells one conversation's 429 from the app being throttled. */
-  const answers: { at: number; conversation: string; throttled: boolean }[] = [];
-
-  /**
-   * Records an answer; true when a 429 is one of many at once (several conversations, a good share of
-   * the answers): Teams throttles the app as a whole and every conversation should hold back. A lone
-   * 429 (a conversation's own limit, a hiccup) holds only its conversation: pausing all of them for
-   * it would cost the whole app a second of posting per 429 during a storm.
-   */
-  function noteAnswer(key: string, throttled: boolean): boolean {
-    const at = clock.now();
-    // Teams limits a conversation, not a thread: 429s on three threads of one channel are that channel's.
-    answers.push({ at, conversation: teamsConversationOf(key), throttled });
-    let stale = 0;
-    while (stale < answers.length && answers[stale]!.at <= at - APP_THROTTLE_WINDOW_MS) stale++;
-    answers.splice(0, stale);
-    if (!throttled) return false;
-    const refused = answers.filter((a) => a.throttled);
-    return new Set(refused.map((a) => a.conversation)).size >= APP_THROTTLE_MIN_CONVERSATIONS && refused.length >= APP_THROTTLE_MIN_SHARE * answers.length;
-  }
-
-  /** Removes botbuilder's own retries from this turn's connector and adds the attempt timeout. */
-  function tune(context: TurnContext, control: AttemptControl): ConnectorClientLike {
-    const connector = context.turnState.get(context.adapter.ConnectorClientKey) as ConnectorClientLike | undefined;
-    if (!connector) throw new AppError('INTERNAL', 'botbuilder gave the proactive turn no connector client.');
-    // `client` is private in botbuilder-stdlib's ServiceClientContext; checked shape, warned fallback.
-    const pipeline = (connector as unknown as { client?: { pipeline?: Partial<PipelineLike> } }).client?.pipeline;
-    if (pipeline && typeof pipeline.removePolicy === 'function' && typeof pipeline.addPolicy === 'function' && typeof pipeline.getOrderedPolicies === 'function') {
-      pipeline.removePolicy({ name: 'defaultRetryPolicy' });
-      // Idempotent should botbuilder ever reuse a connector across turns (addPolicy refuses duplicates).
-      pipeline.removePolicy({ name: 'incidentBotAttempt' });
-      pipeline.addPolicy({
-        name: 'incidentBotAttempt',
-        sendRequest: (request, next) => {
-          if (control.signal) request.abortSignal = request.abortSignal ? AbortSignal.any([request.abortSignal, control.signal]) : control.signal;
-          request.timeout = timeoutMs;
-          return next(request);
-        },
-      });
-      if (!pipeline.getOrderedPolicies().some((p) => /retry/i.test(p.name))) return connector;
-    }
-    if (!warnedUntunable) {
-      warnedUntunable = true;
-      logger.warn('botbuilder connector pipeline not as expected: its own retries stay on under ours (more attempts than configured)');
-    }
-    return connector;
-  }
+  const noteAnswer = createAppThrottleDetector(clock);
+  const tune = createConnectorTuner({ logger, timeoutMs });
 
   async function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
     const deadline = AbortSignal.timeout(deadlineMs);
@@ -295,109 +212,5 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
       });
     },
   };
-}
-
-/** The message activity for an OutboundMessage: a card attachment (summary for notifications) or text. */
-export function toActivity(message: OutboundMessage): Partial<Activity> {
-  if (message.card) {
-    return {
-      type: 'message',
-      attachments: [{ contentType: ADAPTIVE_CARD_CONTENT_TYPE, content: message.card }],
-      ...(message.text ? { text: message.text, textFormat: 'markdown' } : {}),
-      ...(message.summary || message.text ? { summary: message.summary ?? message.text } : {}),
-    };
-  }
-  if (message.text) return { type: 'message', text: message.text, textFormat: 'markdown', ...(message.summary ? { summary: message.summary } : {}) };
-  throw new AppError('INPUT_INVALID', 'A Teams message needs text or a card.');
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined | null, now: number): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  const trimmed = value.trim();
-  if (trimmed === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function classify(error: unknown, now: number): Failure {
-  const e = error as { statusCode?: unknown; code?: unknown; cause?: { code?: unknown }; response?: { status?: unknown; headers?: { get?: (name: string) => string | undefined | null }; parsedBody?: unknown; bodyAsText?: unknown } };
-  const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.response?.status === 'number' ? e.response.status : undefined;
-  if (status !== undefined && status > 0) {
-    const headers = e.response?.headers;
-    const header = (name: string) => (typeof headers?.get === 'function' ? headers.get(name) : undefined);
-    const retryAfterMsHeader = Number(header('retry-after-ms'));
-    const retryAfterMs = Number.isFinite(retryAfterMsHeader) && header('retry-after-ms') ? retryAfterMsHeader : parseRetryAfter(header('retry-after'), now);
-    return { kind: 'status', status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...vendorCodeOf(e.response) };
-  }
-  const codes = [e?.code, e?.cause?.code].filter((c): c is string => typeof c === 'string');
-  const network = codes.find((c) => RETRY_NETWORK_CODES.has(c));
-  if (network) return { kind: 'network', code: network };
-  // Azure core wraps socket failures as REQUEST_SEND_ERROR, with the socket's code in the message.
-  if (codes.includes('REQUEST_SEND_ERROR')) {
-    const inMessage = [...RETRY_NETWORK_CODES].find((c) => String((error as Error).message).includes(c));
-    return { kind: 'network', code: inMessage ?? 'REQUEST_SEND_ERROR' };
-  }
-  return { kind: 'unexpected', error };
-}
-
-function vendorCodeOf(response: { parsedBody?: unknown; bodyAsText?: unknown } | undefined): { vendorCode?: string } {
-  let body = response?.parsedBody;
-  if (body === undefined && typeof response?.bodyAsText === 'string') {
-    try {
-      body = JSON.parse(response.bodyAsText);
-    } catch {
-      return {};
-    }
-  }
-  const code = (body as { error?: { code?: unknown } } | undefined)?.error?.code;
-  return typeof code === 'string' ? { vendorCode: code } : {};
-}
-
-function isRetryable(failure: Failure, idempotent: boolean): boolean {
-  switch (failure.kind) {
-    case 'status':
-      return RETRY_STATUSES.has(failure.status);
-    case 'network':
-      return true;
-    case 'timeout':
-      // A POST that timed out may have landed: a second one would post the message twice.
-      return failure.scope === 'attempt' && idempotent;
-    case 'unexpected':
-      return false;
-  }
-}
-
-function toAppError(failure: Failure, facts: { operation: Operation; conversationId: string }, attempts: number): AppError {
-  const details: Record<string, unknown> = { ...facts, attempts };
-  switch (failure.kind) {
-    case 'status': {
-      Object.assign(details, { status: failure.status }, failure.vendorCode ? { vendorCode: failure.vendorCode } : {}, failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {});
-      const code: ErrorCode =
-        failure.status === 429 ? 'UPSTREAM_THROTTLED' : failure.status === 401 || failure.status === 403 ? 'UPSTREAM_FORBIDDEN' : failure.status === 404 ? 'UPSTREAM_NOT_FOUND' : 'UPSTREAM_ERROR';
-      const what = code === 'UPSTREAM_THROTTLED' ? 'kept throttling the bot' : code === 'UPSTREAM_FORBIDDEN' ? 'refused the bot access' : code === 'UPSTREAM_NOT_FOUND' ? 'does not know the conversation or message' : 'failed';
-      return new AppError(code, `Teams ${what} (HTTP ${failure.status}, ${facts.operation}, ${attempts} attempt${attempts > 1 ? 's' : ''}).`, { details });
-    }
-    case 'network':
-      return new AppError('UPSTREAM_ERROR', `Could not reach Teams (${failure.code}, ${facts.operation}, ${attempts} attempt${attempts > 1 ? 's' : ''}).`, { details: { ...details, networkCode: failure.code } });
-    case 'timeout':
-      return new AppError('TIMEOUT', failure.scope === 'deadline' ? `Teams did not take the message before its deadline (${facts.operation}).` : `Teams did not answer in time (${facts.operation}).`, { details: { ...details, scope: failure.scope } });
-    case 'unexpected':
-      return new AppError('UPSTREAM_ERROR', `Posting to Teams failed (${facts.operation}).`, { cause: failure.error, details });
-  }
-}
-
-function describe(failure: Failure): string {
-  switch (failure.kind) {
-    case 'status':
-      return `HTTP ${failure.status}${failure.retryAfterMs !== undefined ? ` retry-after ${failure.retryAfterMs}ms` : ''}`;
-    case 'network':
-      return failure.code;
-    case 'timeout':
-      return `timeout (${failure.scope})`;
-    case 'unexpected':
-      return 'unexpected error';
-  }
 }
 

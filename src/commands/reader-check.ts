@@ -1,16 +1,16 @@
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
+import { userIdList } from '../shared/user-id-list.ts';
 import type { ReaderCheck } from '../domain/ports/reader-check.ts';
 import type { Actor } from '../domain/ports/chat.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** READER_USER_IDS only (no groups, or no Graph to ask about them): a fixed list of Entra object ids. */
 export function createUserListReaderCheck(userIds: readonly string[]): ReaderCheck {
-  const allowed = new Set(userIds.map((id) => id.trim().toLowerCase()).filter(Boolean));
+  const list = userIdList(userIds);
   return {
-    configured: allowed.size > 0,
+    configured: list.configured,
     async isReader(actor) {
-      const id = actor.aadObjectId?.trim().toLowerCase();
-      return id !== undefined && id !== '' && allowed.has(id);
+      return list.includes(actor);
     },
   };
 }

@@ -1,20 +1,19 @@
 import { Secret } from '../observability/logger.ts';
 import { SEVERITIES, type Severity } from '../domain/alert.ts';
-import { isLoopbackUrl } from '../shared/loopback.ts';
+import type { AzureCredentialSettings } from '../adapters/azure/azure-credential.ts';
 import { labModeRefusal } from './lab-mode.ts';
+import { readBotFramework } from './bot-framework-section.ts';
+import { reader, stripSlash, type Env } from './env-reader.ts';
+import { readAzure, readLdap, readOkta } from './integration-sections.ts';
+
+export type { Env } from './env-reader.ts';
 
 export type AlertSourceKind = 'graph' | 'sentinel';
 export type BotAppType = 'SingleTenant' | 'MultiTenant' | 'UserAssignedMSI';
 export type TempPasswordDelivery = 'private' | 'none';
 
-export interface AzureConfig {
-  tenantId: string;
-  clientId: string;
-  clientSecret?: Secret;
-  certificatePath?: string;
-  managedIdentity: boolean;
-  authorityHost: string;
-}
+/** The Entra ID application the bot signs in as: the settings of the Azure credential adapter. */
+export type AzureConfig = AzureCredentialSettings;
 
 export interface Config {
   port: number;
@@ -87,22 +86,6 @@ export class ConfigError extends Error {
   }
 }
 
-export type Env = Readonly<Record<string, string | undefined>>;
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const BOT_FRAMEWORK_OVERRIDES = [
-  'BotOpenIdMetadata',
-  'ToBotFromChannelOpenIdMetadataUrl',
-  'ToBotFromChannelTokenIssuer',
-  'ToChannelFromBotLoginUrl',
-  'ToChannelFromBotOAuthScope',
-  'ToBotFromEmulatorOpenIdMetadataUrl',
-  'OAuthUrl',
-  'ChannelService',
-  'ValidateAuthority',
-] as const;
-const BOT_FRAMEWORK_ENDPOINTS: ReadonlySet<string> = new Set(['BotOpenIdMetadata', 'ToBotFromChannelOpenIdMetadataUrl', 'ToChannelFromBotLoginUrl', 'ToBotFromEmulatorOpenIdMetadataUrl', 'OAuthUrl']);
-
 /**
  * Builds the one configuration object from the environment. Pure: same input, same output,
  * no I/O. Collects every problem before failing, so an operator fixes them in one go.
@@ -112,25 +95,8 @@ export function loadConfig(env: Env): Config {
   const r = reader(env, problems);
 
   const botAuth = r.oneOf('BOT_AUTH', ['on', 'off'] as const, 'on');
-  const appId = r.text('MicrosoftAppId') ?? '';
-  const appType = r.oneOf('MicrosoftAppType', ['SingleTenant', 'MultiTenant', 'UserAssignedMSI'] as const, 'SingleTenant');
-  const appPassword = r.secret('MicrosoftAppPassword');
-  const botTenantId = r.guid('MicrosoftAppTenantId');
-  if (botAuth === 'on') {
-    if (!appId) problems.push('MicrosoftAppId: required (the bot app registration id); set BOT_AUTH=off only for local runs without authentication');
-    else if (!GUID.test(appId)) problems.push('MicrosoftAppId: must be a GUID such as 00000000-0000-0000-0000-000000000000');
-    if (appId && appType !== 'UserAssignedMSI' && !appPassword) problems.push(`MicrosoftAppPassword: required with MicrosoftAppType=${appType}`);
-    if (appId && appType !== 'MultiTenant' && !botTenantId) problems.push(`MicrosoftAppTenantId: required with MicrosoftAppType=${appType}`);
-  }
-  const frameworkOverrides: Record<string, string> = {};
-  for (const key of BOT_FRAMEWORK_OVERRIDES) {
-    // The endpoints botbuilder calls are https-only like every other outbound URL.
-    const value = BOT_FRAMEWORK_ENDPOINTS.has(key) ? r.url(key) : r.text(key);
-    if (value !== undefined) frameworkOverrides[key] = value;
-  }
-  if (frameworkOverrides.BotOpenIdMetadata && !frameworkOverrides.ToBotFromChannelTokenIssuer) {
-    problems.push('ToBotFromChannelTokenIssuer: required when BotOpenIdMetadata is set (botbuilder has no default then), usually https://api.botframework.com');
-  }
+  const bot = readBotFramework(r, problems, botAuth);
+  const { appId, tenantId: botTenantId } = bot;
 
   const labSecret = r.secret('BOT_LAB_SECRET');
   if (labSecret && botAuth === 'on') problems.push('BOT_LAB_SECRET: only used with BOT_AUTH=off; remove it');
@@ -202,7 +168,7 @@ export function loadConfig(env: Env): Config {
     host,
     botAuth,
     labSecret: botAuth === 'off' ? labSecret : undefined,
-    bot: { appId, appPassword, appType, tenantId: botTenantId, frameworkOverrides },
+    bot,
     azure,
     graphEndpoint,
     logsEndpoint,
@@ -238,62 +204,6 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
-function readAzure(r: Reader, problems: string[], needed: boolean): AzureConfig | undefined {
-  const tenantId = r.guid('AZURE_TENANT_ID');
-  const clientId = r.guid('AZURE_CLIENT_ID');
-  const clientSecret = r.secret('AZURE_CLIENT_SECRET');
-  const certificatePath = r.text('AZURE_CLIENT_CERTIFICATE_PATH');
-  const managedIdentity = r.bool('AZURE_MANAGED_IDENTITY', false);
-  const authorityHost = stripSlash(r.url('AZURE_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com');
-  const anySet = Boolean(tenantId || clientId || clientSecret || certificatePath || managedIdentity);
-  if (!needed && !anySet) return undefined;
-  if (!managedIdentity) {
-    if (!tenantId) problems.push('AZURE_TENANT_ID: required to read alerts from Graph or Sentinel (or set ALERT_SOURCES=none)');
-    if (!clientId) problems.push('AZURE_CLIENT_ID: required to read alerts from Graph or Sentinel (or set ALERT_SOURCES=none)');
-    if (!clientSecret && !certificatePath) problems.push('AZURE_CLIENT_SECRET: required unless AZURE_CLIENT_CERTIFICATE_PATH or AZURE_MANAGED_IDENTITY=true is set');
-  }
-  return { tenantId: tenantId ?? '', clientId: clientId ?? '', clientSecret, certificatePath, managedIdentity, authorityHost };
-}
-
-function readLdap(r: Reader, problems: string[]): Config['ldap'] {
-  const url = r.text('LDAP_URL');
-  const bindDn = r.text('LDAP_BIND_DN');
-  const bindPassword = r.secret('LDAP_BIND_PASSWORD');
-  const baseDn = r.text('LDAP_BASE_DN');
-  const caFile = r.text('LDAP_CA_FILE');
-  const timeoutMs = r.int('LDAP_TIMEOUT_MS', 10_000, 100, 300_000);
-  const netbios = r.text('LDAP_NETBIOS_DOMAIN');
-  if (netbios !== undefined && !/^[A-Za-z0-9][A-Za-z0-9-]{0,14}$/.test(netbios)) problems.push(`LDAP_NETBIOS_DOMAIN: must be a NetBIOS name of 1 to 15 letters, digits or dashes, got "${netbios}"`);
-  if (!url) {
-    if (bindDn || bindPassword || baseDn) problems.push('LDAP_URL: required when other LDAP_ keys are set');
-    return undefined;
-  }
-  if (!/^ldaps?:\/\/[^/\s]+/.test(url)) problems.push('LDAP_URL: must look like ldaps://dc.example.com:636 or ldap://dc.example.com:389');
-  if (!bindDn) problems.push('LDAP_BIND_DN: required when LDAP_URL is set');
-  if (!bindPassword) problems.push('LDAP_BIND_PASSWORD: required when LDAP_URL is set');
-  if (!baseDn) problems.push('LDAP_BASE_DN: required when LDAP_URL is set');
-  if (!bindDn || !bindPassword || !baseDn) return undefined;
-  const netbiosDomain = (netbios ?? /DC=([^,]+)/i.exec(baseDn)?.[1] ?? '').toUpperCase();
-  return { url, bindDn, bindPassword, baseDn, caFile, timeoutMs, netbiosDomain };
-}
-
-function readOkta(r: Reader, problems: string[]): Config['okta'] {
-  const orgUrl = r.url('OKTA_ORG_URL');
-  const apiToken = r.secret('OKTA_API_TOKEN');
-  const clientId = r.text('OKTA_CLIENT_ID');
-  const privateKeyPath = r.text('OKTA_PRIVATE_KEY_PATH');
-  const keyId = r.text('OKTA_KEY_ID');
-  const forgetDevices = r.bool('OKTA_FORGET_DEVICES', false);
-  if (clientId && !privateKeyPath) problems.push('OKTA_PRIVATE_KEY_PATH: required when OKTA_CLIENT_ID is set (the service app signs its token requests with it)');
-  if (privateKeyPath && !clientId) problems.push('OKTA_CLIENT_ID: required when OKTA_PRIVATE_KEY_PATH is set');
-  const oauth = clientId && privateKeyPath ? { clientId, privateKeyPath, ...(keyId ? { keyId } : {}) } : undefined;
-  if (orgUrl && !oauth && !apiToken && !clientId && !privateKeyPath) problems.push('OKTA_CLIENT_ID: required when OKTA_ORG_URL is set (with OKTA_PRIVATE_KEY_PATH; or, as a fallback, OKTA_API_TOKEN)');
-  if ((oauth || apiToken) && !orgUrl) problems.push(`OKTA_ORG_URL: required when ${oauth ? 'OKTA_CLIENT_ID' : 'OKTA_API_TOKEN'} is set`);
-  if (!orgUrl || (!oauth && !apiToken)) return undefined;
-  // The service app wins when both are set: the API token stays unused.
-  return { orgUrl: stripSlash(orgUrl), ...(oauth ? { oauth } : { apiToken }), forgetDevices };
-}
-
 function readProtectedApprovals(value: string | undefined, problems: string[]): number | 'refuse' {
   if (value === undefined) return 2;
   if (value.toLowerCase() === 'refuse') return 'refuse';
@@ -302,89 +212,3 @@ function readProtectedApprovals(value: string | undefined, problems: string[]): 
   return 2;
 }
 
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '');
-}
-
-type Reader = ReturnType<typeof reader>;
-
-/** Typed accessors that record a one-line problem instead of throwing. */
-function reader(env: Env, problems: string[]) {
-  const raw = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === '' ? undefined : value;
-  };
-  return {
-    text: raw,
-    secret(name: string): Secret | undefined {
-      const value = raw(name);
-      return value === undefined ? undefined : new Secret(value);
-    },
-    int(name: string, fallback: number, min: number, max: number): number {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        problems.push(`${name}: must be a whole number from ${min} to ${max}, got "${value}"`);
-        return fallback;
-      }
-      return Number(value);
-    },
-    bool(name: string, fallback: boolean): boolean {
-      const value = raw(name)?.toLowerCase();
-      if (value === undefined) return fallback;
-      if (value === 'true' || value === '1' || value === 'yes') return true;
-      if (value === 'false' || value === '0' || value === 'no') return false;
-      problems.push(`${name}: must be true or false, got "${value}"`);
-      return fallback;
-    },
-    oneOf<const T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      const match = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
-      if (!match) {
-        problems.push(`${name}: must be one of ${allowed.join(', ')}, got "${value}"`);
-        return fallback;
-      }
-      return match;
-    },
-    url(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      try {
-        const parsed = new URL(value);
-        if (parsed.protocol === 'https:') return value;
-        // Plain http only on this machine (tests, the lab): elsewhere tokens and answers would
-        // cross the network in clear text.
-        if (parsed.protocol === 'http:' && isLoopbackUrl(value)) return value;
-        if (parsed.protocol === 'http:') {
-          problems.push(`${name}: must be an https:// URL (http:// is accepted only for loopback addresses), got "${value}"`);
-          return undefined;
-        }
-        throw new Error('scheme');
-      } catch {
-        problems.push(`${name}: must be an https:// URL, got "${value}"`);
-        return undefined;
-      }
-    },
-    guid(name: string): string | undefined {
-      const value = raw(name);
-      if (value === undefined) return undefined;
-      if (!GUID.test(value)) {
-        problems.push(`${name}: must be a GUID such as 00000000-0000-0000-0000-000000000000, got "${value}"`);
-        return undefined;
-      }
-      return value.toLowerCase();
-    },
-    guidList(name: string): string[] {
-      const values = (raw(name) ?? '').split(',').map((v) => v.trim()).filter(Boolean);
-      const bad = values.filter((v) => !GUID.test(v));
-      if (bad.length > 0) problems.push(`${name}: each entry must be an object id (GUID); not one: "${bad[0]}"`);
-      return values.filter((v) => GUID.test(v)).map((v) => v.toLowerCase());
-    },
-    list(name: string, fallback: string[]): string[] {
-      const value = raw(name);
-      if (value === undefined) return fallback;
-      return value.split(',').map((v) => v.trim()).filter(Boolean);
-    },
-  };
-}

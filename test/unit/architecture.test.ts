@@ -112,6 +112,11 @@ describe('architecture', () => {
     expect(long).toEqual([]);
   });
 
+  it('no file under src/ is over ~300 lines (one thing per file)', () => {
+    const long = files.filter((file) => file.startsWith('src/') && readFileSync(resolve(root, file), 'utf8').split('\n').length > 300);
+    expect(long).toEqual([]);
+  });
+
   it('keeps the domain free of vendor SDKs and of the bot layer', () => {
     const domain = files.filter((file) => file.startsWith('src/domain/'));
     const offending = domain.filter((file) => importsOf(file).some((spec) => !spec.startsWith('.') && !spec.startsWith('node:')));
