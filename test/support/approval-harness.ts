@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { loadActionPolicy } from '../../src/actions/action-policy.ts';
 import type { ActionName } from '../../src/actions/action-names.ts';
 import { createApprovalWorkflow, type ApprovalSettings, type ApprovalWorkflow, type ApprovalWorkflowDeps } from '../../src/approvals/approval-workflow.ts';
@@ -248,4 +249,17 @@ export function cardButtons(card: unknown): { verb: string; title: string; data:
   };
   walk(card);
   return found;
+}
+
+/**
+ * `const setup = harnessPerTest();` in a test file: each test's `await setup(options)` gets a fresh
+ * harness, closed after that test (background work awaited, store closed).
+ */
+export function harnessPerTest(): (options?: Parameters<typeof createHarness>[0]) => Promise<Harness> {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options = {}) => (current = await createHarness(options));
 }

@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/domain/errors.ts';
 import { isApprovalCodeShape } from '../../src/store/reference-code.ts';
-import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, createHarness, turnOf, type Harness } from '../support/approval-harness.ts';
+import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, createHarness, turnOf, harnessPerTest, type Harness } from '../support/approval-harness.ts';
 
 /**
  * The gate, attacked at the use-case level (fake Remediation/Messenger ports, real store): each test
  * is an attack that the old approval workflow let through. The same attacks run end to end against
  * Samba and the local Graph in test/approval-e2e-attacks*.test.ts.
  */
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function setup(options: Parameters<typeof createHarness>[0] = {}): Promise<Harness> {
-  harness = await createHarness(options);
-  return harness;
-}
+const setup = harnessPerTest();
 
 const CAROL = APPROVERS[3]!;
 

@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { AppError } from '../../src/domain/errors.ts';
 import { gate } from '../support/gate.ts';
-import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, cardButtons, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, type Harness } from '../support/approval-harness.ts';
+import { ALICE, APPROVERS, BOB, JDOE_TARGET, MALLORY, TEMP_PASSWORD, approveClick, cardButtons, cardText, createHarness, identityTheftAlert, seedAlert, turnOf, harnessPerTest } from '../support/approval-harness.ts';
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
-
-async function setup(options: Parameters<typeof createHarness>[0] = {}): Promise<Harness> {
-  harness = await createHarness(options);
-  return harness;
-}
+const setup = harnessPerTest();
 
 describe('approval workflow (SQLite)', () => {
   it('an unauthorised clicker is told privately, audited, and nothing changes', async () => {
