@@ -113,7 +113,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     }),
   });
 
-  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, approvers, messenger, ...(options.now ? { now: options.now } : {}) });
+  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, approvers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
 
   const http = createHttpServer({
     logger,

@@ -31,4 +31,10 @@ export interface StartOptions {
    * first DC= of LDAP_BASE_DN) when LDAP is configured, else CORP.
    */
   directoryDomain?: string;
+  /**
+   * How many entries each bounded cache of the inbound guard keeps (replay ids, default 20,000;
+   * member answers, default 5,000). A memory test sets it low so the caches are full before its
+   * first sample and growth after it can only be a leak.
+   */
+  inboundCacheEntries?: number;
 }

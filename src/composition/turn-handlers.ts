@@ -31,6 +31,8 @@ export interface TurnHandlerDeps {
   approvers: ApproverCheck;
   messenger: PrivateMessenger;
   now?: () => Date;
+  /** Bound of the inbound guard's caches, replay ids and member answers (defaults 20,000 and 5,000). */
+  inboundCacheEntries?: number;
 }
 
 export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
@@ -77,7 +79,8 @@ export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
     },
     logger,
   );
+  const bound = deps.inboundCacheEntries === undefined ? {} : { maxEntries: deps.inboundCacheEntries };
   // Before a turn reaches the approvals and commands: size limits, once per activity id, and an
   // approval attempt's sender confirmed as one member of the conversation.
-  return guardInbound(turnLogic, { logger, replays: createReplayGuard(), members: createMemberCheck({ timeoutMs: config.outboundTimeoutMs }), access });
+  return guardInbound(turnLogic, { logger, replays: createReplayGuard(bound), members: createMemberCheck({ timeoutMs: config.outboundTimeoutMs, ...bound }), access });
 }
