@@ -5,14 +5,15 @@ import { actionLabel, stateLine } from '../cards/approval-lines.ts';
 import type { ChatTurn } from '../domain/ports/chat.ts';
 import { AppError } from '../domain/errors.ts';
 import { isApprovalCodeShape } from '../store/reference-code.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { announce, isPaused } from './announce.ts';
 import { approveOnAlert } from './approve.ts';
 import { castVote } from './cast-vote.ts';
-import { deniedText, denyAlert, denyApproval, requireNotOwnAccount } from './deny.ts';
-import { requireApprover } from './gate.ts';
+import { deniedText, denyAlert, denyApproval } from './deny.ts';
+import { requireApprover, requireNotOwnAccount } from './gate.ts';
 import { proposalsOf } from './offers.ts';
 
 /**
@@ -20,13 +21,13 @@ import { proposalsOf } from './offers.ts';
  * approval's (7 characters) or an alert's reference (6): the two never collide, so a code names
  * exactly one thing. The vote goes through the same gate as a click.
  */
-async function resolve(ctx: ApprovalContext, code: string): Promise<{ approval: Approval } | { alertKey: string }> {
+async function resolve(ctx: ApprovalContext, code: string): Promise<{ approval: Approval } | { record: AlertRecord }> {
   if (isApprovalCodeShape(code)) {
     const approval = await ctx.store.getApprovalByCode(code);
     if (approval) return { approval };
   } else {
     const record = await ctx.store.getAlertByCode(code);
-    if (record) return { alertKey: record.key };
+    if (record) return { record };
   }
   throw new AppError('NOT_FOUND', 'That code is not known to the bot (no alert or approval has it); `pending` lists the open ones.');
 }
@@ -53,7 +54,7 @@ export async function approveByCode(ctx: ApprovalContext, code: string, choice: 
     await requireApprover(ctx, turn.actor, 'approve actions', { ...(byCode.alertKey ? { alertKey: byCode.alertKey } : {}), approvalId: byCode.id }, correlationId, byCode.action);
     approval = await castVote(ctx, byCode, turn.actor, correlationId);
   } else {
-    const record = (await ctx.store.getAlertByKey(found.alertKey))!;
+    const { record } = found;
     const open = proposalsOf(ctx, record);
     const picked = pick(open, choice);
     if (!picked) {
@@ -77,7 +78,7 @@ export async function denyByCode(ctx: ApprovalContext, code: string, reason: str
     if (approval.state === 'pending') await requireNotOwnAccount(ctx, turn.actor, approval.action as ActionName, parseActionTarget(approval.target), correlationId);
     denied = (await denyApproval(ctx, approval, turn.actor, reason, correlationId)) ? [approval] : [];
   } else {
-    denied = await denyAlert(ctx, (await ctx.store.getAlertByKey(found.alertKey))!, turn.actor, reason, correlationId);
+    denied = await denyAlert(ctx, found.record, turn.actor, reason, correlationId);
   }
   if (denied.length === 0) return 'Nothing was left to deny.';
   const text = deniedText(turn.actor, denied, reason);

@@ -1,13 +1,10 @@
-import type { ActionName } from '../actions/action-names.ts';
 import type { Actor } from '../domain/ports/chat.ts';
-import { AppError, isAppError } from '../domain/errors.ts';
-import type { ActionTarget } from '../domain/remediation.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
 import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';
-import { inspectTarget, requireApprover, requireNotSelf } from './gate.ts';
+import { requireApprover, requireNotOwnAccount } from './gate.ts';
 import { proposalsOf } from './offers.ts';
 import { insertApproval, UNREACHABLE_APPROVALS } from './request-approval.ts';
 
@@ -18,20 +15,6 @@ export async function denyApproval(ctx: ApprovalContext, approval: Approval, act
   return won;
 }
 
-/**
- * A deny is a decision like a vote: nobody decides about their own account. A compromised approver
- * denying the alert about their own account would stop their own containment for good (a denied
- * action is never asked again on that alert). The target as the directories see it now (an AD
- * account's Entra twin included); when that cannot be checked, nothing is denied (fail closed).
- */
-export async function requireNotOwnAccount(ctx: ApprovalContext, actor: Actor, action: ActionName, target: ActionTarget, correlationId: string): Promise<void> {
-  if (!actor.aadObjectId) return;
-  requireNotSelf(actor, target, undefined);
-  const inspection = await inspectTarget(ctx, action, target, correlationId).catch((error: unknown) => {
-    throw new AppError(isAppError(error) ? error.code : 'DIRECTORY_UNAVAILABLE', `Could not check whose account ${targetLabel(target)} is before denying, so nothing was denied. Try again in a minute.`, { cause: error });
-  });
-  requireNotSelf(actor, target, inspection);
-}
 
 /** Deny on the alert: every action still open on it (pending, or offered and not yet requested). */
 export async function denyAlert(ctx: ApprovalContext, record: AlertRecord, actor: Actor, reason: string | undefined, correlationId: string): Promise<Approval[]> {

@@ -79,6 +79,21 @@ export function requireNotSelf(actor: Actor, target: ActionTarget, inspection: T
   }
 }
 
+/**
+ * 3, for a deny: a deny is a decision like a vote, so nobody denies about their own account (a
+ * compromised approver would stop their own containment for good: a denied action is never asked
+ * again on that alert). The target as the directories see it now; when that cannot be checked,
+ * nothing is denied (fail closed).
+ */
+export async function requireNotOwnAccount(ctx: ApprovalContext, actor: Actor, action: ActionName, target: ActionTarget, correlationId: string): Promise<void> {
+  if (!actor.aadObjectId) return;
+  requireNotSelf(actor, target, undefined);
+  const inspection = await inspectTarget(ctx, action, target, correlationId).catch((error: unknown) => {
+    throw new AppError(isAppError(error) ? error.code : 'DIRECTORY_UNAVAILABLE', `Could not check whose account ${targetLabel(target)} is before denying, so nothing was denied. Try again in a minute.`, { cause: error });
+  });
+  requireNotSelf(actor, target, inspection);
+}
+
 /** 5. */
 export function isExpired(ctx: ApprovalContext, approval: { expiresAt: Date }): boolean {
   return approval.expiresAt.getTime() <= ctx.now().getTime();

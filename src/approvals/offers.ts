@@ -43,9 +43,10 @@ export function proposalsOf(ctx: ApprovalContext, record: AlertRecord) {
 
 /** On an alert: proposed for that account on the stored alert, or the undo of one that succeeded. */
 export async function offeredOnAlert(ctx: ApprovalContext, record: AlertRecord, action: ActionName, target: string): Promise<Offered> {
-  const proposal = proposalsOf(ctx, record).find((p) => p.action === action && p.target === target);
+  const proposals = proposalsOf(ctx, record);
+  const proposal = proposals.find((p) => p.action === action && p.target === target);
   if (proposal) return { scopeKey: record.key, policyApprovals: proposal.requiredApprovals };
-  const original = proposalsOf(ctx, record).some((p) => p.target === target && undoOf(p.action) === action) ? await undone(ctx, record.key, action, target) : undefined;
+  const original = proposals.some((p) => p.target === target && undoOf(p.action) === action) ? await undone(ctx, record.key, action, target) : undefined;
   if (original) return { scopeKey: record.key, policyApprovals: undoApprovals(ctx, action, original), undoing: original };
   throw new AppError('INPUT_INVALID', 'That action is not offered for this account on this alert.');
 }

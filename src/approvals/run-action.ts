@@ -2,6 +2,7 @@ import { isDestructive, type ActionName } from '../actions/action-names.ts';
 import { actionLabel, seconds, successLine } from '../cards/approval-lines.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
 import { actionLog, auditApproval, background, leaseToken, runLease, type ApprovalContext } from './approval-context.ts';
+import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
@@ -33,23 +34,23 @@ export async function start(ctx: ApprovalContext, id: string, approver: PrivateR
  * call, that inspection is the execution-time one (`gateJustPassed`); any later start (after the
  * cap, a restart, `resume`) inspects again.
  */
-async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: string, gateJustPassed: boolean): Promise<boolean> {
+async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: string, gateJustPassed: boolean): Promise<Approval | undefined> {
   const approval = await ctx.store.getApproval(id);
-  if (!approval || approval.state !== 'approved') return false;
+  if (!approval || approval.state !== 'approved') return undefined;
   if (isExpired(ctx, approval)) {
     if (await expire(ctx, approval, correlationId)) background(ctx, 'expired-notice', () => updateCardOf(ctx, approval, `Expired before it started: approvals last ${ctx.settings.ttlMinutes} min`));
-    return false;
+    return undefined;
   }
-  if (gateJustPassed) return true;
+  if (gateJustPassed) return approval;
   const verdict = await guard(ctx, approval.action as ActionName, parseActionTarget(approval.target), approval.requiredApprovals, correlationId).catch((error: unknown) => error as AppError);
   if (verdict instanceof Error) {
     // Fail closed: not checked, not started. It stays approved and the sweeper tries again.
     actionLog(ctx, approval, correlationId).warn({ err: verdict }, 'target could not be checked before the run; not started');
-    return false;
+    return undefined;
   }
   if (verdict.kind === 'refuse') {
     if (await refuse(ctx, approval, verdict.reason, correlationId)) background(ctx, 'refused-notice', () => updateCardOf(ctx, approval, `Refused: ${verdict.reason}`));
-    return false;
+    return undefined;
   }
   if (verdict.requiredApprovals > approval.requiredApprovals) {
     // Privileged since the votes were cast: back to pending for the stricter count.
@@ -57,15 +58,15 @@ async function stillAllowed(ctx: ApprovalContext, id: string, correlationId: str
       await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'approval.raised', outcome: 'info', details: { from: approval.requiredApprovals, to: verdict.requiredApprovals, reasons: verdict.inspection.reasons } });
       background(ctx, 'raised-notice', () => updateCardOf(ctx, approval, `${actionLabel(approval.action)} now needs ${verdict.requiredApprovals} approvers: ${verdict.inspection.reasons.join(', ') || 'the account is privileged'}`));
     }
-    return false;
+    return undefined;
   }
-  return true;
+  return approval;
 }
 
 /** start() once this process is the only local starter of `id`; true when a run was handed to the background. */
 async function startHere(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, gateJustPassed: boolean): Promise<boolean> {
-  if (!(await stillAllowed(ctx, id, correlationId, gateJustPassed))) return false;
-  const approval = (await ctx.store.getApproval(id))!;
+  const approval = await stillAllowed(ctx, id, correlationId, gateJustPassed);
+  if (!approval) return false;
   const alog = actionLog(ctx, approval, correlationId);
   let slot: string | undefined;
   if (isDestructive(approval.action as ActionName)) {
