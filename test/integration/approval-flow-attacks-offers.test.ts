@@ -71,16 +71,20 @@ describe('only what the bot offered, on the card it offered it on', () => {
   });
 });
 
+/** Two people, an alert about each, the bot, and both cards as posted (card A is clicked, B's data is borrowed). */
+async function twoAlertCards(prefix: string) {
+  const p = await h.person(`${prefix}a`);
+  const q = await h.person(`${prefix}b`);
+  h.alert([p.entra]);
+  h.alert([q.entra]);
+  const b = await bot();
+  return { p, q, b, cardA: await h.waitForCard(b, p.sam), cardB: await h.waitForCard(b, q.sam) };
+}
+
 describe('card writes only where the card lives', () => {
   it("a refused Action.Submit (Mallory) whose alertKey names ANOTHER alert's card updates no message at all", async (ctx) => {
     requireSamba(ctx);
-    const p = await h.person('e2ecarda');
-    const q = await h.person('e2ecardb');
-    h.alert([p.entra]);
-    h.alert([q.entra]);
-    const b = await bot();
-    const cardA = await h.waitForCard(b, p.sam);
-    const cardB = await h.waitForCard(b, q.sam);
+    const { p, q, b, cardA, cardB } = await twoAlertCards('e2ecard');
     const before = cardText(h.currentCard(cardA));
     const other = cardButtons(cardB.record.activity?.attachments).find((x) => x.data.action === 'disable-ad-account')!;
     expect(other.data.alertKey).not.toBe(cardButtons(cardA.record.activity?.attachments)[0]?.data.alertKey);
@@ -99,13 +103,7 @@ describe('card writes only where the card lives', () => {
 describe('card writes only where the card lives (an approver\'s click)', () => {
   it("an approver's click on card A carrying alert B's button data decides about B, but writes B's card only where B's card lives, never into A's message", async (ctx) => {
     requireSamba(ctx);
-    const p = await h.person('e2ewherea');
-    const q = await h.person('e2ewhereb');
-    h.alert([p.entra]);
-    h.alert([q.entra]);
-    const b = await bot();
-    const cardA = await h.waitForCard(b, p.sam);
-    const cardB = await h.waitForCard(b, q.sam);
+    const { p, q, b, cardA, cardB } = await twoAlertCards('e2ewhere');
     const before = cardText(h.currentCard(cardA));
     const buttonOfB = (action: string) => cardButtons(cardB.record.activity?.attachments).find((x) => x.data.action === action)!;
 
