@@ -23,7 +23,8 @@ RUNS="${SAMBA_RUNS_DIR:-/tmp/incident-bot-samba-runs}"
 REALM=CORP.EXAMPLE.TEST
 DOMAIN=CORP
 # Samba's python bindings live in the system python, whatever python3 comes first on PATH.
-PY="$(head -1 "$(command -v samba-tool 2>/dev/null || echo /usr/bin/samba-tool)" 2>/dev/null | sed -n 's/^#! *//p' | awk '{print $1}')"
+# (On a machine without samba yet, `head` fails: that must not stop `install` under pipefail.)
+PY="$( (head -1 "$(command -v samba-tool 2>/dev/null || echo /usr/bin/samba-tool)" 2>/dev/null || true) | sed -n 's/^#! *//p' | awk '{print $1}')"
 [ -x "${PY:-}" ] || PY=/usr/bin/python3
 
 log() { echo "samba-ad: $*" >&2; }
