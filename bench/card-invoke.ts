@@ -135,7 +135,7 @@ await runBench('card-invoke', async (result) => {
   } finally {
     await bot?.stop();
     await Promise.all([connector.close(), cloud.stop()]);
-    if (result.errors.length > 0) result.notes.push(`bot log kept: ${join(dir, 'bot.log')}`);
+    if (result.errors.length > 0 || process.env.BENCH_KEEP_LOG) result.notes.push(`bot log kept: ${join(dir, 'bot.log')}`);
     else rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -119,10 +119,18 @@ export async function replyFor(ctx: ApprovalContext, approval: Approval, text: s
 /** Card update and thread line after the clicker has had their answer; failures only logged. */
 export function announce(ctx: ApprovalContext, approval: Approval | undefined, alertKey: string | undefined, statusLine: string | undefined, threadText?: string): void {
   background(ctx, 'announce', async () => {
-    if (approval) await updateCardOf(ctx, approval, statusLine);
-    else if (alertKey) await updateCard(ctx, alertKey, statusLine);
-    if (!threadText) return;
-    if (approval) await replyFor(ctx, approval, threadText);
-    else if (alertKey) await replyInThread(ctx, alertKey, threadText);
+    const update = approval ? updateCardOf(ctx, approval, statusLine) : alertKey ? updateCard(ctx, alertKey, statusLine) : undefined;
+    const reply = !threadText ? undefined : approval ? replyFor(ctx, approval, threadText) : alertKey ? replyInThread(ctx, alertKey, threadText) : undefined;
+    await bothSettled(update, reply);
   });
+}
+
+/**
+ * Waits for a card update and a thread line sent side by side (Teams' limits do not ask for one
+ * to wait for the other; the messenger paces both), then throws the first failure, if any.
+ */
+export async function bothSettled(...work: (Promise<void> | undefined)[]): Promise<void> {
+  const outcomes = await Promise.allSettled(work);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -5,7 +5,7 @@ import { actionLog, auditApproval, background, leaseToken, runLease, type Approv
 import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
-import { replyFor, updateCardOf } from './announce.ts';
+import { bothSettled, replyFor, updateCardOf } from './announce.ts';
 import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
@@ -174,6 +174,6 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
   }
   const done = (await ctx.store.getApproval(id)) ?? approval;
-  await updateCardOf(ctx, done, threadText.split('\n')[0]);
-  await replyFor(ctx, done, threadText);
+  // The card for everyone and the line in the thread go out together: neither waits for the other.
+  await bothSettled(updateCardOf(ctx, done, threadText.split('\n')[0]), replyFor(ctx, done, threadText));
 }

@@ -6,6 +6,7 @@ import type { Messenger, PostedActivity, ThreadRef } from '../domain/ports/messe
 import type { Logger } from '../observability/logger.ts';
 import { channelOf, parseConversationReference, referenceFor, rootActivityIdOf, threadConversationIdOf } from './conversation-reference.ts';
 import { createOutboundPacer, systemClock, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
+import { updateKeyOf } from './teams-rate-limits.ts';
 
 import { createAppThrottleDetector } from './app-throttle-detector.ts';
 import { createConnectorTuner, type AttemptControl, type ConnectorClientLike } from './connector-tuning.ts';
@@ -65,6 +66,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   // limits are counted per conversation (a channel with all its threads) by the pacer.
   const pacer = deps.pacer ?? createOutboundPacer({ clock, maxInFlightPerKey: 1 });
   const noteAnswer = createAppThrottleDetector(clock);
+  /** Updates of a message still waiting for their turn, by pacer key: a newer one replaces the content. */
+  const waitingUpdates = new Map<string, { activity: Record<string, unknown>; done: Promise<void> }>();
   const tune = createConnectorTuner({ logger, timeoutMs });
 
   async function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
@@ -206,10 +209,28 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
     async update(channel, conversationId, activityId, message) {
       const reference = referenceFor(parseConversationReference(channel), conversationId);
       const activity = { ...toActivity(message), id: activityId };
+      // Updates of one message have their own queue (they need not wait behind the thread's replies,
+      // nor hold them up), counted on the same conversation's budget. An update is a PUT of the whole
+      // activity: while one still waits for its turn, a newer one replaces its content and both
+      // callers settle with that one request (the newest card is what everyone should see; the
+      // older one would be overwritten anyway and only spend the conversation's budget).
+      const key = updateKeyOf(conversationId, activityId);
+      const waiting = waitingUpdates.get(key);
+      if (waiting) {
+        waiting.activity = activity;
+        return waiting.done;
+      }
+      const entry: { activity: Record<string, unknown>; done: Promise<void> } = { activity, done: Promise.resolve() };
+      waitingUpdates.set(key, entry);
       // A PUT of the whole activity: repeating it is harmless, so a timed-out attempt may be retried.
-      await call('update', reference, conversationId, true, async (context) => {
-        await context.updateActivity(activity);
+      entry.done = call('update', reference, key, true, async (context) => {
+        // Taken off the waiting list when it goes out: a later update is then a new request.
+        if (waitingUpdates.get(key) === entry) waitingUpdates.delete(key);
+        await context.updateActivity(entry.activity);
+      }).finally(() => {
+        if (waitingUpdates.get(key) === entry) waitingUpdates.delete(key);
       });
+      return entry.done;
     },
   };
 }

@@ -314,6 +314,41 @@ describe('Teams messenger: pacing against enforced Teams limits', () => {
   });
 });
 
+describe('Teams messenger: a card update and the thread go side by side', () => {
+  it('an update of the root card does not queue behind the replies of its thread', async () => {
+    const m = messenger();
+    const thread = await m.startThread(channelRef(), { card: card('Alert side by side'), summary: 'x' });
+    // Three replies keep their order (one in flight per thread); the update has its own queue.
+    await Promise.all([
+      m.reply(thread, { text: 'first' }),
+      m.reply(thread, { text: 'second' }),
+      m.reply(thread, { text: 'third' }),
+      m.update(thread.channel, thread.conversationId, thread.rootActivityId, { card: card('Alert side by side (approved)'), summary: 'approved' }),
+    ]);
+    const kinds = connector.sent.slice(1).map((r) => (r.kind === 'update' ? 'update' : String(r.activity?.text)));
+    expect(kinds.filter((k) => k !== 'update')).toEqual(['first', 'second', 'third']);
+    expect(kinds.indexOf('update')).toBeLessThan(kinds.indexOf('third'));
+    expect(connector.currentActivity(thread.rootActivityId)).toMatchObject({ summary: 'approved' });
+  });
+
+  it('updates of one card that wait for the budget are sent once, with the newest content, and every caller settles', async () => {
+    // One call per 400 ms in the conversation: the updates below must wait behind the reply.
+    const pacer = createOutboundPacer({ perConversation: [{ limit: 1, windowMs: 400 }], maxInFlightPerKey: 1 });
+    const m = messenger({ pacer });
+    const thread = await m.startThread(channelRef(), { card: card('Alert coalesced'), summary: 'x' });
+    const reply = m.reply(thread, { text: 'Alice approved' });
+    const updates = ['running', 'still running', 'done'].map((state) => m.update(thread.channel, thread.conversationId, thread.rootActivityId, { card: card(`Alert coalesced (${state})`), summary: state }));
+    await Promise.all([reply, ...updates]);
+    const puts = connector.updatesFor(thread.rootActivityId);
+    expect(puts).toHaveLength(1);
+    expect(connector.currentActivity(thread.rootActivityId)).toMatchObject({ summary: 'done', attachments: [{ content: { body: [{ text: 'Alert coalesced (done)' }] } }] });
+    // An update asked after the last one went out is a request of its own.
+    await m.update(thread.channel, thread.conversationId, thread.rootActivityId, { card: card('Alert coalesced (undone)'), summary: 'undone' });
+    expect(connector.updatesFor(thread.rootActivityId)).toHaveLength(2);
+    expect(connector.currentActivity(thread.rootActivityId)).toMatchObject({ summary: 'undone' });
+  });
+});
+
 describe('Teams messenger: limits per conversation', () => {
   it('40 threads in one channel: new threads, replies and updates share the channel\'s budget, and the connector refuses nothing', { timeout: 60_000 }, async () => {
     const m = messenger({ pacer: createOutboundPacer({ maxInFlightPerKey: 1 }) });
