@@ -30,6 +30,8 @@ export interface CollectReport {
   keptGraphVersion: number;
   problems: number;
   partial: boolean;
+  /** The source has more changes to read at once (it read a narrowed window up to the watermark). */
+  more: boolean;
   /** The watermark stored after this poll (ISO), if it moved. */
   watermark?: string;
 }
@@ -74,6 +76,7 @@ export async function collectAlerts(deps: CollectAlertsDeps): Promise<CollectRep
     keptGraphVersion: 0,
     problems: batch.problems.length,
     partial: batch.partial,
+    more: batch.more === true,
   };
   for (const problem of batch.problems) log.warn({ sourceId: problem.sourceId, problem: problem.message }, 'alert source reported a problem');
   if (batch.partial) log.warn({ alerts: batch.alerts.length }, 'alert source returned a partial batch; what came back is recorded');

@@ -197,6 +197,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         const report = await runOnce();
         failures = report.failed ? failures + 1 : 0;
         if (report.failed) delay = backoffDelay(failures, tuning.retry, report.retryAfterMs);
+        // A source that read a narrowed window (more changes than its page limit) reads on at once.
+        else if (report.polls.some((poll) => 'more' in poll && poll.more)) delay = 0;
       } catch (error) {
         // Only the lease query itself can get here (the store is down): keep the loop alive.
         failures++;

@@ -211,16 +211,65 @@ describe('Graph alert source (security/alerts_v2)', () => {
     expect(batch.watermark?.toISOString()).toBe(at(4).toISOString());
   });
 
-  it('stops at maxPages with a partial batch, a logged warning and the old watermark', async () => {
-    for (const alert of mdiAlertSeries(7, T)) putAlert(demo.tenant, alert);
-    const { source, log } = graphSource({ pageSize: 3, maxPages: 2 });
-    const since = new Date(T.getTime() - 3600_000);
-    const batch = await source.fetchChanged(since);
-    expect(batch.alerts).toHaveLength(6);
-    expect(batch.partial).toBe(true);
-    expect(batch.watermark).toBe(since);
-    expect(batch.problems.at(-1)?.message).toContain('Stopped after 2 pages');
+  /** Calls the source until it has nothing more to read at once, as the notifier does; every batch kept. */
+  async function readAll(source: AlertSource, since: Date | undefined) {
+    const batches: Awaited<ReturnType<AlertSource['fetchChanged']>>[] = [];
+    let watermark = since;
+    for (let call = 0; call < 50; call++) {
+      const batch = await source.fetchChanged(watermark);
+      batches.push(batch);
+      // The watermark only ever moves forward.
+      if (watermark && batch.watermark) expect(batch.watermark.getTime()).toBeGreaterThanOrEqual(watermark.getTime());
+      watermark = batch.watermark;
+      if (!batch.more) break;
+    }
+    return { batches, watermark, ids: new Set(batches.flatMap((b) => b.alerts.map((a) => a.sourceId))) };
+  }
+
+  it('more changes in one window than maxPages × pageSize: the window is narrowed, the watermark advances, every alert is read', async () => {
+    const series = mdiAlertSeries(20, T);
+    for (const alert of series) putAlert(demo.tenant, alert);
+    const { source, log } = graphSource({ pageSize: 3, maxPages: 2, now: () => new Date(T.getTime() + 30 * 60_000) });
+    const before = graph.requests.length;
+    const { batches, watermark, ids } = await readAll(source, new Date(T.getTime() - 3600_000));
+    expect([...ids].sort()).toEqual(series.map((a) => a.id).sort());
+    expect(batches.length).toBeGreaterThan(1);
+    expect(batches.slice(0, -1).every((b) => b.more === true && b.partial === false)).toBe(true);
+    expect(batches.at(-1)?.more).toBeFalsy();
+    expect(watermark?.toISOString()).toBe(series.at(-1)!.lastUpdateDateTime);
+    // Narrowed windows are bounded above (lt) on lastUpdateDateTime, as alerts_v2 allows.
+    const filters = graph.requests.slice(before).filter(alertsPath).map((r) => r.query.get('$filter') ?? '');
+    expect(filters.some((f) => /lastUpdateDateTime ge \S+ and lastUpdateDateTime lt \S+$/.test(f))).toBe(true);
     expect(log.lines().some((l) => l.level === 'warn' && String(l.msg).includes('page limit'))).toBe(true);
+
+    // Later alerts are read too: the watermark did not stop.
+    const later = mdiAlertSeries(4, new Date(T.getTime() + 40 * 60_000));
+    for (const alert of later) putAlert(demo.tenant, alert);
+    const next = await readAll(source, watermark);
+    for (const alert of later) expect(next.ids.has(alert.id)).toBe(true);
+    expect(next.watermark?.toISOString()).toBe(later.at(-1)!.lastUpdateDateTime);
+  });
+
+  it('with the production page size and limit (50 × 100): 5,300 alerts changed in one window are all read, none twice per batch', { timeout: 120_000 }, async () => {
+    const series = mdiAlertSeries(5300, new Date(T.getTime() - 5300 * 60_000)).map((a, i) => ({ ...a, lastUpdateDateTime: new Date(T.getTime() - (5300 - i) * 1000).toISOString() }));
+    for (const alert of series) putAlert(demo.tenant, alert);
+    const { source } = graphSource({ now: () => T });
+    const { batches, watermark, ids } = await readAll(source, new Date(T.getTime() - 2 * 3600_000));
+    expect(ids.size).toBe(5300);
+    for (const batch of batches) expect(new Set(batch.alerts.map((a) => a.sourceId)).size).toBe(batch.alerts.length);
+    expect(watermark?.toISOString()).toBe(series.at(-1)!.lastUpdateDateTime);
+  });
+
+  it('more than a full read of changes within one millisecond: after narrowing down to it, partial, a problem saying so, the watermark not past it', async () => {
+    const at = new Date(T.getTime() + 60_000);
+    for (let i = 0; i < 7; i++) putAlert(demo.tenant, mdiAlert({ createdDateTime: at, lastUpdateDateTime: at }));
+    const { source } = graphSource({ pageSize: 3, maxPages: 2 });
+    const { batches, watermark } = await readAll(source, new Date(T.getTime() - 3600_000));
+    const last = batches.at(-1)!;
+    expect(last.partial).toBe(true);
+    expect(last.alerts.length).toBeGreaterThanOrEqual(6);
+    expect(watermark!.getTime()).toBeLessThanOrEqual(at.getTime());
+    expect(last.problems.at(-1)?.message).toContain('Stopped after 2 pages');
   });
 
   it('ends a persistent 503 in UPSTREAM_ERROR after the bounded retries', async () => {

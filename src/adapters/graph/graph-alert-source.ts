@@ -23,10 +23,17 @@ export interface CreateGraphAlertSourceOptions {
 const CALL = { action: 'read MDI alerts (security/alerts_v2)', permission: 'SecurityAlert.Read.All' } as const;
 
 /**
- * MDI alerts from Graph security/alerts_v2, changed since the watermark. alerts_v2 documents $filter
- * on lastUpdateDateTime and paging by @odata.nextLink but no $orderby, so pages arrive in no useful
- * order: the watermark is the newest lastUpdateDateTime over ALL pages, and a batch cut short by
- * maxPages keeps the old watermark (the unread pages may hold older changes).
+ * MDI alerts from Graph security/alerts_v2, changed since the watermark. The list contract
+ * (https://learn.microsoft.com/graph/api/security-list-alerts_v2): $filter on lastUpdateDateTime,
+ * $top, paging by @odata.nextLink, no $orderby ("the most recent alerts are displayed at the top
+ * of the list"). So pages arrive in no order we may use: the watermark is the newest
+ * lastUpdateDateTime over ALL pages of a window read to its end.
+ *
+ * A window with more changes than maxPages × pageSize cannot be read to its end in one go, and
+ * since the newest come first, reading it again from the same watermark would read the same
+ * newest pages forever and never the older ones. So a window cut short is narrowed: the same
+ * start, half the span (`lastUpdateDateTime lt <upper>`), until a window is read to its end; the
+ * watermark then moves to that window's upper bound, and the next poll reads on from there.
  */
 export function createGraphAlertSource(options: CreateGraphAlertSourceOptions): AlertSource {
   const overlapMs = (options.overlapSeconds ?? 120) * 1000;
@@ -37,19 +44,25 @@ export function createGraphAlertSource(options: CreateGraphAlertSourceOptions): 
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new AppError('CONFIG_INVALID', 'The Graph alert page size must be a whole number from 1 to 1000.');
   if (!Number.isInteger(maxPages) || maxPages < 1) throw new AppError('CONFIG_INVALID', 'The Graph alert page limit must be a whole number of at least 1.');
   const log = options.logger.child({ source: 'graph' });
+  const expectedOrigin = originOf(options.client);
 
-  async function fetchChanged(since: Date | undefined, signal?: AbortSignal): Promise<AlertBatch> {
-    const from = new Date((since?.getTime() ?? now().getTime() - lookbackMs) - (since ? overlapMs : 0));
+  interface WindowRead {
+    alerts: Alert[];
+    problems: AlertSourceProblem[];
+    newest: number | undefined;
+    /** Stopped at maxPages: the window holds more than was read. */
+    cut: boolean;
+    /** Stopped for another reason (a next page elsewhere): nothing to narrow. */
+    broken: boolean;
+  }
+
+  async function readWindow(from: Date, upper: number | undefined, signal: AbortSignal | undefined): Promise<WindowRead> {
     // DateTimeOffset literals are unquoted in OData $filter; quoting them is a 400.
-    const filter = `serviceSource eq 'microsoftDefenderForIdentity' and lastUpdateDateTime ge ${from.toISOString()}`;
-    const alerts: Alert[] = [];
-    const problems: AlertSourceProblem[] = [];
-    let newest: number | undefined;
-    let partial = false;
+    let filter = `serviceSource eq 'microsoftDefenderForIdentity' and lastUpdateDateTime ge ${from.toISOString()}`;
+    if (upper !== undefined) filter += ` and lastUpdateDateTime lt ${new Date(upper).toISOString()}`;
+    const read: WindowRead = { alerts: [], problems: [], newest: undefined, cut: false, broken: false };
     let pages = 0;
     let next: string | undefined;
-    const expectedOrigin = originOf(options.client);
-
     do {
       signal?.throwIfAborted();
       let request = next === undefined ? options.client.api('/security/alerts_v2').filter(filter).top(pageSize) : options.client.api(next);
@@ -66,36 +79,69 @@ export function createGraphAlertSource(options: CreateGraphAlertSourceOptions): 
       for (const raw of value) {
         try {
           const { alert, warnings } = mapGraphAlert(raw);
-          alerts.push(alert);
-          for (const warning of warnings) problems.push({ sourceId: alert.sourceId, message: warning });
+          read.alerts.push(alert);
+          for (const warning of warnings) read.problems.push({ sourceId: alert.sourceId, message: warning });
           const updated = alert.lastUpdatedAt === undefined ? Number.NaN : Date.parse(alert.lastUpdatedAt);
-          if (!Number.isNaN(updated) && (newest === undefined || updated > newest)) newest = updated;
+          if (!Number.isNaN(updated) && (read.newest === undefined || updated > read.newest)) read.newest = updated;
         } catch (error) {
           if (!isAppError(error)) throw error;
           const sourceId = rawId(raw);
-          problems.push({ ...(sourceId ? { sourceId } : {}), message: `Skipped a Graph alert: ${error.message}` });
+          read.problems.push({ ...(sourceId ? { sourceId } : {}), message: `Skipped a Graph alert: ${error.message}` });
         }
       }
       next = nextLink;
       if (next !== undefined && expectedOrigin !== undefined && originOf(next) !== expectedOrigin) {
         // The token would not go there anyway, but a page we cannot read makes the batch incomplete.
-        problems.push({ message: `Graph returned a next page on another host (${originOf(next) ?? 'unparsable'}); stopped paging.` });
-        partial = true;
+        read.problems.push({ message: `Graph returned a next page on another host (${originOf(next) ?? 'unparsable'}); stopped paging.` });
+        read.broken = true;
         next = undefined;
       }
       if (next !== undefined && pages >= maxPages) {
-        log.warn({ pages, alerts: alerts.length }, 'Graph alert paging stopped at the page limit; raise maxPages or poll more often');
-        problems.push({ message: `Stopped after ${maxPages} pages of ${pageSize} alerts; the rest is read on the next poll.` });
-        partial = true;
+        read.cut = true;
         next = undefined;
       }
     } while (next !== undefined);
+    log.debug({ from: from.toISOString(), upper: upper === undefined ? undefined : new Date(upper).toISOString(), pages, alerts: read.alerts.length, cut: read.cut }, 'read a Graph alert window');
+    return read;
+  }
 
-    // Cut short: pages are unordered, so the unread ones may be older than `newest`.
-    // The watermark never moves back: the overlap re-reads changes older than `since`.
-    const watermark = partial || newest === undefined || (since !== undefined && newest < since.getTime()) ? since : new Date(newest);
-    log.debug({ from: from.toISOString(), pages, alerts: alerts.length, problems: problems.length, partial }, 'read Graph alerts');
-    return { alerts, watermark, problems, partial };
+  async function fetchChanged(since: Date | undefined, signal?: AbortSignal): Promise<AlertBatch> {
+    const from = new Date((since?.getTime() ?? now().getTime() - lookbackMs) - (since ? overlapMs : 0));
+    // A narrowed window must end after this to make progress (the overlap before it was read before).
+    const floor = since?.getTime() ?? from.getTime();
+    const byId = new Map<string, Alert>();
+    const problems: AlertSourceProblem[] = [];
+    let lower = from;
+    let upper: number | undefined;
+    for (;;) {
+      const read = await readWindow(lower, upper, signal);
+      for (const alert of read.alerts) byId.set(alert.sourceId, alert);
+      problems.push(...read.problems);
+      const alerts = [...byId.values()];
+      if (read.broken) return { alerts, watermark: since, problems, partial: true };
+      if (!read.cut) {
+        // Read to its end. Open window: the newest change seen (never moving back: the overlap
+        // re-reads older ones). Bounded window: everything before `upper` was read.
+        const reached = upper ?? read.newest;
+        const watermark = reached === undefined || (since !== undefined && reached < since.getTime()) ? since : new Date(reached);
+        return { alerts, watermark, problems, partial: false, ...(upper !== undefined ? { more: true } : {}) };
+      }
+      const top = upper ?? (read.newest === undefined ? floor + 1 : read.newest + 1);
+      const half = floor + Math.floor((top - floor) / 2);
+      if (half > floor) {
+        log.warn({ pages: maxPages, alerts: read.alerts.length, upper: new Date(half).toISOString() }, 'Graph alert paging reached the page limit; reading an older, narrower window first');
+        upper = half;
+      } else if (lower.getTime() < floor) {
+        // The overlap alone holds more than a read: leave it out this time, start at the watermark.
+        lower = new Date(floor);
+        upper = undefined;
+      } else {
+        // More than a full read of changes within one millisecond: nothing left to narrow.
+        log.warn({ pageSize, maxPages }, 'Graph alert paging stopped at the page limit in a window that cannot be narrowed');
+        problems.push({ message: `Stopped after ${maxPages} pages of ${pageSize} alerts; the rest is read on the next poll.` });
+        return { alerts, watermark: since, problems, partial: true };
+      }
+    }
   }
 
   return { name: 'graph', fetchChanged };

@@ -22,6 +22,11 @@ export interface AlertBatch {
   problems: AlertSourceProblem[];
   /** True when the source says (or we know) that records may be missing from this batch. */
   partial: boolean;
+  /**
+   * True when the source read only part of what changed (a window narrowed to fit its page
+   * limit), completely up to `watermark`: the caller should call again at once to read on.
+   */
+  more?: boolean;
 }
 
 /**
