@@ -18,8 +18,6 @@ import { frontDoorAuthFor } from './http/front-door.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './domain/ports/store.ts';
 import { loadActionPolicy } from './actions/action-policy.ts';
-import { createGraphUserLookup } from './adapters/graph/graph-user-lookup.ts';
-import { createGraphApproverCheck } from './adapters/graph/graph-approver-check.ts';
 import { createNotifier } from './notifier/notifier.ts';
 import { resolveDestinations } from './notifier/destinations.ts';
 import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
@@ -40,7 +38,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   warnAboutConfiguration(config, logger);
   const policy = loadActionPolicy({ file: config.actionPolicyFile });
   const store: Store = await openStore({ databaseUrl: config.databaseUrl.reveal(), logger });
-  const integrations = buildIntegrations(config, logger, options);
+  const integrations = await buildIntegrations(config, logger, options);
   const instanceId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 
   const adapter = createBotAdapter({ config, logger });
@@ -53,10 +51,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     ? channelReferenceFromSettings({ channelId: config.teamsChannel.channelId, serviceUrl: config.teamsChannel.serviceUrl, tenantId: config.teamsChannel.tenantId, botAppId })
     : undefined;
 
-  const approvers =
-    integrations.graph && config.approvers.groupIds.length > 0
-      ? createGraphApproverCheck({ client: integrations.graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds })
-      : createUserListApproverCheck(config.approvers.userIds);
+  const approvers = integrations.groupApprovers ?? createUserListApproverCheck(config.approvers.userIds);
   const approvals = createApprovalWorkflow({
     store,
     remediation: integrations.remediation,
@@ -79,10 +74,10 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     },
     instanceId,
     resolvePerson:
-      integrations.directory || integrations.graphLookup
+      integrations.directory || integrations.entraLookup
         ? createPersonResolver({
             directory: integrations.directory,
-            entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
+            entra: integrations.entraLookup,
             store,
             netbiosDomain: integrations.netbiosDomain,
             timeoutMs: LOOKUP_TIMEOUT_MS * 2,

@@ -1,6 +1,18 @@
-import * as templating from 'adaptivecards-templating';
+import { createRequire } from 'node:module';
+import type * as Templating from 'adaptivecards-templating';
 
-const prepared = new WeakMap<object, templating.Template>();
+const prepared = new WeakMap<object, Templating.Template>();
+
+/**
+ * The templating engine (with adaptive-expressions and its parser, some 20 MB) is loaded on the
+ * first card, not at start: a bot that has posted nothing yet should not hold it. Loaded
+ * synchronously (require) so that rendering stays a plain function.
+ */
+let engine: typeof Templating | undefined;
+function templating(): typeof Templating {
+  engine ??= createRequire(import.meta.url)('adaptivecards-templating') as typeof Templating;
+  return engine;
+}
 
 /**
  * Expands an Adaptive Card template (`${...}` syntax) with data. Data values are substituted as
@@ -14,7 +26,7 @@ const prepared = new WeakMap<object, templating.Template>();
 export function renderTemplate(templateJson: object, data: object): Record<string, unknown> {
   let template = prepared.get(templateJson);
   if (!template) {
-    template = new templating.Template(templateJson);
+    template = new (templating().Template)(templateJson);
     prepared.set(templateJson, template);
   }
   const expanded: unknown = template.expand({ $root: data });

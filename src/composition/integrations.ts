@@ -1,23 +1,21 @@
-/** Builds the vendor adapters the configuration enables (part of the composition root, src/main.ts). */
-import { readFileSync } from 'node:fs';
+/**
+ * Builds the vendor adapters the configuration enables (part of the composition root, src/main.ts).
+ * Each vendor's part is a module of its own, imported only when configured: a deployment that does
+ * not use Okta, Sentinel, LDAP or Graph never loads their SDKs (start time and memory, issue 16).
+ */
 import type { Config } from '../config/config.ts';
-import { Secret, type Logger } from '../observability/logger.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { AlertSource } from '../domain/ports/alert-source.ts';
+import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import type { Directory } from '../domain/ports/directory.ts';
+import type { EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
+import type { OktaUserLookup } from '../domain/ports/okta-user-lookup.ts';
+import type { ReaderCheck } from '../domain/ports/reader-check.ts';
 import type { Remediation } from '../domain/remediation.ts';
 import type { ActionSystem } from '../actions/action-names.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { createRemediationRouter } from '../actions/remediation-router.ts';
 import { createAdRemediation, dnsDomainOfDn } from '../adapters/ldap/ad-remediation.ts';
-import { createAzureCredential } from '../adapters/azure/azure-credential.ts';
-import { createGraphClient, type GraphClient } from '../adapters/graph/graph-client.ts';
-import { createGraphAlertSource } from '../adapters/graph/graph-alert-source.ts';
-import { createGraphIdentityActions } from '../adapters/graph/graph-identity-actions.ts';
-import { createSentinelAlertSource } from '../adapters/loganalytics/sentinel-alert-source.ts';
-import { createSentinelPersonAlerts } from '../adapters/loganalytics/sentinel-person-alerts.ts';
-import { createLdapDirectory } from '../adapters/ldap/ldap-directory.ts';
-import { createOktaClient, type OktaClient } from '../adapters/okta/okta-client.ts';
-import { createOktaRemediation } from '../adapters/okta/okta-remediation.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
 
 import type { StartOptions } from './start-options.ts';
@@ -29,96 +27,51 @@ export interface Integrations {
   directory?: Directory;
   remediation: Remediation;
   capabilities: DirectoryCapabilities;
-  graph?: GraphClient;
-  graphLookup?: GraphClient;
-  okta?: OktaClient;
+  /** Entra ID users (lookups, the person resolver), when the Azure app registration is configured. */
+  entraLookup?: EntraUserLookup;
+  oktaLookup?: OktaUserLookup;
+  /** Approvers by Entra group (APPROVER_GROUP_IDS), when configured with the Azure app registration. */
+  groupApprovers?: ApproverCheck;
+  /** Readers by Entra group (READER_GROUP_IDS), likewise. */
+  groupReaders?: ReaderCheck;
   /** Sentinel searched by `lookup` for a person's recent alerts (whenever a workspace is configured). */
   sentinelLookup?: SentinelAlertLookup;
   /** NetBIOS domain of `directory` (CORP), when there is one. */
   netbiosDomain?: string;
 }
 
-/** The vendor adapters the configuration enables; nothing is built for what is not configured. */
-export function buildIntegrations(config: Config, logger: Logger, options: StartOptions = {}): Integrations {
-  const timeoutMs = config.outboundTimeoutMs;
-  const credential = config.azure ? createAzureCredential(config.azure, { timeoutMs }) : undefined;
-  const graph = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger }) : undefined;
-  const graphLookup = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs: LOOKUP_TIMEOUT_MS, logger, maxRetries: 0 }) : undefined;
+/** The vendor adapters the configuration enables; nothing is built (or loaded) for what is not configured. */
+export async function buildIntegrations(config: Config, logger: Logger, options: StartOptions = {}): Promise<Integrations> {
+  const azure = config.azure;
+  const graph = azure ? (await import('./graph-integration.ts')).buildGraphIntegration({ ...config, azure }, logger, LOOKUP_TIMEOUT_MS) : undefined;
+  const sentinelConfig = config.sentinel;
+  const sentinel =
+    graph && sentinelConfig ? (await import('./sentinel-integration.ts')).buildSentinelIntegration({ ...config, sentinel: sentinelConfig }, graph.credential, logger, LOOKUP_TIMEOUT_MS) : undefined;
 
   const sources: AlertSource[] = [];
-  if (graph && config.alertSources.includes('graph')) sources.push(createGraphAlertSource({ client: graph, logger }));
-  if (credential && config.sentinel && config.alertSources.includes('sentinel')) {
-    sources.push(
-      createSentinelAlertSource({
-        credential,
-        endpoint: config.logsEndpoint,
-        workspaceId: config.sentinel.workspaceId,
-        filter: config.sentinel.alertFilter,
-        overlapSeconds: config.sentinel.overlapSeconds,
-        logger,
-        timeoutMs,
-      }),
-    );
-  }
+  if (graph?.source) sources.push(graph.source);
+  if (sentinel?.source) sources.push(sentinel.source);
 
   // A directory handed in (the lab's in-memory one) replaces the LDAP adapter.
-  const directory =
-    options.directory ??
-    (config.ldap
-      ? createLdapDirectory({
-          url: config.ldap.url,
-          bindDn: config.ldap.bindDn,
-          bindPassword: config.ldap.bindPassword,
-          baseDn: config.ldap.baseDn,
-          caPem: config.ldap.caFile ? readFileSync(config.ldap.caFile, 'utf8') : undefined,
-          netbiosDomain: config.ldap.netbiosDomain,
-          timeoutMs: config.ldap.timeoutMs,
-          logger,
-        })
-      : undefined);
-  // The lookup reads Sentinel whenever a workspace is configured, also when Graph is the alert
-  // source: the workspace may hold MDI alerts from before the bot polled, or from another connector.
-  const sentinelLookup =
-    credential && config.sentinel
-      ? createSentinelPersonAlerts({ credential, endpoint: config.logsEndpoint, workspaceId: config.sentinel.workspaceId, filter: config.sentinel.alertFilter, logger, timeoutMs: LOOKUP_TIMEOUT_MS, maxRetries: 0 })
-      : undefined;
-  const okta = config.okta
-    ? createOktaClient({
-        orgUrl: config.okta.orgUrl,
-        ...(config.okta.oauth
-          ? {
-              oauth: {
-                clientId: config.okta.oauth.clientId,
-                privateKeyPem: new Secret(readFileSync(config.okta.oauth.privateKeyPath, 'utf8')),
-                ...(config.okta.oauth.keyId ? { keyId: config.okta.oauth.keyId } : {}),
-              },
-            }
-          : {}),
-        ...(config.okta.apiToken ? { apiToken: config.okta.apiToken } : {}),
-        timeoutMs,
-        logger,
-      })
-    : undefined;
+  const directory = options.directory ?? (config.ldap ? (await import('./ldap-integration.ts')).buildLdapDirectory(config.ldap, logger) : undefined);
+  const okta = config.okta ? (await import('./okta-integration.ts')).buildOktaIntegration(config.okta, config.outboundTimeoutMs, logger, LOOKUP_TIMEOUT_MS) : undefined;
 
   const systems: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
   const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
   if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
-  if (graph) systems.entra = createGraphIdentityActions({
-      client: graph,
-      privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
-      ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
-    });
-  if (okta) systems.okta = createOktaRemediation({ client: okta, forgetDevices: config.okta?.forgetDevices ?? false });
+  if (graph) systems.entra = graph.entra;
+  if (okta) systems.okta = okta.remediation;
   return {
     sources,
     directory,
     remediation: createRemediationRouter(systems),
     capabilities: { activeDirectory: Boolean(directory), entra: Boolean(graph), okta: Boolean(okta) },
-    graph,
-    graphLookup,
-    okta,
-    sentinelLookup,
+    ...(graph ? { entraLookup: graph.entraLookup } : {}),
+    ...(graph?.groupApprovers ? { groupApprovers: graph.groupApprovers } : {}),
+    ...(graph?.groupReaders ? { groupReaders: graph.groupReaders } : {}),
+    ...(okta ? { oktaLookup: okta.lookup } : {}),
+    ...(sentinel ? { sentinelLookup: sentinel.lookup } : {}),
     netbiosDomain,
   };
 }

@@ -17,10 +17,7 @@ import type { ApprovalWorkflow } from '../approvals/approval-workflow.ts';
 import { createCommandHandler } from '../commands/command-handler.ts';
 import { createUserListReaderCheck } from '../commands/reader-check.ts';
 import { sourceStatuses } from '../notifier/poll-status.ts';
-import { createGraphUserLookup } from '../adapters/graph/graph-user-lookup.ts';
-import { createGraphReaderCheck } from '../adapters/graph/graph-reader-check.ts';
-import { createOktaUserLookup } from '../adapters/okta/okta-user-lookup.ts';
-import { LOOKUP_TIMEOUT_MS, type Integrations } from './integrations.ts';
+import type { Integrations } from './integrations.ts';
 
 export interface TurnHandlerDeps {
   config: Config;
@@ -40,16 +37,13 @@ export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
   const onCommand = createCommandHandler({
     store,
     directory: integrations.directory,
-    entra: integrations.graphLookup ? createGraphUserLookup({ client: integrations.graphLookup }) : undefined,
-    okta: integrations.okta ? createOktaUserLookup(integrations.okta, { timeoutMs: LOOKUP_TIMEOUT_MS }) : undefined,
+    entra: integrations.entraLookup,
+    okta: integrations.oktaLookup,
     sentinel: integrations.sentinelLookup,
     approvals,
     approvers: deps.approvers,
     // Who may read besides the approvers; Graph answers for groups (without it, the listed users only).
-    readers:
-      integrations.graph && config.readers.groupIds.length > 0
-        ? createGraphReaderCheck({ client: integrations.graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds })
-        : createUserListReaderCheck(config.readers.userIds),
+    readers: integrations.groupReaders ?? createUserListReaderCheck(config.readers.userIds),
     lookupRatePerMinute: config.lookupRatePerMinute,
     ...(deps.now ? { now: deps.now } : {}),
     status: {

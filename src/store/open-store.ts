@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import pg from 'pg';
 import { AppError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createMigrationProvider, type StoreDialect } from './migrations.ts';
@@ -48,7 +47,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const where = target.dialect === 'sqlite' ? target.path : redactDatabaseUrl(target.url);
   const log = options.logger.child({ component: 'store', dialect: target.dialect, database: where });
 
-  const db = target.dialect === 'sqlite' ? openSqlite(target.path) : openPostgres(target.url, options.maxConnections ?? 10, log);
+  const db = target.dialect === 'sqlite' ? openSqlite(target.path) : await openPostgres(target.url, options.maxConnections ?? 10, log);
   try {
     await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute();
   } catch (error) {
@@ -73,7 +72,9 @@ function openSqlite(path: string): Kysely<Database> {
   }
 }
 
-function openPostgres(url: string, max: number, log: Logger): Kysely<Database> {
+async function openPostgres(url: string, max: number, log: Logger): Promise<Kysely<Database>> {
+  // The driver is loaded only for a PostgreSQL store: an SQLite deployment never pays for it.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
   // An idle client losing its server emits 'error' on the pool; unhandled, it kills the process.
   pool.on('error', (error) => log.warn({ code: (error as { code?: string }).code }, 'idle PostgreSQL connection failed'));
