@@ -19,6 +19,10 @@ export interface BenchRow {
   /** Free text, e.g. "< 1000 ms". */
   target?: string;
   verdict: Verdict;
+  /** Against the floor (bench/floor.ts): the floor's figure, the product's, and product ÷ floor. */
+  floor?: string;
+  product?: string;
+  ratio?: number;
 }
 
 export interface BenchResult {
