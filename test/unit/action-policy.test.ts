@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ACTION_CATALOG, ACTION_NAMES, isDestructive, undoOf } from '../../src/actions/action-names.ts';
-import { loadActionPolicy, parseActionPolicy, requiredApprovals } from '../../src/actions/action-policy.ts';
+import { builtInPolicy, loadActionPolicy, parseActionPolicy, requiredApprovals } from '../../src/actions/action-policy.ts';
+import defaultPolicyJson from '../../src/actions/default-policy.json' with { type: 'json' };
 import type { ActionPolicy } from '../../src/actions/action-policy.ts';
 import { matchPolicyRule, proposeActions } from '../../src/actions/propose-actions.ts';
 import type { DirectoryCapabilities } from '../../src/actions/propose-actions.ts';
@@ -173,5 +174,17 @@ describe('proposeActions', () => {
       'test',
     );
     expect(matchPolicyRule(graph('brute-force'), custom).name).toBe('by-detector');
+  });
+});
+
+describe('the built-in policy', () => {
+  it('is exactly what the schema reads from default-policy.json (a start without a policy file skips the validator)', () => {
+    expect(builtInPolicy()).toEqual(parseActionPolicy(defaultPolicyJson, 'built-in default-policy.json'));
+    expect(loadActionPolicy()).toEqual(builtInPolicy());
+  });
+  it('is a fresh copy each time: a caller changing it changes nobody else', () => {
+    const one = builtInPolicy();
+    one.rules.length = 0;
+    expect(builtInPolicy().rules.length).toBeGreaterThan(0);
   });
 });
