@@ -1,15 +1,22 @@
 /**
  * Card invoke latency: an analyst presses Approve (Action.Execute, invoke `adaptiveCard/action`)
  * on an alert card; time from the POST to /api/messages until the HTTP answer (the updated card)
- * is read. The real bot (startIncidentBot) polls the local Graph, posts one card per alert to the
- * local connector, and each click goes to a distinct alert. DRY_RUN=true: the action goes
- * through every step (approval, execution, card update, thread reply) except the change itself.
+ * is read, until the card is updated for everyone (the last update the click caused reaches the
+ * connector) and until the result is replied in the alert's thread. The real bot
+ * (startIncidentBot) polls the local Graph, posts one card per alert to the local connector, and
+ * each click goes to a distinct alert. Two phases, each with a bot of its own: DRY_RUN=true (every
+ * step except the change itself) and DRY_RUN=false (the action really runs against the local Graph
+ * through the SDK; its own round trips are the difference).
  *
- *   node bench/card-invoke.ts     BENCH_CLICKS (50), BENCH_ACTION (revoke-sessions)
+ * Clicks come at a rate Teams' limits allow for one channel (a click costs up to three calls in
+ * the channel: the card updated as running, updated with the result, the reply), one every
+ * BENCH_CLICK_GAP_MS, after the channel's 30 s window has emptied of the card posts: the figures
+ * are the bot's own latency, not a queue behind the channel's limits.
  *
- * Target (issue 4: "answered in well under a second"): p95 of the invoke answer < 1000 ms.
- * Also shown, without a target: when the card update for everyone and the result in the thread
- * reach the connector (the action runs after the answer).
+ *   node bench/card-invoke.ts     BENCH_CLICKS (30 per phase), BENCH_ACTION (revoke-sessions), BENCH_CLICK_GAP_MS (1600)
+ *
+ * Targets: invoke answered p95 < 1000 ms (issue 4); with DRY_RUN, result in thread and card
+ * updated for everyone p95 <= 250 ms (issue 16).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,17 +27,21 @@ import { mdiAlert } from '../sim/graph/graph-alert-factory.ts';
 import { addUser, createTenant, putAlert } from '../sim/tenant.ts';
 import { startLabCloud } from '../sim/local-cloud.ts';
 import { LAB_SECRET_HEADER } from '../src/http/front-door.ts';
-import { distribution, intEnv, runBench, under, waitFor } from './lib/bench-report.ts';
+import { distribution, intEnv, runBench, under, waitFor, type BenchResult } from './lib/bench-report.ts';
 import { startBenchBot } from './lib/bench-bot.ts';
 import { ensureTrustedTestCa } from './lib/trusted-ca.ts';
 
 ensureTrustedTestCa(import.meta.filename);
 
-const CLICKS = intEnv('BENCH_CLICKS', 50);
+const CLICKS = intEnv('BENCH_CLICKS', 30);
 const ACTION = process.env.BENCH_ACTION ?? 'revoke-sessions';
+const GAP_MS = intEnv('BENCH_CLICK_GAP_MS', 1600);
 const CHANNEL = '19:bench-incidents-0000@thread.tacv2';
 const BOT_APP_ID = 'incident-bot-local'; // what the composition root uses with BOT_AUTH=off
 const TARGET_MS = 1000;
+const THREAD_TARGET_MS = 250;
+/** Teams' longest short window in a channel (60 per 30 s): the card posts must have left it. */
+const CHANNEL_WINDOW_MS = 30_000;
 
 interface Button {
   record: SentRecord;
@@ -51,8 +62,15 @@ function approveButton(record: SentRecord, action: string): Button | undefined {
 }
 
 await runBench('card-invoke', async (result) => {
-  result.setup = `${CLICKS} Approve clicks (${ACTION}) on distinct alert cards, one at a time, real bot, DRY_RUN=true, SQLite file store`;
-  const dir = mkdtempSync(join(tmpdir(), 'bench-invoke-'));
+  result.setup = `${CLICKS} Approve clicks (${ACTION}) per phase on distinct alert cards, one every ${GAP_MS} ms, real bot, SQLite file store; phases DRY_RUN=true and DRY_RUN=false`;
+  await phase(result, true);
+  await phase(result, false);
+  result.notes.push('clicks are sequential, each on its own alert and thread, paced as Teams allows one channel');
+});
+
+async function phase(result: BenchResult, dryRun: boolean): Promise<void> {
+  const label = dryRun ? 'dry run' : 'real run';
+  const dir = mkdtempSync(join(tmpdir(), `bench-invoke-${dryRun ? 'dry' : 'real'}-`));
   const tenant = createTenant();
   const users = Array.from({ length: CLICKS }, (_, i) => addUser(tenant, { name: `bench.user${String(i).padStart(3, '0')}` }));
   const recent = Date.now() - 10 * 60_000;
@@ -74,7 +92,7 @@ await runBench('card-invoke', async (result) => {
         TEAMS_SERVICE_URL: connector.serviceUrl,
         TEAMS_TENANT_ID: tenant.tenantId,
         APPROVER_USER_IDS: ALICE_USER.aadObjectId,
-        DRY_RUN: 'true',
+        DRY_RUN: String(dryRun),
         MAX_ACTIONS_PER_HOUR: '10000',
       },
       join(dir, 'bot.log'),
@@ -87,11 +105,15 @@ await runBench('card-invoke', async (result) => {
     const buttons = cards.map((record) => approveButton(record, ACTION)).filter((b): b is Button => b !== undefined);
     if (buttons.length < CLICKS) throw new Error(`only ${buttons.length} of ${cards.length} cards offer an approve button for ${ACTION}`);
     const teams: TeamsContext = { serviceUrl: connector.serviceUrl, botAppId: BOT_APP_ID, tenantId: tenant.tenantId, channelId: CHANNEL };
+    // The card posts must have left the channel's 30 s window (plus a margin for their answers).
+    const lastPost = Math.max(...cards.map((r) => r.at.getTime()));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastPost + CHANNEL_WINDOW_MS + 500 - Date.now())));
 
     const answers: number[] = [];
     const clicks: { root: string; at: number; sentBefore: number }[] = [];
     let refused = 0;
-    for (const { record, data } of buttons) {
+    for (const [index, { record, data }] of buttons.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, Math.max(0, clicks.at(-1)!.at + GAP_MS - Date.now())));
       const root = record.activityId;
       const activity = adaptiveCardAction(teams, { verb: 'approve', data, cardActivityId: root, threadRootId: root });
       const sentBefore = connector.sent.length;
@@ -109,33 +131,39 @@ await runBench('card-invoke', async (result) => {
       }
     }
 
-    // After the answer: the card updated for everyone, then the result replied in the thread.
-    const laterOf = (kind: 'update' | 'reply', root: string, after: number) =>
-      connector.sent.slice(after).find((r) => (kind === 'update' ? r.kind === 'update' && r.activityId === root : (r.kind === 'reply' || r.kind === 'send') && (r.replyToId === root || r.conversationId.endsWith(`;messageid=${root}`))));
-    await waitFor('every result in its thread', 60_000, () => clicks.every((c) => laterOf('reply', c.root, c.sentBefore)), 100).catch((error: Error) => result.errors.push(error.message));
+    // After the answer: the card updated for everyone (the last update the click caused: the
+    // result), and the result replied in the thread.
+    const replyOf = (root: string, after: number) => connector.sent.slice(after).find((r) => (r.kind === 'reply' || r.kind === 'send') && (r.replyToId === root || r.conversationId.endsWith(`;messageid=${root}`)));
+    const lastUpdateOf = (root: string, after: number) => connector.sent.slice(after).filter((r) => r.kind === 'update' && r.activityId === root).at(-1);
+    await waitFor('every result in its thread', 60_000, () => clicks.every((c) => replyOf(c.root, c.sentBefore)), 100).catch((error: Error) => result.errors.push(error.message));
+    // Updates settle with the reply or just after it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const updates = clicks.flatMap((c) => {
-      const r = laterOf('update', c.root, c.sentBefore);
+      const r = lastUpdateOf(c.root, c.sentBefore);
       return r ? [r.at.getTime() - c.at] : [];
     });
     const replies = clicks.flatMap((c) => {
-      const r = laterOf('reply', c.root, c.sentBefore);
+      const r = replyOf(c.root, c.sentBefore);
       return r ? [r.at.getTime() - c.at] : [];
     });
     const seconds = answers.reduce((a, b) => a + b, 0) / 1000;
     const answered = distribution(answers);
+    const updated = distribution(updates);
+    const replied = distribution(replies);
+    const threadTarget = dryRun ? `p95 <= ${THREAD_TARGET_MS} ms` : '';
+    const threadVerdict = (p95: number | undefined) => (dryRun ? (p95 !== undefined && p95 <= THREAD_TARGET_MS ? 'PASS' : 'FAIL') : 'info');
     result.rows.push(
-      { metric: 'invoke answered (HTTP, updated card)', ...answered, rate: `${(answers.length / seconds).toFixed(1)} clicks/s`, target: `p95 < ${TARGET_MS} ms`, verdict: under(answered.p95!, TARGET_MS) },
-      { metric: 'card updated for everyone (connector)', ...distribution(updates), target: '', verdict: 'info' },
-      { metric: 'result replied in thread (connector)', ...distribution(replies), target: '', verdict: 'info' },
+      { metric: `${label}: invoke answered (HTTP, updated card)`, ...answered, rate: `${(answers.length / seconds).toFixed(1)} clicks/s`, target: `p95 < ${TARGET_MS} ms`, verdict: under(answered.p95!, TARGET_MS) },
+      { metric: `${label}: card updated for everyone`, ...updated, target: threadTarget, verdict: threadVerdict(updated.p95) },
+      { metric: `${label}: result replied in thread`, ...replied, target: threadTarget, verdict: threadVerdict(replied.p95) },
     );
     if (refused > 0) result.errors.push(`${refused} of ${answers.length} clicks were not answered with the updated card`);
-    const failedRuns = clicks.filter((c) => /fail|error/i.test(String(laterOf('reply', c.root, c.sentBefore)?.activity?.text ?? ''))).length;
-    if (failedRuns > 0) result.errors.push(`${failedRuns} dry-run executions reported a failure in their thread`);
-    result.notes.push('clicks are sequential, each on its own alert and thread; the execution of one overlaps the next click');
+    const failedRuns = clicks.filter((c) => /fail|error/i.test(String(replyOf(c.root, c.sentBefore)?.activity?.text ?? ''))).length;
+    if (failedRuns > 0) result.errors.push(`${label}: ${failedRuns} executions reported a failure in their thread`);
   } finally {
     await bot?.stop();
     await Promise.all([connector.close(), cloud.stop()]);
     if (result.errors.length > 0 || process.env.BENCH_KEEP_LOG) result.notes.push(`bot log kept: ${join(dir, 'bot.log')}`);
     else rmSync(dir, { recursive: true, force: true });
   }
-});
+}
