@@ -13,7 +13,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3978 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    NODE_COMPILE_CACHE=/tmp/incident-bot-compile-cache
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --chown=root:root package.json ./
