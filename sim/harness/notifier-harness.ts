@@ -45,6 +45,8 @@ export interface NotifierHarness {
   /** The configured channel (as TEAMS_CHANNEL_ID + TEAMS_SERVICE_URL give it). */
   channel: ConversationReferenceJson;
   graphSource(): AlertSource;
+  /** The Graph source with its own paging (production defaults where not given). */
+  graphSourceWith(paging: { pageSize?: number; maxPages?: number }): AlertSource;
   sentinelSource(): AlertSource;
   messenger(): Messenger;
   /** A fresh SQLite store in a temp directory, or a store on the given URL. */
@@ -95,6 +97,10 @@ export async function startNotifierHarness(options: { graphPageSize?: number } =
       // Small pages so that a handful of alerts already spans several pages; SDK retries fast.
       const client = createGraphClient({ credential, endpoint: graph.url, timeoutMs: 5000, logger: log.logger, maxRetries: 1, retryDelaySeconds: 0 });
       return createGraphAlertSource({ client, logger: log.logger, pageSize: options.graphPageSize ?? 3 });
+    },
+    graphSourceWith(paging) {
+      const client = createGraphClient({ credential, endpoint: graph.url, timeoutMs: 5000, logger: log.logger, maxRetries: 1, retryDelaySeconds: 0 });
+      return createGraphAlertSource({ client, logger: log.logger, ...paging });
     },
     sentinelSource() {
       return createSentinelAlertSource({ credential, endpoint: la.endpoint, workspaceId: WORKSPACE, logger: log.logger, timeoutMs: 5000, maxRetries: 0 });

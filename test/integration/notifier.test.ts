@@ -408,3 +408,22 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+describe('notifier: a source with more to read', () => {
+  it('reads on at once when the source read a narrowed window, not after the poll interval; the whole storm is posted once', async () => {
+    // 40 alerts, a Graph source reading at most 2 pages of 3: every read is a narrowed window.
+    for (let i = 0; i < 40; i++) graphAlert(i, { accounts: [person(i % 4)] });
+    const store = await freshStore();
+    const n = notifier(store, { pollIntervalSeconds: 3600, sources: [h.graphSourceWith({ pageSize: 3, maxPages: 2 })] });
+    n.start();
+    const deadline = Date.now() + 60_000;
+    while (h.connector.cardsPosted().length < 40 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    const polls = h.log.lines().filter((l) => l.msg === 'alert source polled' && l.source === 'graph');
+    expect(polls.length).toBeGreaterThan(1);
+    expect(polls.slice(0, -1).some((l) => l.more === true)).toBe(true);
+    const refs = h.connector.cardsPosted().map((r) => /"title":"Ref","value":"([A-Z0-9]+)"/.exec(JSON.stringify(r.activity))?.[1]);
+    expect(refs).toHaveLength(40);
+    expect(new Set(refs).size).toBe(40);
+  });
+});
+
