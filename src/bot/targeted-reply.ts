@@ -2,6 +2,7 @@ import type { Activity, TurnContext } from 'botbuilder';
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 import { toActivity } from './teams-messenger.ts';
+import { timeoutSignal } from '../shared/timeout-signal.ts';
 
 /** The bits of botbuilder's ConnectorClient this needs: its credentials sign our own request. */
 interface SigningConnector {
@@ -77,7 +78,12 @@ async function postTargeted(context: TurnContext, message: OutboundMessage, doFe
     method: 'POST',
     headers: { set: (name, value) => void headers.set(name.toLowerCase(), value), get: (name) => headers.get(name.toLowerCase()) },
   });
-  const response = await doFetch(url, { method: 'POST', headers: Object.fromEntries(headers), body: JSON.stringify(activity), signal: AbortSignal.timeout(timeoutMs) });
-  await response.body?.cancel();
-  return response.status;
+  const timeout = timeoutSignal(timeoutMs);
+  try {
+    const response = await doFetch(url, { method: 'POST', headers: Object.fromEntries(headers), body: JSON.stringify(activity), signal: timeout.signal });
+    await response.body?.cancel();
+    return response.status;
+  } finally {
+    timeout.clear();
+  }
 }

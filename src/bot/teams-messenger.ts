@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger.ts';
 import { channelOf, parseConversationReference, referenceFor, rootActivityIdOf, threadConversationIdOf } from './conversation-reference.ts';
 import { createOutboundPacer, systemClock, type OutboundPacer, type PacerClock, type PacerSlot } from './outbound-pacer.ts';
 import { updateKeyOf } from './teams-rate-limits.ts';
+import { timeoutSignal } from '../shared/timeout-signal.ts';
 
 import { createAppThrottleDetector } from './app-throttle-detector.ts';
 import { createConnectorTuner, type AttemptControl, type ConnectorClientLike } from './connector-tuning.ts';
@@ -71,7 +72,9 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   const tune = createConnectorTuner({ logger, timeoutMs });
 
   async function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
-    const deadline = AbortSignal.timeout(deadlineMs);
+    // Timers cleared when the call is done (not AbortSignal.timeout: see shared/timeout-signal.ts).
+    const deadlineTimer = timeoutSignal(deadlineMs);
+    const deadline = deadlineTimer.signal;
     const facts = { operation, conversationId: key };
     let outcome: { ok: true; value: T } | { ok: false; error: AppError } | undefined;
     try {
@@ -88,6 +91,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
     } catch (error) {
       // Failures before the turn: credentials, connector creation.
       throw new AppError('UPSTREAM_ERROR', `Could not open a Teams conversation (${operation}).`, { cause: error, details: facts });
+    } finally {
+      deadlineTimer.clear();
     }
     if (!outcome) throw new AppError('INTERNAL', `The Teams turn ended without running (${operation}).`, { details: facts });
     if (!outcome.ok) throw outcome.error;
@@ -102,7 +107,8 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
       } catch (error) {
         throw new AppError('TIMEOUT', `Teams rate limits kept the message waiting past its deadline (${facts.operation}).`, { cause: error, details: { ...facts, attempts: attempt - 1, deadlineMs } });
       }
-      const attemptTimeout = AbortSignal.timeout(timeoutMs);
+      const attemptTimer = timeoutSignal(timeoutMs);
+      const attemptTimeout = attemptTimer.signal;
       control.signal = AbortSignal.any([deadline, attemptTimeout]);
       let giveUp: AppError | undefined;
       let pauseMs = 0;
@@ -127,6 +133,7 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
           logger.warn({ ...facts, attempt, delayMs: Math.round(pauseMs), failure: describe(failure) }, 'Teams call failed; retrying');
         }
       } finally {
+        attemptTimer.clear();
         control.signal = undefined;
         // Pause before releasing: otherwise the next message of this thread would take the freed
         // slot at once. A pause (not a private sleep) makes the messages queued behind this one wait
