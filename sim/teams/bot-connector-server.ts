@@ -321,6 +321,9 @@ export async function startBotConnectorServer(options: BotConnectorServerOptions
       return known && !known.deleted ? known.activity : undefined;
     },
     reset() {
+      // The request log too: a test that resets between batches (the fuzz memory test) must not
+      // have the stand-in keep every request it ever received in the process it measures.
+      server.requests.length = 0;
       sent.length = 0;
       rejected.length = 0;
       faults.length = 0;
