@@ -7,6 +7,7 @@ import { background, chatSafe, type ApprovalContext } from './approval-context.t
 import { ACTION_NAMES } from '../actions/action-names.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
 import { proposalsOf } from './offers.ts';
+import { inSpan } from '../shared/telemetry.ts';
 
 /**
  * Where the approvals write: only where a card lives. An alert's card at the location the notifier
@@ -118,11 +119,11 @@ export async function replyFor(ctx: ApprovalContext, approval: Approval, text: s
 
 /** Card update and thread line after the clicker has had their answer; failures only logged. */
 export function announce(ctx: ApprovalContext, approval: Approval | undefined, alertKey: string | undefined, statusLine: string | undefined, threadText?: string): void {
-  background(ctx, 'announce', async () => {
+  background(ctx, 'announce', () => inSpan('approval.announce', { 'incident.alert.key': alertKey ?? approval?.alertKey }, async () => {
     if (approval) await updateCardOf(ctx, approval, statusLine);
     else if (alertKey) await updateCard(ctx, alertKey, statusLine);
     if (!threadText) return;
     if (approval) await replyFor(ctx, approval, threadText);
     else if (alertKey) await replyInThread(ctx, alertKey, threadText);
-  });
+  }));
 }

@@ -10,6 +10,8 @@ import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
 import { refuse } from './request-approval.ts';
+import { alertLinks, inSpan } from '../shared/telemetry.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 /**
  * approved → running, then the run itself in the background: the clicker gets "running" at once,
@@ -19,12 +21,16 @@ import { refuse } from './request-approval.ts';
  */
 export async function start(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, options: { gateJustPassed?: boolean } = {}): Promise<void> {
   if (ctx.runningHere.has(id)) return;
+  startedAt.set(id, performance.now());
   ctx.runningHere.add(id);
   let handedOver = false;
   try {
     handedOver = await startHere(ctx, id, approver, correlationId, options.gateJustPassed === true);
   } finally {
-    if (!handedOver) ctx.runningHere.delete(id);
+    if (!handedOver) {
+      ctx.runningHere.delete(id);
+      startedAt.delete(id);
+    }
   }
 }
 
@@ -136,9 +142,18 @@ export async function stillHolds(ctx: ApprovalContext, id: string, token: string
   return ctx.store.renewLease(runLease(id), token, ctx.runLeaseMs).catch(() => false);
 }
 
+/** When each run here was asked for (the completing click, `resume`): click → result in the metrics. */
+const startedAt = new Map<string, number>();
+
 async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, lease: { token: string; signal: AbortSignal }): Promise<void> {
   const approval = await ctx.store.getApproval(id);
   if (!approval || approval.state !== 'running') return;
+  const attributes = { 'incident.approval.id': id, 'incident.action': approval.action, 'incident.alert.key': approval.alertKey, 'incident.dry_run': ctx.settings.dryRun };
+  await inSpan('approval.run', attributes, () => executeNow(ctx, approval, approver, correlationId, lease), { links: alertLinks(approval.alertKey) }).finally(() => startedAt.delete(id));
+}
+
+async function executeNow(ctx: ApprovalContext, approval: Approval, approver: PrivateRecipient | undefined, correlationId: string, lease: { token: string; signal: AbortSignal }): Promise<void> {
+  const id = approval.id;
   const alog = actionLog(ctx, approval, correlationId);
   const action = approval.action as ActionName;
   const target = parseActionTarget(approval.target);
@@ -174,6 +189,11 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
   }
   const done = (await ctx.store.getApproval(id)) ?? approval;
-  await updateCardOf(ctx, done, threadText.split('\n')[0]);
-  await replyFor(ctx, done, threadText);
+  await inSpan('approval.announce', { 'incident.approval.id': id, 'incident.outcome': done.state }, async () => {
+    await updateCardOf(ctx, done, threadText.split('\n')[0]);
+    await replyFor(ctx, done, threadText);
+  });
+  telemetryMetrics.approval(approval.action, done.state);
+  const asked = startedAt.get(id);
+  if (asked !== undefined) telemetryMetrics.clickToResult(approval.action, done.state, performance.now() - asked);
 }
