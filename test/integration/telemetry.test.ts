@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -111,6 +111,20 @@ function traceOf(receiver: OtlpReceiver, traceId: string) {
   return { spans, parentOf, isUnder, named, one, root: spans.find((s) => !s.parentSpanId) };
 }
 
+/** A trace as an indented tree: name, duration, attributes, links. */
+function treeOf(trace: ReturnType<typeof traceOf>): string {
+  const lines: string[] = [`trace ${trace.root?.traceId}`];
+  const walk = (span: ReceivedSpan, depth: number) => {
+    const ms = Number((BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1000n) / 1000;
+    const attrs = Object.entries(span.attributes).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+    const links = span.links.map((l) => ` link→${l.traceId.slice(0, 8)}…`).join('');
+    lines.push(`${'  '.repeat(depth)}${span.name} ${ms.toFixed(1)} ms${attrs ? `  ${attrs}` : ''}${links}`);
+    for (const child of trace.spans.filter((s) => s.parentSpanId === span.spanId).sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1))) walk(child, depth + 1);
+  };
+  if (trace.root) walk(trace.root, 1);
+  return lines.join('\n');
+}
+
 function revealedPassword(activity: Record<string, unknown>): string {
   const card = (activity.attachments as { content: { actions?: { type: string; card?: { body?: { text?: string }[] } }[] } }[])[0]!.content;
   return card.actions?.find((a) => a.type === 'Action.ShowCard')?.card?.body?.[0]?.text ?? '';
@@ -199,7 +213,7 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       const ldapReset = click.one('ldap resetPassword', remediation);
       expect(ldapReset.kind).toBe(SPAN_KIND.CLIENT);
       expect(ldapReset.attributes['ldap.operation']).toBe('resetPassword');
-      expect(click.one('ldap.bind', ldapReset).attributes['server.address']).toBe('127.0.0.1');
+      expect(click.one('ldap.bind', ldapReset).attributes['server.address']).toBe(new URL(h.samba.ldapUrl).hostname);
       expect(click.one('ldap.modify', ldapReset).status.code ?? 0).not.toBe(2);
       expect(click.isUnder(announce!, run)).toBe(true);
       const reply = click.one('teams.reply', announce);
@@ -241,6 +255,9 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       const urls = receiver.spans.map((s) => s.attributes['url.full']).filter((u): u is string => typeof u === 'string');
       expect(urls.length).toBeGreaterThan(0);
       expect(urls.filter((u) => u.includes('?'))).toEqual([]);
+
+      // TELEMETRY_TRACE_DUMP=<file>: the two traces as an indented tree (the README's example).
+      if (process.env.TELEMETRY_TRACE_DUMP) writeFileSync(process.env.TELEMETRY_TRACE_DUMP, [treeOf(alertTrace), treeOf(click)].join('\n\n'));
 
       // This process loaded the OTLP/HTTP exporter (the probe sees what was configured).
       expect(loadedModules(probe).some((m) => m.includes('/node_modules/@opentelemetry/exporter-trace-otlp-http/'))).toBe(true);
