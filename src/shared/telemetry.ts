@@ -73,17 +73,22 @@ export function sanitizeUrl(url: string): string {
 }
 
 let enabled = false;
+let tracer = trace.getTracer('incident-bot');
 
-/** Called once by the SDK loader when an exporter is configured; before that, spans are not even created. */
+/**
+ * Called once by the SDK loader after its SDK started; before that, spans are not even created.
+ * The tracer is taken here, not at load: the Azure Monitor distro resets the API's global
+ * providers (`trace.disable()`), which strands a tracer obtained earlier on a provider left behind.
+ */
 export function enableTelemetry(): void {
   enabled = true;
+  tracer = trace.getTracer('incident-bot');
 }
 
 export function telemetryEnabled(): boolean {
   return enabled;
 }
 
-const tracer = trace.getTracer('incident-bot');
 const NO_SPAN = trace.wrapSpanContext({ traceId: '00000000000000000000000000000000', spanId: '0000000000000000', traceFlags: TraceFlags.NONE });
 
 export interface SpanOptions {

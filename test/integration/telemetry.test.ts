@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ALICE_USER, BOB_USER } from '../../sim/teams/bot-activity.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../sim/otel/otlp-receiver.ts';
+import { startIngestionServer } from '../../sim/azure-monitor/ingestion-server.ts';
 import { alertAnchor, TELEMETRY_ATTRIBUTES } from '../../src/shared/telemetry.ts';
 import { cardButtons, type BotHarness, type TestBot } from '../support/bot-harness.ts';
 import { useBotE2e } from '../support/bot-e2e-hooks.ts';
-import { TEST_LAB_SECRET } from '../support/lab-secret.ts';
+import { labJsonHeaders, TEST_LAB_SECRET } from '../support/lab-secret.ts';
 import { requireSamba } from '../support/samba.ts';
 
 /**
@@ -28,7 +30,7 @@ const SDK_MODULE = /node_modules\/(@opentelemetry\/(?!api\/)[^/]+|@azure\/monito
 let h: BotHarness;
 useBotE2e((harness) => (h = harness));
 
-const receivers: OtlpReceiver[] = [];
+const receivers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const r of receivers.splice(0)) await r.close();
 });
@@ -42,12 +44,12 @@ function loadedModules(file: string): string[] {
 }
 
 /** Starts `node src/main.ts` with the probe, waits until it listens, stops it with SIGTERM; the modules it resolved. */
-async function modulesOfAStartedBot(env: Record<string, string>): Promise<{ modules: string[]; output: string; code: number | null }> {
+async function modulesOfAStartedBot(env: Record<string, string>, during?: (url: string) => Promise<void>): Promise<{ modules: string[]; output: string; code: number | null }> {
   const file = probeFile();
   const dir = mkdtempSync(join(tmpdir(), 'ib-otel-'));
   const child = spawn(process.execPath, ['--import', PROBE, 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: dir, PORT: '0', BOT_AUTH: 'off', BOT_LAB_SECRET: TEST_LAB_SECRET, ALERT_SOURCES: 'none', DATABASE_URL: `sqlite:${join(dir, 'bot.db')}`, MODULE_PROBE_FILE: file, ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS ?? '', HOME: dir, PORT: '0', BOT_AUTH: 'off', BOT_LAB_SECRET: TEST_LAB_SECRET, ALERT_SOURCES: 'none', DATABASE_URL: `sqlite:${join(dir, 'bot.db')}`, MODULE_PROBE_FILE: file, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -61,6 +63,7 @@ async function modulesOfAStartedBot(env: Record<string, string>): Promise<{ modu
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+  if (during) await during((JSON.parse(output.split('\n').find((l) => l.includes('"incident-bot listening"'))!) as { url: string }).url);
   child.kill('SIGTERM');
   const [code] = (await once(child, 'exit')) as [number | null];
   return { modules: loadedModules(file), output, code };
@@ -85,6 +88,47 @@ describe('telemetry off unless configured', () => {
     expect(modules.some((m) => m.includes('/node_modules/@opentelemetry/sdk-node/'))).toBe(true);
     expect(modules.some((m) => m.includes('/node_modules/@opentelemetry/exporter-trace-otlp-http/'))).toBe(true);
     expect(modules.some((m) => m.includes('/node_modules/@azure/monitor-opentelemetry/'))).toBe(false);
+  });
+
+  it('with APPLICATIONINSIGHTS_CONNECTION_STRING, the Azure Monitor distro exports the bot\'s spans, allow-listed, to the ingestion endpoint', async () => {
+    const ingestion = await startIngestionServer();
+    receivers.push(ingestion);
+    const key = randomUUID();
+    const { modules, code, output } = await modulesOfAStartedBot(
+      {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString(key),
+        // Nothing beyond this machine: no SDK statistics to Microsoft, no cloud resource probes.
+        APPLICATIONINSIGHTS_SDKSTATS_DISABLED: 'true',
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED: 'true',
+        OTEL_NODE_RESOURCE_DETECTORS: 'env',
+        // The distro samples 5 traces per second by default (rate limited, starting empty): all of them here.
+        OTEL_TRACES_SAMPLER: 'microsoft.fixed_percentage',
+        OTEL_TRACES_SAMPLER_ARG: '1',
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+        // Also set: Azure Monitor wins, OTLP is not loaded.
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+      },
+      async (url) => {
+        const activity = { type: 'conversationUpdate', id: randomUUID(), channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: '29:someone', aadObjectId: randomUUID() }, recipient: { id: '28:incident-bot' }, conversation: { id: 'a:1someone', conversationType: 'personal' }, text: `help ${TEST_LAB_SECRET}` };
+        await fetch(`${url}/api/messages`, { method: 'POST', headers: labJsonHeaders(), body: JSON.stringify(activity) });
+        // Exported by the distro's batch processor (OTEL_BSP_SCHEDULE_DELAY below), while the bot runs.
+        for (let i = 0; i < 100 && !ingestion.items.some((item) => item.data?.baseData?.name === 'bot.activity'); i++) await new Promise((r) => setTimeout(r, 100));
+      },
+    );
+    expect(code).toBe(0);
+    expect(output).toContain('telemetry: exporting traces and metrics to Azure Monitor');
+    expect(modules.some((m) => m.includes('/node_modules/@azure/monitor-opentelemetry/'))).toBe(true);
+    // (the distro's own NodeSDK brings the OTLP exporter modules along; the OTLP path did not start)
+    expect(output).not.toContain('over OTLP/HTTP');
+    const request = ingestion.items.find((i) => i.data?.baseType === 'RequestData' && i.data.baseData?.name === 'bot.activity');
+    expect(request, `a Request for bot.activity among ${ingestion.items.map((i) => `${i.name}/${i.data?.baseType}/${i.data?.baseData?.name}`).join(', ')}\n${output.slice(-3000)}`).toBeDefined();
+    expect(request!.iKey).toBe(key);
+    expect(request!.data!.baseData!.properties).toMatchObject({ 'incident.activity.type': 'conversationUpdate', 'incident.channel': 'msteams' });
+    const allowed = new Set<string>(TELEMETRY_ATTRIBUTES);
+    const spans = ingestion.items.filter((i) => i.data?.baseType === 'RequestData' || i.data?.baseType === 'RemoteDependencyData');
+    const names = spans.flatMap((i) => Object.keys(i.data?.baseData?.properties ?? {})).filter((n) => !n.startsWith('_MS.') && !n.startsWith('microsoft.'));
+    expect(names.filter((n) => !allowed.has(n))).toEqual([]);
+    for (const body of ingestion.bodies) expect(body).not.toContain(TEST_LAB_SECRET);
   });
 
   it('OTEL_SDK_DISABLED=true wins over a configured endpoint', async () => {
