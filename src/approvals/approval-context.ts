@@ -16,6 +16,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import { createExecutionCap, type ExecutionCap } from './execution-cap.ts';
 import type { GuardSettings } from './guard-rails.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 /**
  * The one context every approval use case shares: the ports, the settings, and the little state a
@@ -132,6 +133,7 @@ type ApprovalAuditFields = 'at' | 'approvalId' | 'alertKey' | 'target' | 'accoun
  * is for, so every vote, approval, denial and run says what was voted on (`history <who>`).
  */
 export async function auditApproval(ctx: ApprovalContext, approval: Approval, correlationId: string, entry: Omit<AuditEntry, ApprovalAuditFields>): Promise<void> {
+  telemetryMetrics.approvalStep(approval.action, entry.action, entry.outcome);
   const target = parseActionTarget(approval.target);
   await audit(ctx, {
     ...entry,

@@ -193,7 +193,6 @@ async function executeNow(ctx: ApprovalContext, approval: Approval, approver: Pr
     await updateCardOf(ctx, done, threadText.split('\n')[0]);
     await replyFor(ctx, done, threadText);
   });
-  telemetryMetrics.approval(approval.action, done.state);
   const asked = startedAt.get(id);
   if (asked !== undefined) telemetryMetrics.clickToResult(approval.action, done.state, performance.now() - asked);
 }

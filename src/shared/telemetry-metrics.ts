@@ -43,6 +43,8 @@ function get(): Instruments | undefined {
   return instruments;
 }
 
+const DECISIONS: Readonly<Record<string, string>> = { 'approval.approved': 'approved', 'approval.denied': 'denied', 'approval.refused': 'refused', 'approval.expired': 'expired' };
+
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 export const telemetryMetrics = {
@@ -71,8 +73,15 @@ export const telemetryMetrics = {
   pacerWaited(conversation: string, waitedMs: number): void {
     get()?.pacerWait.record(seconds(waitedMs), { 'incident.conversation': conversation });
   },
-  approval(action: string, outcome: string): void {
-    get()?.approvals.add(1, { 'incident.action': action, 'incident.outcome': outcome });
+  /**
+   * Counts the decisions and results of approvals from their audit entries: `approval.approved`,
+   * `.denied`, `.refused`, `.expired` give the outcome by name, `action.executed` by success or failure.
+   */
+  approvalStep(action: string, auditAction: string, auditOutcome: string): void {
+    const m = get();
+    if (!m) return;
+    const outcome = DECISIONS[auditAction] ?? (auditAction === 'action.executed' ? (auditOutcome === 'success' ? 'succeeded' : 'failed') : undefined);
+    if (outcome) m.approvals.add(1, { 'incident.action': action, 'incident.outcome': outcome });
   },
   actionRan(system: string, action: string, outcome: string, durationMs: number): void {
     get()?.actionDuration.record(seconds(durationMs), { 'incident.system': system, 'incident.action': action, 'incident.outcome': outcome } satisfies Attributes);

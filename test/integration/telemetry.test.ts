@@ -284,6 +284,9 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       }
       const durations = receiver.metrics.filter((m) => m.name === 'incident_bot.action.duration').flatMap((m) => m.points);
       expect(durations).toContainEqual({ 'incident.system': 'activeDirectory', 'incident.action': 'reset-password', 'incident.outcome': 'succeeded' });
+      const approvals = receiver.metrics.filter((m) => m.name === 'incident_bot.approvals').flatMap((m) => m.points);
+      expect(approvals).toContainEqual({ 'incident.action': 'reset-password', 'incident.outcome': 'approved' });
+      expect(approvals).toContainEqual({ 'incident.action': 'reset-password', 'incident.outcome': 'succeeded' });
 
       // No secret in anything exported: the temporary password of this reset, every access token
       // the Entra stand-in issued to the bot, the client secret, the LDAP and Okta credentials,
