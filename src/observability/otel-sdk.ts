@@ -32,9 +32,25 @@ const NONE: Telemetry = { exporter: 'none', stop: async () => undefined };
 export async function startTelemetry(env: NodeJS.ProcessEnv, log: TelemetryLog): Promise<Telemetry> {
   if (/^true$/i.test(env.OTEL_SDK_DISABLED ?? '')) return NONE;
   const connectionString = env.APPLICATIONINSIGHTS_CONNECTION_STRING?.trim();
-  if (connectionString) return startAzureMonitor(connectionString, log);
-  if (env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) return startOtlp(env, log);
-  return NONE;
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (!connectionString && !endpoint) return NONE;
+  const variable = connectionString ? 'APPLICATIONINSIGHTS_CONNECTION_STRING' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  // Observability must not keep the bot from containing an incident: a telemetry setting it cannot
+  // use is said once, in words (never its value: a connection string or a URL with a key), and the
+  // bot runs without telemetry.
+  try {
+    if (connectionString) return await startAzureMonitor(connectionString, log);
+    const url = URL.parse(endpoint!);
+    if (!url || !/^https?:$/.test(url.protocol)) throw new TypeError('not an http(s) URL');
+    return await startOtlp(env, log);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/\s+/g, ' ').slice(0, 200) : 'unknown error';
+    // The distro's sentence helps ("No instrumentation key ..."), unless it quotes a part of the value.
+    const parts = (connectionString ?? '').split(';').flatMap((part) => part.split('=').slice(1)).filter((v) => v.length >= 4);
+    const reason = parts.some((v) => message.includes(v)) ? 'the Azure Monitor distro refused it' : message;
+    log.warn({ variable, errorType: error instanceof Error ? error.name : typeof error }, `telemetry: ${variable} could not be used (${connectionString ? reason : 'not an http(s) URL'}); running without telemetry`);
+    return NONE;
+  }
 }
 
 async function startAzureMonitor(connectionString: string, log: TelemetryLog): Promise<Telemetry> {
