@@ -181,7 +181,7 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
     const receiver = await startOtlpReceiver();
     receivers.push(receiver);
     const probe = probeFile();
-    const p = await h.person('e2eotel');
+    const p = await h.person('e2eotel', { okta: true });
     h.alert([p.entra]);
     const bot: TestBot = await h.startBotProcess({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -208,6 +208,10 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       );
       const password = revealedPassword((delivered.activity ?? {}) as Record<string, unknown>);
       expect(password.length).toBeGreaterThanOrEqual(12);
+
+      // A lookup fans out to AD, Entra and Okta: its trace has the Okta call too.
+      expect((await h.say(bot, ALICE_USER, `lookup ${h.samba.domain}\\${p.sam}`)).status).toBe(200);
+      await h.waitFor('the lookup card', () => h.connector.sent.find((r) => r.kind !== 'update' && JSON.stringify(r.activity ?? {}).includes(`E2E ${p.sam}`) && Array.isArray(r.activity?.attachments)));
 
       // A clean stop flushes what the batch processor and the metric reader still hold.
       await bot.stop();
@@ -265,6 +269,15 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       expect(click.one('bot_connector.request', reply).attributes['http.response.status_code']).toBeLessThan(300);
       expect(click.named('teams.sendPrivate', run).length).toBe(1);
       for (const span of click.spans) expect(STATUS_OK_OR_UNSET, `${span.name} status`).toContain(span.status.code);
+
+      // The lookup: a message activity whose trace reaches LDAP, Graph and Okta (OAuth token and Users API).
+      const okta = receiver.spans.find((s) => s.name === 'okta.request' && String(s.attributes['url.full']).includes('/api/v1/users/'));
+      expect(okta, 'an Okta Users API span').toBeDefined();
+      const lookup = traceOf(receiver, okta!.traceId);
+      expect(lookup.root?.attributes).toMatchObject({ 'incident.activity.type': 'message' });
+      expect(lookup.named('okta.request').map((s) => new URL(String(s.attributes['url.full'])).pathname)).toContain('/oauth2/v1/token');
+      expect(lookup.named(/^ldap /).length).toBeGreaterThan(0);
+      expect(lookup.named('graph.request').length).toBeGreaterThan(0);
 
       // The link: the alert's post and the approval's vote and run all point to the alert's anchor.
       for (const span of [post!, vote, run]) expect(span.links.map((l) => [l.traceId, l.spanId])).toContainEqual([anchor.traceId, anchor.spanId]);
