@@ -27,6 +27,7 @@ import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createAlertMessageRenderer } from './notifier/alert-message.ts';
+import { tracedRemediation } from './observability/traced-remediation.ts';
 
 export type { RunningBot, StartOptions } from './composition/start-options.ts';
 
@@ -60,7 +61,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       : createUserListApproverCheck(config.approvers.userIds);
   const approvals = createApprovalWorkflow({
     store,
-    remediation: integrations.remediation,
+    remediation: tracedRemediation(integrations.remediation),
     messenger,
     privateMessenger: messenger,
     approvers,

@@ -51,7 +51,11 @@ async function threadOf(ctx: ApprovalContext, record: AlertRecord): Promise<Thre
 }
 
 /** Re-renders the alert card from the store's current state and replaces it for everyone, where it lives. */
-export async function updateCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
+export function updateCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
+  return inSpan('approval.announce', { 'incident.alert.key': alertKey, 'incident.card.kind': 'card' }, () => updateAlertCard(ctx, alertKey, statusLine));
+}
+
+async function updateAlertCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (!record || !thread || !record.card) return;
@@ -60,7 +64,11 @@ export async function updateCard(ctx: ApprovalContext, alertKey: string, statusL
   if (message) await ctx.deps.messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
 }
 
-async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+  return inSpan('approval.announce', { 'incident.alert.key': alertKey, 'incident.card.kind': 'thread' }, () => replyInAlertThread(ctx, alertKey, text));
+}
+
+async function replyInAlertThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (thread) await ctx.deps.messenger.reply(thread, { text: chatSafe(text) });
@@ -119,11 +127,11 @@ export async function replyFor(ctx: ApprovalContext, approval: Approval, text: s
 
 /** Card update and thread line after the clicker has had their answer; failures only logged. */
 export function announce(ctx: ApprovalContext, approval: Approval | undefined, alertKey: string | undefined, statusLine: string | undefined, threadText?: string): void {
-  background(ctx, 'announce', () => inSpan('approval.announce', { 'incident.alert.key': alertKey ?? approval?.alertKey }, async () => {
+  background(ctx, 'announce', async () => {
     if (approval) await updateCardOf(ctx, approval, statusLine);
     else if (alertKey) await updateCard(ctx, alertKey, statusLine);
     if (!threadText) return;
     if (approval) await replyFor(ctx, approval, threadText);
     else if (alertKey) await replyInThread(ctx, alertKey, threadText);
-  }));
+  });
 }

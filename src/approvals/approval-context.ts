@@ -1,3 +1,4 @@
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 import { randomUUID } from 'node:crypto';
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
@@ -16,7 +17,6 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import { createExecutionCap, type ExecutionCap } from './execution-cap.ts';
 import type { GuardSettings } from './guard-rails.ts';
-import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 /**
  * The one context every approval use case shares: the ports, the settings, and the little state a

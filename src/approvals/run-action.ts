@@ -10,8 +10,7 @@ import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
 import { refuse } from './request-approval.ts';
-import { alertLinks, inSpan } from '../shared/telemetry.ts';
-import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
+import { traceRun } from './trace-run.ts';
 
 /**
  * approved → running, then the run itself in the background: the clicker gets "running" at once,
@@ -21,16 +20,12 @@ import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
  */
 export async function start(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, options: { gateJustPassed?: boolean } = {}): Promise<void> {
   if (ctx.runningHere.has(id)) return;
-  startedAt.set(id, performance.now());
   ctx.runningHere.add(id);
   let handedOver = false;
   try {
     handedOver = await startHere(ctx, id, approver, correlationId, options.gateJustPassed === true);
   } finally {
-    if (!handedOver) {
-      ctx.runningHere.delete(id);
-      startedAt.delete(id);
-    }
+    if (!handedOver) ctx.runningHere.delete(id);
   }
 }
 
@@ -102,7 +97,7 @@ async function startHere(ctx: ApprovalContext, id: string, approver: PrivateReci
   background(ctx, 'execute', async () => {
     const lost = keepLease(ctx, id, token);
     try {
-      await execute(ctx, id, approver, correlationId, { token, signal: lost.signal });
+      await traceRun(approval, () => execute(ctx, id, approver, correlationId, { token, signal: lost.signal }));
     } finally {
       lost.stop();
       ctx.runningHere.delete(id);
@@ -142,18 +137,9 @@ export async function stillHolds(ctx: ApprovalContext, id: string, token: string
   return ctx.store.renewLease(runLease(id), token, ctx.runLeaseMs).catch(() => false);
 }
 
-/** When each run here was asked for (the completing click, `resume`): click → result in the metrics. */
-const startedAt = new Map<string, number>();
-
 async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipient | undefined, correlationId: string, lease: { token: string; signal: AbortSignal }): Promise<void> {
   const approval = await ctx.store.getApproval(id);
   if (!approval || approval.state !== 'running') return;
-  const attributes = { 'incident.approval.id': id, 'incident.action': approval.action, 'incident.alert.key': approval.alertKey, 'incident.dry_run': ctx.settings.dryRun };
-  await inSpan('approval.run', attributes, () => executeNow(ctx, approval, approver, correlationId, lease), { links: alertLinks(approval.alertKey) }).finally(() => startedAt.delete(id));
-}
-
-async function executeNow(ctx: ApprovalContext, approval: Approval, approver: PrivateRecipient | undefined, correlationId: string, lease: { token: string; signal: AbortSignal }): Promise<void> {
-  const id = approval.id;
   const alog = actionLog(ctx, approval, correlationId);
   const action = approval.action as ActionName;
   const target = parseActionTarget(approval.target);
@@ -189,10 +175,6 @@ async function executeNow(ctx: ApprovalContext, approval: Approval, approver: Pr
     threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
   }
   const done = (await ctx.store.getApproval(id)) ?? approval;
-  await inSpan('approval.announce', { 'incident.approval.id': id, 'incident.outcome': done.state }, async () => {
-    await updateCardOf(ctx, done, threadText.split('\n')[0]);
-    await replyFor(ctx, done, threadText);
-  });
-  const asked = startedAt.get(id);
-  if (asked !== undefined) telemetryMetrics.clickToResult(approval.action, done.state, performance.now() - asked);
+  await updateCardOf(ctx, done, threadText.split('\n')[0]);
+  await replyFor(ctx, done, threadText);
 }

@@ -8,7 +8,6 @@ import type { Remediation } from '../domain/remediation.ts';
 import type { ActionSystem } from '../actions/action-names.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { createRemediationRouter } from '../actions/remediation-router.ts';
-import { tracedRemediation } from '../observability/traced-remediation.ts';
 import { createAdRemediation, dnsDomainOfDn } from '../adapters/ldap/ad-remediation.ts';
 import { createAzureCredential } from '../adapters/azure/azure-credential.ts';
 import { createGraphClient, type GraphClient } from '../adapters/graph/graph-client.ts';
@@ -114,7 +113,7 @@ export function buildIntegrations(config: Config, logger: Logger, options: Start
   return {
     sources,
     directory,
-    remediation: tracedRemediation(createRemediationRouter(systems)),
+    remediation: createRemediationRouter(systems),
     capabilities: { activeDirectory: Boolean(directory), entra: Boolean(graph), okta: Boolean(okta) },
     graph,
     graphLookup,

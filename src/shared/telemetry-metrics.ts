@@ -38,7 +38,7 @@ function get(): Instruments | undefined {
     approvals: meter.createCounter('incident_bot.approvals', { description: 'Approval decisions and action results, by outcome', unit: '{decision}' }),
     actionDuration: meter.createHistogram('incident_bot.action.duration', { description: 'Duration of a containment action in its system', unit: 's' }),
     alertToCard: meter.createHistogram('incident_bot.alert_to_card', { description: 'From the first read of an alert to its card in Teams', unit: 's' }),
-    clickToResult: meter.createHistogram('incident_bot.click_to_result', { description: 'From the completing click to the result in the thread', unit: 's' }),
+    clickToResult: meter.createHistogram('incident_bot.click_to_result', { description: 'From the start of a run (the completing click, resume) to its result in the thread', unit: 's' }),
   };
   return instruments;
 }
@@ -86,7 +86,7 @@ export const telemetryMetrics = {
   actionRan(system: string, action: string, outcome: string, durationMs: number): void {
     get()?.actionDuration.record(seconds(durationMs), { 'incident.system': system, 'incident.action': action, 'incident.outcome': outcome } satisfies Attributes);
   },
-  clickToResult(action: string, outcome: string, ms: number): void {
-    get()?.clickToResult.record(seconds(ms), { 'incident.action': action, 'incident.outcome': outcome });
+  clickToResult(action: string, ms: number): void {
+    get()?.clickToResult.record(seconds(ms), { 'incident.action': action });
   },
 };
