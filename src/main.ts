@@ -27,7 +27,6 @@ import { createApprovalWorkflow } from './approvals/approval-workflow.ts';
 import { createUserListApproverCheck } from './approvals/approver-check.ts';
 import { createPersonResolver } from './approvals/person-resolver.ts';
 import { createAlertMessageRenderer } from './notifier/alert-message.ts';
-import { tracedRemediation } from './observability/traced-remediation.ts';
 
 export type { RunningBot, StartOptions } from './composition/start-options.ts';
 
@@ -61,7 +60,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       : createUserListApproverCheck(config.approvers.userIds);
   const approvals = createApprovalWorkflow({
     store,
-    remediation: tracedRemediation(integrations.remediation),
+    remediation: integrations.remediation,
     messenger,
     privateMessenger: messenger,
     approvers,

@@ -1,3 +1,4 @@
+import { inSpan } from '../shared/telemetry.ts';
 import { renderAlertMessage, type AlertCardState, type ApprovalView } from '../cards/alert-message.ts';
 import { renderPersonActionsCard } from '../cards/person-actions-card.ts';
 import type { ConversationReferenceJson, OutboundMessage, ThreadRef } from '../domain/ports/messenger.ts';
@@ -7,7 +8,6 @@ import { background, chatSafe, type ApprovalContext } from './approval-context.t
 import { ACTION_NAMES } from '../actions/action-names.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
 import { proposalsOf } from './offers.ts';
-import { inSpan } from '../shared/telemetry.ts';
 
 /**
  * Where the approvals write: only where a card lives. An alert's card at the location the notifier
@@ -64,11 +64,7 @@ async function updateAlertCard(ctx: ApprovalContext, alertKey: string, statusLin
   if (message) await ctx.deps.messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
 }
 
-function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
-  return inSpan('approval.announce', { 'incident.alert.key': alertKey, 'incident.card.kind': 'thread' }, () => replyInAlertThread(ctx, alertKey, text));
-}
-
-async function replyInAlertThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (thread) await ctx.deps.messenger.reply(thread, { text: chatSafe(text) });
@@ -119,7 +115,11 @@ export async function updateCardOf(ctx: ApprovalContext, approval: Approval, sta
 }
 
 /** A line in the alert's thread, or for a lookup-card approval in that card's conversation. */
-export async function replyFor(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
+export function replyFor(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
+  return inSpan('approval.announce', { 'incident.alert.key': approval.alertKey, 'incident.card.kind': 'thread' }, () => replyInPlace(ctx, approval, text));
+}
+
+async function replyInPlace(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
   if (approval.alertKey) return replyInThread(ctx, approval.alertKey, text);
   const destination = lookupCardOf(approval);
   if (destination) await ctx.deps.messenger.reply(destination, { text: chatSafe(text) });

@@ -1,11 +1,11 @@
+import { inSpan, setSpanAttributes } from '../shared/telemetry.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 import type { Alert, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
 import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
 import type { AlertSource } from '../domain/ports/alert-source.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AlertStore } from '../domain/ports/alert-store.ts';
-import { inSpan, setSpanAttributes } from '../shared/telemetry.ts';
-import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 export interface CollectAlertsDeps {
   store: AlertStore;

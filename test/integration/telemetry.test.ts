@@ -244,9 +244,9 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
 
       // (b) The approval: the completing click's trace, from the invoke to the threaded result.
       const anchor = alertAnchor(alertKey);
-      const announce = receiver.spans.find((s) => s.name === 'approval.announce' && s.attributes['incident.outcome'] === 'succeeded');
-      expect(announce, 'the announce span of the finished reset').toBeDefined();
-      const click = traceOf(receiver, announce!.traceId);
+      const remediationRun = receiver.spans.find((s) => s.name === 'remediation.run' && s.attributes['incident.action'] === 'reset-password');
+      expect(remediationRun, 'the remediation.run span of the reset').toBeDefined();
+      const click = traceOf(receiver, remediationRun!.traceId);
       expect(click.root?.name).toBe('bot.activity');
       expect(click.root?.kind).toBe(SPAN_KIND.SERVER);
       expect(click.root?.attributes).toMatchObject({ 'incident.activity.type': 'invoke', 'incident.activity.name': 'adaptiveCard/action', 'incident.channel': 'msteams' });
@@ -256,16 +256,18 @@ describe('traces over OTLP/HTTP, from the real bot process', () => {
       const inspect = click.one('remediation.inspect', gate);
       expect(click.named(/^ldap /, inspect).length).toBeGreaterThan(0);
       const run = click.one('approval.run', click.root);
-      expect(run.attributes['incident.dry_run']).toBe(false);
       const remediation = click.one('remediation.run', run);
-      expect(remediation.attributes).toMatchObject({ 'incident.system': 'activeDirectory', 'incident.action': 'reset-password' });
+      expect(remediation.attributes).toMatchObject({ 'incident.system': 'activeDirectory', 'incident.action': 'reset-password', 'incident.dry_run': false });
       const ldapReset = click.one('ldap resetPassword', remediation);
       expect(ldapReset.kind).toBe(SPAN_KIND.CLIENT);
       expect(ldapReset.attributes['ldap.operation']).toBe('resetPassword');
       expect(click.one('ldap.bind', ldapReset).attributes['server.address']).toBe(new URL(h.samba.ldapUrl).hostname);
       expect(click.one('ldap.modify', ldapReset).status.code ?? 0).not.toBe(2);
-      expect(click.isUnder(announce!, run)).toBe(true);
-      const reply = click.one('teams.reply', announce);
+      // The result: the card updated for everyone and the line in the thread, both under the run.
+      const announced = click.named('approval.announce', run);
+      expect(announced.map((s) => s.attributes['incident.card.kind']).sort()).toEqual(['card', 'thread']);
+      expect(click.one('teams.update', announced.find((s) => s.attributes['incident.card.kind'] === 'card')).status.code ?? 0).not.toBe(2);
+      const reply = click.one('teams.reply', announced.find((s) => s.attributes['incident.card.kind'] === 'thread'));
       expect(click.one('bot_connector.request', reply).attributes['http.response.status_code']).toBeLessThan(300);
       expect(click.named('teams.sendPrivate', run).length).toBe(1);
       for (const span of click.spans) expect(STATUS_OK_OR_UNSET, `${span.name} status`).toContain(span.status.code);
