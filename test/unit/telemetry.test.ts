@@ -4,7 +4,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AllowListSpanProcessor } from '../../src/observability/export-filter.ts';
 import { alertAnchor, alertLinks, allowedAttributes, currentTraceIds, enableTelemetry, inSpan, outboundSpan, sanitizeUrl, telemetryEnabled } from '../../src/shared/telemetry.ts';
-import { tracedFetch } from '../../src/shared/telemetry-http.ts';
+import { tracedAttempt, tracedFetch } from '../../src/shared/telemetry-http.ts';
 
 // The span helpers: off by default (no span, no context), then through a real SDK (in memory) with
 // the export filter in front, attacked with what must never be exported.
@@ -86,6 +86,17 @@ describe('telemetry on, through an SDK with the export filter', () => {
     expect(span!.events).toEqual([]);
     expect(span!.links[0]!.attributes).toEqual({ 'incident.alert.key': 'a2' });
     expect(JSON.stringify({ a: span!.attributes, e: span!.events, l: span!.links })).not.toContain(SECRET);
+  });
+
+  it('tracedAttempt (Azure SDK and connector pipelines) records the attempt, and a failed attempt by its code', async () => {
+    const request = { method: 'POST', url: `https://api.loganalytics.example/v1/workspaces/w1/query?token=${SECRET}`, headers: { authorization: `Bearer ${SECRET}` } };
+    expect((await tracedAttempt('loganalytics.request', request, async () => ({ status: 200, bodyAsText: SECRET }))).status).toBe(200);
+    const refused = Object.assign(new Error(`socket hang up ${SECRET}`), { code: 'ECONNRESET' });
+    await expect(tracedAttempt('bot_connector.request', request, async () => Promise.reject(refused))).rejects.toBe(refused);
+    const [ok, failed] = exporter.getFinishedSpans();
+    expect(ok!.attributes).toEqual({ 'http.request.method': 'POST', 'url.full': 'https://api.loganalytics.example/v1/workspaces/w1/query', 'server.address': 'api.loganalytics.example', 'http.response.status_code': 200 });
+    expect(failed!.attributes['error.type']).toBe('ECONNRESET');
+    expect(JSON.stringify([ok!.attributes, failed!.attributes, failed!.status, failed!.events])).not.toContain(SECRET);
   });
 
   it('tracedFetch records method, URL without query, server and status; never headers or bodies', async () => {
