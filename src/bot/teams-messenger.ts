@@ -12,7 +12,7 @@ import { createConnectorTuner, type AttemptControl, type ConnectorClientLike } f
 import { toActivity } from './teams-activity.ts';
 import { classify, describe, isRetryable, toAppError, type Failure, type Operation } from './teams-failures.ts';
 import { inSpan, SpanKind } from '../shared/telemetry.ts';
-import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
+import { conversationLabel, telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 export { ADAPTIVE_CARD_CONTENT_TYPE, toActivity } from './teams-activity.ts';
 export { parseRetryAfter } from './teams-failures.ts';
@@ -71,7 +71,7 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
 
   /** One span per Teams call (pacer waits and retries inside; each HTTP attempt a child span). */
   function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
-    return inSpan(`teams.${operation}`, { 'incident.conversation': key }, () => callNow(operation, reference, key, idempotent, action), { kind: SpanKind.CLIENT });
+    return inSpan(`teams.${operation}`, { 'incident.conversation': conversationLabel(key) }, () => callNow(operation, reference, key, idempotent, action), { kind: SpanKind.CLIENT });
   }
 
   async function callNow<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {

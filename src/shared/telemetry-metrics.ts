@@ -45,6 +45,14 @@ function get(): Instruments | undefined {
 
 const DECISIONS: Readonly<Record<string, string>> = { 'approval.approved': 'approved', 'approval.denied': 'denied', 'approval.refused': 'refused', 'approval.expired': 'expired' };
 
+/**
+ * A Teams conversation as telemetry names it: channel and group conversation ids as they are;
+ * every 1:1 chat (keyed `private:<person's object id>`) as `private`, so no person is named.
+ */
+export function conversationLabel(key: string): string {
+  return key.startsWith('private:') ? 'private' : key;
+}
+
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 export const telemetryMetrics = {
@@ -68,10 +76,10 @@ export const telemetryMetrics = {
     get()?.cardsUpdated.add(1, { 'incident.card.kind': kind });
   },
   throttled(conversation: string): void {
-    get()?.teamsThrottled.add(1, { 'incident.conversation': conversation });
+    get()?.teamsThrottled.add(1, { 'incident.conversation': conversationLabel(conversation) });
   },
   pacerWaited(conversation: string, waitedMs: number): void {
-    get()?.pacerWait.record(seconds(waitedMs), { 'incident.conversation': conversation });
+    get()?.pacerWait.record(seconds(waitedMs), { 'incident.conversation': conversationLabel(conversation) });
   },
   /**
    * Counts the decisions and results of approvals from their audit entries: `approval.approved`,
