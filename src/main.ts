@@ -9,6 +9,7 @@ import type { RunningBot, StartOptions } from './composition/start-options.ts';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { startTelemetry } from './observability/otel-sdk.ts';
 import { createBotAdapter, handleBotRequest } from './bot/bot-adapter.ts';
 import { createTeamsMessenger } from './bot/teams-messenger.ts';
 import { createOutboundPacer } from './bot/outbound-pacer.ts';
@@ -161,19 +162,24 @@ export async function runBotProcess(extend?: (logger: Logger) => StartOptions): 
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Before anything else runs: an SDK only when an exporter is configured (see otel-sdk.ts).
+  const telemetry = await startTelemetry(process.env, logger);
   const bot = await startIncidentBot(config, logger, extend?.(logger));
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing work in flight');
-    bot.stop().then(
-      () => logger.flush(() => process.exit(0)),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        logger.flush(() => process.exit(1));
-      },
-    );
+    bot
+      .stop()
+      .then(() => telemetry.stop().catch((error: unknown) => logger.warn({ err: error }, 'telemetry: could not flush on shutdown')))
+      .then(
+        () => logger.flush(() => process.exit(0)),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          logger.flush(() => process.exit(1));
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

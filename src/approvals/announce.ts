@@ -1,3 +1,4 @@
+import { inSpan } from '../shared/telemetry.ts';
 import { renderAlertMessage, type AlertCardState, type ApprovalView } from '../cards/alert-message.ts';
 import { renderPersonActionsCard } from '../cards/person-actions-card.ts';
 import type { ConversationReferenceJson, OutboundMessage, ThreadRef } from '../domain/ports/messenger.ts';
@@ -50,7 +51,11 @@ async function threadOf(ctx: ApprovalContext, record: AlertRecord): Promise<Thre
 }
 
 /** Re-renders the alert card from the store's current state and replaces it for everyone, where it lives. */
-export async function updateCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
+export function updateCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
+  return inSpan('approval.announce', { 'incident.alert.key': alertKey, 'incident.card.kind': 'card' }, () => updateAlertCard(ctx, alertKey, statusLine));
+}
+
+async function updateAlertCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (!record || !thread || !record.card) return;
@@ -110,7 +115,11 @@ export async function updateCardOf(ctx: ApprovalContext, approval: Approval, sta
 }
 
 /** A line in the alert's thread, or for a lookup-card approval in that card's conversation. */
-export async function replyFor(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
+export function replyFor(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
+  return inSpan('approval.announce', { 'incident.alert.key': approval.alertKey, 'incident.card.kind': 'thread' }, () => replyInPlace(ctx, approval, text));
+}
+
+async function replyInPlace(ctx: ApprovalContext, approval: Approval, text: string): Promise<void> {
   if (approval.alertKey) return replyInThread(ctx, approval.alertKey, text);
   const destination = lookupCardOf(approval);
   if (destination) await ctx.deps.messenger.reply(destination, { text: chatSafe(text) });

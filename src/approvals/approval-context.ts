@@ -1,3 +1,4 @@
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 import { randomUUID } from 'node:crypto';
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
@@ -132,6 +133,7 @@ type ApprovalAuditFields = 'at' | 'approvalId' | 'alertKey' | 'target' | 'accoun
  * is for, so every vote, approval, denial and run says what was voted on (`history <who>`).
  */
 export async function auditApproval(ctx: ApprovalContext, approval: Approval, correlationId: string, entry: Omit<AuditEntry, ApprovalAuditFields>): Promise<void> {
+  telemetryMetrics.approvalStep(approval.action, entry.action, entry.outcome);
   const target = parseActionTarget(approval.target);
   await audit(ctx, {
     ...entry,

@@ -1,3 +1,4 @@
+import { tracedRemediation } from '../observability/traced-remediation.ts';
 import { randomUUID } from 'node:crypto';
 import type { AlertCardState } from '../cards/alert-message.ts';
 import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/chat.ts';
@@ -50,7 +51,8 @@ export interface ApprovalWorkflow {
 }
 
 export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWorkflow {
-  const ctx = createApprovalContext(deps);
+  // Each step of an action (inspect, run, read-back) a span, its duration a metric.
+  const ctx = createApprovalContext({ ...deps, remediation: tracedRemediation(deps.remediation) });
   return {
     async onCardAction(action, turn) {
       const outcome = await onCardAction(ctx, action, turn);

@@ -9,6 +9,7 @@ import { expire } from './expire.ts';
 import { guard, isExpired, requireNotSelf, type GateVerdict } from './gate.ts';
 import { refuse } from './request-approval.ts';
 import { start } from './run-action.ts';
+import { alertLinks, inSpan } from '../shared/telemetry.ts';
 
 /**
  * One approver's vote, in the approval's current round, through the gate: not expired, the guard
@@ -19,7 +20,12 @@ import { start } from './run-action.ts';
  * `verdict` is the gate's answer when the caller inspected the target a moment ago (a request that
  * just created the row); otherwise the target is inspected here.
  */
-export async function castVote(ctx: ApprovalContext, approval: Approval, actor: Actor, correlationId: string, verdict?: GateVerdict): Promise<Approval> {
+export function castVote(ctx: ApprovalContext, approval: Approval, actor: Actor, correlationId: string, verdict?: GateVerdict): Promise<Approval> {
+  const attributes = { 'incident.approval.id': approval.id, 'incident.action': approval.action, 'incident.alert.key': approval.alertKey };
+  return inSpan('approval.vote', attributes, () => countVote(ctx, approval, actor, correlationId, verdict), { links: alertLinks(approval.alertKey) });
+}
+
+async function countVote(ctx: ApprovalContext, approval: Approval, actor: Actor, correlationId: string, verdict?: GateVerdict): Promise<Approval> {
   if (approval.state !== 'pending') return approval;
   const reread = async () => (await ctx.store.getApproval(approval.id)) ?? approval;
   if (isExpired(ctx, approval)) {

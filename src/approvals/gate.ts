@@ -7,6 +7,7 @@ import { approverIdOf, audit, type ApprovalContext } from './approval-context.ts
 import { actionLabel } from '../cards/approval-lines.ts';
 import { targetLabel } from './approval-target.ts';
 import { decideGuardRails, matchesAny } from './guard-rails.ts';
+import { inSpan, setSpanAttributes } from '../shared/telemetry.ts';
 
 /**
  * The gate every decision passes, whatever the way in (alert card, Submit fallback, lookup card,
@@ -24,7 +25,11 @@ import { decideGuardRails, matchesAny } from './guard-rails.ts';
 export type GateVerdict = { kind: 'allow'; requiredApprovals: number; privileged: boolean; inspection: TargetInspection } | { kind: 'refuse'; reason: string; inspection: TargetInspection };
 
 /** 1. Fails closed: when the check cannot answer, the answer is no, and the person is told why. */
-export async function requireApprover(ctx: ApprovalContext, actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string, action?: string): Promise<void> {
+export function requireApprover(ctx: ApprovalContext, actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string, action?: string): Promise<void> {
+  return inSpan('approval.gate.approver', { 'incident.action': action }, () => requireApproverNow(ctx, actor, what, context, correlationId, action));
+}
+
+async function requireApproverNow(ctx: ApprovalContext, actor: Actor, what: string, context: Partial<AuditEntry>, correlationId: string, action?: string): Promise<void> {
   let allowed = false;
   let code: string | undefined;
   try {
@@ -57,7 +62,15 @@ export async function inspectTarget(ctx: ApprovalContext, action: ActionName, ta
 }
 
 /** 4. The guard rails on a fresh inspection: how many approvers, or a refusal with the reason. */
-export async function guard(ctx: ApprovalContext, action: ActionName, target: ActionTarget, policyApprovals: number, correlationId: string): Promise<GateVerdict> {
+export function guard(ctx: ApprovalContext, action: ActionName, target: ActionTarget, policyApprovals: number, correlationId: string): Promise<GateVerdict> {
+  return inSpan('approval.gate', { 'incident.action': action }, async (span) => {
+    const verdict = await guardRails(ctx, action, target, policyApprovals, correlationId);
+    setSpanAttributes(span, { 'incident.outcome': verdict.kind });
+    return verdict;
+  });
+}
+
+async function guardRails(ctx: ApprovalContext, action: ActionName, target: ActionTarget, policyApprovals: number, correlationId: string): Promise<GateVerdict> {
   const inspection = await inspectTarget(ctx, action, target, correlationId);
   const decision = decideGuardRails(action, target, inspection, policyApprovals, ctx.settings, targetLabel(target));
   if (decision.kind === 'refuse') return { kind: 'refuse', reason: decision.reason, inspection };

@@ -10,6 +10,7 @@ import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
 import { refuse } from './request-approval.ts';
+import { traceRun } from './trace-run.ts';
 
 /**
  * approved → running, then the run itself in the background: the clicker gets "running" at once,
@@ -96,7 +97,7 @@ async function startHere(ctx: ApprovalContext, id: string, approver: PrivateReci
   background(ctx, 'execute', async () => {
     const lost = keepLease(ctx, id, token);
     try {
-      await execute(ctx, id, approver, correlationId, { token, signal: lost.signal });
+      await traceRun(approval, () => execute(ctx, id, approver, correlationId, { token, signal: lost.signal }));
     } finally {
       lost.stop();
       ctx.runningHere.delete(id);

@@ -6,6 +6,7 @@ import {
 } from 'botbuilder';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
+import { inSpan, SpanKind } from '../shared/telemetry.ts';
 import { activityShapeProblem } from './activity-shape.ts';
 
 export type TurnLogic = (context: TurnContext) => Promise<void>;
@@ -82,7 +83,9 @@ export async function handleBotRequest(adapter: GuardedCloudAdapter, req: Inboun
   const header = req.headers.authorization ?? req.headers.Authorization;
   const authHeader = Array.isArray(header) ? (header[0] ?? '') : (header ?? '');
   try {
-    return await adapter.handle(authHeader, activity, logic);
+    // One trace per inbound activity (its type and invoke name only: the body is never recorded).
+    const attributes = { 'incident.activity.type': activity.type, 'incident.activity.name': activity.name, 'incident.channel': activity.channelId };
+    return await inSpan('bot.activity', attributes, () => adapter.handle(authHeader, activity, logic), { root: true, kind: SpanKind.SERVER });
   } catch (error) {
     logger.error({ err: error, activityType: activity.type }, 'activity processing failed');
     return { status: 500, body: { error: 'Internal error; see the bot logs.' } };

@@ -5,9 +5,12 @@
 import type { Activity, TurnContext } from 'botbuilder';
 import { AppError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { tracedAttempt } from '../shared/telemetry-http.ts';
 
 /** The parts of botbuilder's ConnectorClient (an Azure core ServiceClient) this module touches. */
 interface PipelineRequestLike {
+  url: string;
+  method: string;
   timeout: number;
   abortSignal?: AbortSignal;
 }
@@ -48,7 +51,7 @@ export function createConnectorTuner(deps: { logger: Logger; timeoutMs: number }
         sendRequest: (request, next) => {
           if (control.signal) request.abortSignal = request.abortSignal ? AbortSignal.any([request.abortSignal, control.signal]) : control.signal;
           request.timeout = timeoutMs;
-          return next(request);
+          return tracedAttempt('bot_connector.request', request, () => next(request) as Promise<{ status?: number }>);
         },
       });
       if (!pipeline.getOrderedPolicies().some((p) => /retry/i.test(p.name))) return connector;

@@ -13,6 +13,8 @@ import { createAppThrottleDetector } from './app-throttle-detector.ts';
 import { createConnectorTuner, type AttemptControl, type ConnectorClientLike } from './connector-tuning.ts';
 import { toActivity } from './teams-activity.ts';
 import { classify, describe, isRetryable, toAppError, type Failure, type Operation } from './teams-failures.ts';
+import { inSpan, SpanKind } from '../shared/telemetry.ts';
+import { conversationLabel, telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 export { ADAPTIVE_CARD_CONTENT_TYPE, toActivity } from './teams-activity.ts';
 export { parseRetryAfter } from './teams-failures.ts';
@@ -71,7 +73,12 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
   const waitingUpdates = new Map<string, { activity: Record<string, unknown>; done: Promise<void> }>();
   const tune = createConnectorTuner({ logger, timeoutMs });
 
-  async function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
+  /** One span per Teams call (pacer waits and retries inside; each HTTP attempt a child span). */
+  function call<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
+    return inSpan(`teams.${operation}`, { 'incident.conversation': conversationLabel(key) }, () => callNow(operation, reference, key, idempotent, action), { kind: SpanKind.CLIENT });
+  }
+
+  async function callNow<T>(operation: Operation, reference: ReturnType<typeof referenceFor>, key: string, idempotent: boolean, action: (context: TurnContext, connector: ConnectorClientLike, control: AttemptControl) => Promise<T>): Promise<T> {
     // Timers cleared when the call is done (not AbortSignal.timeout: see shared/timeout-signal.ts).
     const deadlineTimer = timeoutSignal(deadlineMs);
     const deadline = deadlineTimer.signal;
@@ -103,7 +110,9 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
     for (let attempt = 1; ; attempt++) {
       let slot: PacerSlot;
       try {
+        const waitFrom = performance.now();
         slot = await pacer.acquire(key, { signal: deadline, front: attempt > 1 });
+        telemetryMetrics.pacerWaited(key, performance.now() - waitFrom);
       } catch (error) {
         throw new AppError('TIMEOUT', `Teams rate limits kept the message waiting past its deadline (${facts.operation}).`, { cause: error, details: { ...facts, attempts: attempt - 1, deadlineMs } });
       }
@@ -124,6 +133,7 @@ export function createTeamsMessenger(deps: TeamsMessengerDeps): Messenger & Priv
         const failure: Failure = deadline.aborted ? { kind: 'timeout', scope: 'deadline' } : attemptTimeout.aborted ? { kind: 'timeout', scope: 'attempt' } : classify(error, clock.now());
         const retryAfterMs = failure.kind === 'status' ? failure.retryAfterMs : undefined;
         throttled = failure.kind === 'status' && failure.status === 429;
+        if (throttled) telemetryMetrics.throttled(key);
         const appThrottled = failure.kind === 'status' && noteAnswer(key, throttled);
         if (!isRetryable(failure, idempotent) || attempt >= retry.maxAttempts || (retryAfterMs ?? 0) > retry.maxRetryAfterMs) {
           giveUp = toAppError(failure, facts, attempt);

@@ -1,3 +1,5 @@
+import { inSpan, setSpanAttributes } from '../shared/telemetry.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 import type { Alert, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
 import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
@@ -64,7 +66,8 @@ export async function collectAlerts(deps: CollectAlertsDeps): Promise<CollectRep
   const stored = await store.getWatermark(key);
   const since = parseWatermark(stored, log);
 
-  const batch = await source.fetchChanged(since, deps.signal);
+  // The source's call and its mapping to domain alerts (the adapter's own HTTP spans are children).
+  const batch = await inSpan('notifier.fetch', { 'incident.alert.source': source.name }, () => source.fetchChanged(since, deps.signal));
 
   const report: CollectReport = {
     source: source.name,
@@ -81,9 +84,11 @@ export async function collectAlerts(deps: CollectAlertsDeps): Promise<CollectRep
   for (const problem of batch.problems) log.warn({ sourceId: problem.sourceId, problem: problem.message }, 'alert source reported a problem');
   if (batch.partial) log.warn({ alerts: batch.alerts.length }, 'alert source returned a partial batch; what came back is recorded');
 
-  for (const alert of batch.alerts) {
-    await recordAlert(alert);
-  }
+  await inSpan('notifier.store', { 'incident.alert.source': source.name, 'incident.alerts.seen': batch.alerts.length }, async (span) => {
+    for (const alert of batch.alerts) await recordAlert(alert);
+    setSpanAttributes(span, { 'incident.alerts.created': report.created, 'incident.alerts.filtered': report.filtered });
+  });
+  telemetryMetrics.alertsPolled(source.name, report.seen, report.filtered);
 
   // Never move back: an out-of-order batch must not make the next poll re-read a day of alerts.
   if (batch.watermark && (!since || batch.watermark.getTime() > since.getTime())) {

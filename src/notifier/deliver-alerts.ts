@@ -8,6 +8,8 @@ import type { RenderAlertMessage } from './alert-message.ts';
 import { snapshotOf } from './card-snapshot.ts';
 import { meetsMinSeverity } from './collect-alerts.ts';
 import { channelPart, referenceChannel, threadRootOf, type Destinations } from './destinations.ts';
+import { alertLinks, inSpan } from '../shared/telemetry.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 export interface DeliverAlertsDeps {
   store: AlertStore & AuditLog;
@@ -147,7 +149,7 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
       try {
         // After a failure (or on shutdown), hand back what is left instead of hammering Teams.
         if (halted) await store.releaseClaim(record.key, holder);
-        else await deliverOne(record, slot);
+        else await inSpan('notifier.post', { 'incident.alert.key': record.key, 'incident.alert.source': record.alert.source }, () => deliverOne(record, slot), { links: alertLinks(record.key) });
       } catch (error) {
         fail(error);
       } finally {
@@ -231,6 +233,7 @@ export async function deliverAlerts(deps: DeliverAlertsDeps): Promise<DeliverRep
     // The conditional write that makes the post count. Done before anything else, so the window
     // in which a crash would lead to a second card (after the claim goes stale) stays minimal.
     const marked = await store.markAlertPosted(record.key, holder, card, now());
+    telemetryMetrics.cardPosted(record.alert.source, thread ? 'reply' : 'thread', record.firstSeenAt, now());
     if (thread) report.replies++;
     else report.threads++;
     if (!marked) {

@@ -13,6 +13,7 @@ import { collectAlerts, type CollectReport } from './collect-alerts.ts';
 import { deliverAlerts, retryAfterOf, type DeliverReport } from './deliver-alerts.ts';
 import { resolveDestinations } from './destinations.ts';
 import { updateCards, type UpdateReport } from './update-cards.ts';
+import { annotateCurrentSpan, inSpan } from '../shared/telemetry.ts';
 
 /** Name of the store lease that makes one instance the poller. */
 export const POLLER_LEASE = 'alert-poller';
@@ -127,6 +128,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (acquired && !leader) log.info({ ttlMs: tuning.leaseTtlMs }, 'took the poller lease: this instance polls and posts');
     if (!acquired && leader) log.warn('poller lease held by another instance: standing by');
     leader = acquired;
+    annotateCurrentSpan({ 'incident.leader': acquired });
     if (!acquired) return report;
     report.leader = true;
 
@@ -138,7 +140,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     // Each source on its own: one failing (Sentinel down) does not hold back the other.
     for (const source of sources) {
       try {
-        report.polls.push(await collectAlerts({ store, source, minSeverity: config.minSeverity, logger: log, now, signal: AbortSignal.timeout(tuning.fetchTimeoutMs) }));
+        const signal = AbortSignal.timeout(tuning.fetchTimeoutMs);
+        report.polls.push(await inSpan('notifier.poll', { 'incident.alert.source': source.name }, () => collectAlerts({ store, source, minSeverity: config.minSeverity, logger: log, now, signal })));
         await recordPoll(store, source.name, now());
       } catch (error) {
         fail(retryAfterOf(error));
@@ -184,7 +187,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   function runOnce(): Promise<RoundReport> {
-    const next = chain.then(round);
+    // One trace per round: poll per source, store, post and update under it.
+    const next = chain.then(() => inSpan('notifier.cycle', {}, round, { root: true }));
     chain = next.catch(() => undefined);
     return next;
   }

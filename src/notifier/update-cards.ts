@@ -7,6 +7,8 @@ import type { RenderAlertMessage } from './alert-message.ts';
 import { describeChanges, parseSnapshot, snapshotOf, type CardSnapshot } from './card-snapshot.ts';
 import { retryAfterOf } from './deliver-alerts.ts';
 import { threadRootOf, type Destinations } from './destinations.ts';
+import { alertLinks, inSpan } from '../shared/telemetry.ts';
+import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 
 export interface UpdateCardsDeps {
   store: AlertStore & AuditLog;
@@ -52,7 +54,7 @@ export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> 
     // Updates are rare and each is two calls into one thread: one at a time is fast enough.
     for (const claim of claims) {
       if (report.failed > 0) await store.releaseUpdateClaim(claim.record.key, holder);
-      else await updateOne(claim);
+      else await inSpan('notifier.update', { 'incident.alert.key': claim.record.key }, () => updateOne(claim), { links: alertLinks(claim.record.key) });
     }
     if (report.failed > 0 || claims.length < (deps.batchSize ?? 20)) break;
   }
@@ -92,6 +94,7 @@ export async function updateCards(deps: UpdateCardsDeps): Promise<UpdateReport> 
       return;
     }
     report.updated++;
+    telemetryMetrics.cardUpdated('alert');
     await store.appendAudit({
       at: now(),
       actor: 'notifier',

@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { currentTraceIds } from '../shared/telemetry.ts';
 
 /** The small logging surface the rest of the bot uses: structured JSON, one line per event. */
 export type Logger = PinoLogger;
@@ -49,6 +50,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: redactPaths, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      // trace_id/span_id of the current span, so a log line leads to its trace (nothing without telemetry).
+      mixin: () => currentTraceIds() ?? {},
     },
     options.destination ?? pino.destination({ sync: false }),
   );

@@ -25,6 +25,8 @@ const confined: [RegExp, string][] = [
   [/^@azure\/identity/, 'src/adapters/azure/'],
   [/^(pg|kysely)$/, 'src/store/'],
   [/^restify$/, 'src/http/'],
+  // The OpenTelemetry SDK and exporters load only in src/observability/ (dynamically); elsewhere only @opentelemetry/api.
+  [/^@opentelemetry\/(?!api$)|^@azure\/monitor-opentelemetry/, 'src/observability/'],
 ];
 
 describe('architecture', () => {

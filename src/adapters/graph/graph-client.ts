@@ -12,6 +12,7 @@ import type { AuthenticationProvider, Context, Middleware } from '@microsoft/mic
 import type { TokenCredential } from '../azure/azure-credential.ts';
 import { AppError, type ErrorCode } from '../../domain/errors.ts';
 import type { Logger } from '../../domain/logger.ts';
+import { outboundSpan, setSpanAttributes } from '../../shared/telemetry.ts';
 
 export type { Client as GraphClient } from '@microsoft/microsoft-graph-client';
 export { GraphError };
@@ -129,6 +130,29 @@ class TimeoutHandler implements Middleware {
 }
 
 /**
+ * One client span per HTTP attempt (retries are separate spans): method, URL without its query,
+ * status. Never headers (the bearer token) or bodies.
+ */
+class TracingHandler implements Middleware {
+  #next: Middleware | undefined;
+  async execute(context: Context): Promise<void> {
+    const url = typeof context.request === 'string' ? context.request : context.request.url;
+    const method = context.options?.method ?? (typeof context.request === 'string' ? 'GET' : context.request.method);
+    await outboundSpan('graph.request', { 'http.request.method': method, 'url.full': url, 'server.address': hostOf(url) }, async (span) => {
+      await this.#next?.execute(context);
+      setSpanAttributes(span, { 'http.response.status_code': context.response?.status });
+    });
+  }
+  setNext(next: Middleware): void {
+    this.#next = next;
+  }
+}
+
+function hostOf(url: string): string | undefined {
+  return URL.parse(url)?.hostname;
+}
+
+/**
  * A Microsoft Graph client for the bot: tokens from the shared credential, bearer sent to the
  * configured endpoint even when it is not a Graph host, a deadline on every attempt, and retries
  * bounded so that a throttled or failing Graph ends in an error instead of a hang. Errors surface
@@ -157,12 +181,14 @@ export function createGraphClient(options: CreateGraphClientOptions): Client {
   const retry = new RetryHandler(retryOptions);
   const redirect = new RedirectHandler();
   const telemetry = new TelemetryHandler();
+  const tracing = new TracingHandler();
   const timeout = new TimeoutHandler(options.timeoutMs);
   const http = new HTTPMessageHandler();
   auth.setNext(retry);
   retry.setNext(redirect);
   redirect.setNext(telemetry);
-  telemetry.setNext(timeout);
+  telemetry.setNext(tracing);
+  tracing.setNext(timeout);
   timeout.setNext(http);
 
   const isGraphHost = url.hostname.toLowerCase() in GRAPH_RESOURCES;

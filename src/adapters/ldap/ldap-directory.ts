@@ -11,6 +11,8 @@ import { generatePassword } from './password-generator.ts';
 import { privilegedGroupsOf } from './ad-privileged-groups.ts';
 import { ATTID_UNICODE_PWD, replBlobChangeTime, replXmlChangeTime } from './ad-replication-metadata.ts';
 import { BINARY_ATTRIBUTES, UF_ACCOUNTDISABLE, USER_ATTRIBUTES, USER_FILTER, binary, texts, toUser } from './ad-user-entry.ts';
+import { outboundSpan, telemetryEnabled } from '../../shared/telemetry.ts';
+import { ldapServer, traceLdapClient } from './ldap-tracing.ts';
 
 export { replBlobChangeTime, replXmlChangeTime } from './ad-replication-metadata.ts';
 export { fileTime, parentDn } from './ad-user-entry.ts';
@@ -43,6 +45,7 @@ export interface LdapDirectoryOptions {
 export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
   const url = new URL(options.url);
   const secure = url.protocol === 'ldaps:';
+  const server = ldapServer(options.url);
   if (!secure && url.protocol !== 'ldap:') throw new AppError('CONFIG_INVALID', 'The directory URL must start with ldaps:// or ldap://.');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const transport = secure ? 'ldaps' : (options.plainTransport ?? 'starttls');
@@ -63,7 +66,11 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
    * The whole session races one deadline that destroys the sockets, because ldapts has no
    * timeout for the StartTLS handshake and none at all by default.
    */
-  async function session<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
+  function session<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
+    return outboundSpan(`ldap ${operation}`, { ...server, 'ldap.operation': operation }, () => connectAndRun(operation, work));
+  }
+
+  async function connectAndRun<T>(operation: string, work: (client: Client) => Promise<T>): Promise<T> {
     const sockets: Socket[] = [];
     const client = new Client({
       url: options.url,
@@ -75,6 +82,7 @@ export function createLdapDirectory(options: LdapDirectoryOptions): Directory {
       createConnection: ((...args: Parameters<typeof netConnect>) => track(netConnect(...args))) as typeof netConnect,
       createSecureConnection: ((...args: Parameters<typeof tlsConnect>) => track(tlsConnect(...args))) as typeof tlsConnect,
     });
+    if (telemetryEnabled()) traceLdapClient(client, server);
     let connected = false;
     function track<S extends Socket>(socket: S): S {
       sockets.push(socket);

@@ -2,6 +2,7 @@ import { LogsQueryClient, LogsQueryResultStatus } from '@azure/monitor-query-log
 import type { LogsErrorInfo, LogsTable, QueryTimeInterval } from '@azure/monitor-query-logs';
 import type { TokenCredential } from '../azure/azure-credential.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
+import { tracedAttempt } from '../../shared/telemetry-http.ts';
 
 /**
  * What the Sentinel adapters share about the Log Analytics query API: one way to build the client
@@ -28,6 +29,8 @@ export function createLogsClient(options: CreateLogsClientOptions): LogsQueryCli
   return new LogsQueryClient(options.credential, {
     endpoint: options.endpoint.replace(/\/+$/, ''),
     retryOptions: { maxRetries: options.maxRetries ?? 3, maxRetryDelayInMs: 30_000 },
+    // A client span per attempt (the SDK's own tracing needs an Azure instrumentation we do not load).
+    additionalPolicies: [{ position: 'perRetry', policy: { name: 'incidentBotTracing', sendRequest: (request, next) => tracedAttempt('loganalytics.request', request, () => next(request)) } }],
     // The SDK asks for api.loganalytics.io whatever the endpoint; national clouds need their own
     // resource (a local stand-in or proxy fronts the public one).
     ...(resource && resource !== LOGS_RESOURCES['api.loganalytics.io'] ? { credentials: { scopes: [`${resource}/.default`] } } : {}),

@@ -4,6 +4,7 @@ import type { Logger } from '../../domain/logger.ts';
 import type { Secret } from '../../domain/secret.ts';
 import { oktaErrorToAppError, type OktaErrorBody } from './okta-errors.ts';
 import { createOktaTokenSource, type OktaOAuthOptions } from './okta-oauth.ts';
+import { tracedFetch } from '../../shared/telemetry-http.ts';
 
 /**
  * A small Okta Users API client on fetch: look a user up, suspend / unsuspend, clear sessions.
@@ -67,7 +68,7 @@ export function createOktaClient(options: CreateOktaClientOptions): OktaClient {
   const base = new URL(options.orgUrl);
   if (base.protocol !== 'https:') throw new AppError('CONFIG_INVALID', 'The Okta org URL must start with https://.');
   const origin = base.origin;
-  const doFetch = options.fetch ?? fetch;
+  const doFetch = tracedFetch(options.fetch ?? fetch, 'okta.request');
   const maxRetries = Math.max(0, options.maxRetries ?? 2);
   const maxWaitSeconds = options.maxWaitSeconds ?? 10;
   const log = options.logger.child({ component: 'okta-client' });
