@@ -235,6 +235,7 @@ export function createEntraActions(options: GraphIdentityActionsOptions): System
     'mark-compromised': switched('mark-compromised'),
     'dismiss-risk': switched('dismiss-risk'),
     'revoke-sessions': switched('revoke-sessions'),
+    'require-sign-in-again': switched('revoke-sessions'),
     'suspend-entra': switched('suspend-entra'),
     'enable-entra': switched('enable-entra'),
     'force-password-reset-entra': { inspect, run: forcePasswordChange, readBack: readForcedChange },
