@@ -76,6 +76,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       serviceAccounts: config.serviceAccounts,
       cardFooter: config.cardFooter,
       runLeaseMs: config.approvalRunLeaseSeconds * 1000,
+      confirmTimeoutMs: config.executors.mdiConfirmTimeoutSeconds * 1000,
     },
     instanceId,
     resolvePerson:
@@ -110,6 +111,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       ttlMinutes: config.approvalTtlMinutes,
       ...(config.cardFooter ? { footer: config.cardFooter } : {}),
       cardState: (alertKey) => approvals.cardState(alertKey),
+      shownProposals: (record, proposals, state) => approvals.shownProposals(record, proposals, state),
     }),
   });
 
@@ -142,6 +144,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       sweeper.stop();
       await http.close();
       await notifier.stop();
+      approvals.close();
       await approvals.idle();
       await store.close();
       logger.info('incident-bot stopped');

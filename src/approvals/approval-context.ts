@@ -38,6 +38,8 @@ export interface ApprovalSettings extends GuardSettings {
    * approval whose lease has lapsed belongs to a dead process and is reconciled.
    */
   runLeaseMs?: number;
+  /** How long an action an executor only accepted (Defender for Identity) is read back before "not yet confirmed" (default 10 min). */
+  confirmTimeoutMs?: number;
 }
 
 export interface ApprovalWorkflowDeps {
@@ -72,6 +74,9 @@ export interface ApprovalContext {
   runTimeoutMs: number;
   inspectTimeoutMs: number;
   runLeaseMs: number;
+  confirmTimeoutMs: number;
+  /** Aborted when the workflow shuts down: waits for requested effects stop. */
+  closing: AbortController;
   instanceId: string;
   cap: ExecutionCap;
   /**
@@ -97,6 +102,8 @@ export function createApprovalContext(deps: ApprovalWorkflowDeps): ApprovalConte
     runTimeoutMs: settings.runTimeoutMs ?? 60_000,
     inspectTimeoutMs: settings.inspectTimeoutMs ?? 4_000,
     runLeaseMs: settings.runLeaseMs ?? 15_000,
+    confirmTimeoutMs: settings.confirmTimeoutMs ?? 600_000,
+    closing: new AbortController(),
     instanceId: deps.instanceId ?? `approvals-${randomUUID()}`,
     cap: createExecutionCap(deps.store, settings.maxActionsPerHour),
     runningHere: new Set(),

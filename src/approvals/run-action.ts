@@ -6,6 +6,7 @@ import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
+import { confirmEffect } from './confirm-effect.ts';
 import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
@@ -145,12 +146,14 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
   const { dryRun } = ctx.settings;
   await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.started', outcome: 'info', details: { dryRun, approvedBy: approval.decidedBy } });
   const began = performance.now();
+  const startedAt = ctx.now();
   /** The lease was lost: another instance settles (or settled) the row; this run writes and says nothing. */
   const leaseLost = async (outcome: string): Promise<void> => {
     alog.warn({ outcome }, 'run lease lost: the result is left to the instance that takes it over');
     await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.lease-lost', outcome: 'info', details: { outcome } });
   };
   let threadText: string;
+  let confirmAfter: (() => void) | undefined;
   try {
     if (lease.signal.aborted) throw lease.signal.reason;
     const result = await ctx.deps.remediation.run(action, target, { dryRun, log: alog, signal: AbortSignal.any([AbortSignal.timeout(ctx.runTimeoutMs), lease.signal]) });
@@ -163,6 +166,8 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     const done = (await ctx.store.getApproval(id)) ?? approval;
     threadText = successLine(done);
     if (result.temporaryPassword) threadText += await deliverPassword(ctx, done, result.temporaryPassword.reveal(), approver, alog, correlationId);
+    // Accepted, not yet done (Defender for Identity): said as "requested" below, then confirmed by reading it back.
+    if (result.requested && !dryRun) confirmAfter = () => confirmEffect(ctx, done, result, startedAt, correlationId);
   } catch (error) {
     const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
     const durationMs = Math.round(performance.now() - began);
@@ -176,4 +181,5 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
   const done = (await ctx.store.getApproval(id)) ?? approval;
   await updateCardOf(ctx, done, threadText.split('\n')[0]);
   await replyFor(ctx, done, threadText);
+  confirmAfter?.();
 }

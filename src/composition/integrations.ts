@@ -18,6 +18,9 @@ import { createSentinelPersonAlerts } from '../adapters/loganalytics/sentinel-pe
 import { createLdapDirectory } from '../adapters/ldap/ldap-directory.ts';
 import { createOktaClient, type OktaClient } from '../adapters/okta/okta-client.ts';
 import { createOktaRemediation } from '../adapters/okta/okta-remediation.ts';
+import { createMdiIdentityAccounts } from '../adapters/graph/mdi-identity-accounts.ts';
+import { createMdiRemediation } from '../adapters/graph/mdi-remediation.ts';
+import { createExecutorChoice } from '../actions/executor-choice.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
 
 import type { StartOptions } from './start-options.ts';
@@ -100,21 +103,29 @@ export function buildIntegrations(config: Config, logger: Logger, options: Start
       })
     : undefined;
 
-  const systems: Partial<Record<ActionSystem, Remediation>> = {};
+  const direct: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
   const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
-  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
-  if (graph) systems.entra = createGraphIdentityActions({
+  if (directory && netbiosDomain) direct.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
+  if (graph) direct.entra = createGraphIdentityActions({
       client: graph,
       privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
       ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
     });
-  if (okta) systems.okta = createOktaRemediation({ client: okta, forgetDevices: config.okta?.forgetDevices ?? false });
+  if (okta) direct.okta = createOktaRemediation({ client: okta, forgetDevices: config.okta?.forgetDevices ?? false });
+  // Defender for Identity's response actions, for the systems configured to use them (ACTION_EXECUTOR*).
+  const mdi = graph ? createMdiRemediation({ accounts: createMdiIdentityAccounts(graph) }) : undefined;
+  const systems: Partial<Record<ActionSystem, Remediation>> = {};
+  const directNames: Record<ActionSystem, string> = { activeDirectory: 'ldap', entra: 'graph', okta: 'okta' };
+  for (const system of ['activeDirectory', 'entra', 'okta'] as const) {
+    const chosen = createExecutorChoice({ system, mode: config.executors[system], ...(direct[system] ? { direct: direct[system] } : {}), directName: directNames[system], ...(mdi ? { mdi } : {}) });
+    if (chosen) systems[system] = chosen;
+  }
   return {
     sources,
     directory,
     remediation: createRemediationRouter(systems),
-    capabilities: { activeDirectory: Boolean(directory), entra: Boolean(graph), okta: Boolean(okta) },
+    capabilities: { activeDirectory: Boolean(systems.activeDirectory), entra: Boolean(systems.entra), okta: Boolean(systems.okta) },
     graph,
     graphLookup,
     okta,
