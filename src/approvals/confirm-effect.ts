@@ -12,7 +12,8 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
  * action accounts) has not done anything yet: the thread said "requested". This reads the effect
  * back until it shows ("confirmed") or the confirmation time runs out ("requested, not yet
  * confirmed"): an effect nobody saw is never reported as done. Both outcomes are audited with the
- * executor and its correlation id.
+ * executor and its correlation id. Such executors write no password (MDI's forcePasswordReset
+ * only sets "must change"), which the read-back is told.
  */
 export function confirmEffect(ctx: ApprovalContext, approval: Approval, result: ActionResult, startedAt: Date, correlationId: string): void {
   const requested = result.requested;
@@ -30,7 +31,7 @@ export function confirmEffect(ctx: ApprovalContext, approval: Approval, result: 
     const began = performance.now();
     let state: AppliedState = 'unknown';
     while (!ctx.closing.signal.aborted) {
-      state = await ctx.deps.remediation.readBack(action, target, { log: alog, since: startedAt, signal: AbortSignal.any([AbortSignal.timeout(ctx.inspectTimeoutMs), ctx.closing.signal]) }).catch((error: unknown) => {
+      state = await ctx.deps.remediation.readBack(action, target, { log: alog, since: startedAt, noPasswordWritten: true, signal: AbortSignal.any([AbortSignal.timeout(ctx.inspectTimeoutMs), ctx.closing.signal]) }).catch((error: unknown) => {
         alog.warn({ err: error }, 'read-back of a requested action failed; trying again');
         return 'unknown' as const;
       });

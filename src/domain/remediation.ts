@@ -89,6 +89,11 @@ export interface ReadBackOptions {
    * read back only against it; without it they answer 'unknown'.
    */
   since?: Date;
+  /**
+   * The reset was run by an executor that writes no password (Defender for Identity's
+   * forcePasswordReset only sets "must change at next logon"): that flag alone shows the effect.
+   */
+  noPasswordWritten?: boolean;
 }
 
 /** Whether an action's effect is in place, read back from the system (crash reconciliation). */
