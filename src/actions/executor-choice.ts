@@ -33,6 +33,12 @@ export function createExecutorChoice(deps: ExecutorChoiceDeps): Remediation | un
   return {
     supports: (action) => viaMdi(action) || directly(action),
 
+    describe(action) {
+      if (!viaMdi(action)) return direct?.describe?.(action);
+      const how = mdi?.describe?.(action);
+      return mode === 'auto' && directly(action) && how ? `${how} Directly when Defender does not offer it for the account.` : how;
+    },
+
     async offerable(action, target, options) {
       if (viaMdi(action) && !(mode === 'auto' && directly(action))) return (await mdi?.offerable?.(action, target, options)) ?? true;
       return directly(action) ? ((await direct?.offerable?.(action, target, options)) ?? true) : false;

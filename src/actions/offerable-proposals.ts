@@ -14,12 +14,16 @@ import type { ProposedAction } from './propose-actions.ts';
 export async function offerableProposals(
   alert: Alert,
   proposals: readonly ProposedAction[],
-  remediation: Pick<Remediation, 'offerable'>,
+  remediation: Pick<Remediation, 'offerable' | 'describe'>,
   options: { log: Logger; keep?: (proposal: ProposedAction) => boolean },
 ): Promise<ProposedAction[]> {
-  if (!remediation.offerable) return [...proposals];
+  const noted = proposals.map((proposal) => {
+    const note = remediation.describe?.(proposal.action);
+    return note ? { ...proposal, note } : proposal;
+  });
+  if (!remediation.offerable) return noted;
   const shown: ProposedAction[] = [];
-  for (const proposal of proposals) {
+  for (const proposal of noted) {
     if (options.keep?.(proposal)) {
       shown.push(proposal);
       continue;

@@ -98,6 +98,10 @@ export function createRemediationRouter(systems: RemediationsBySystem): Remediat
       return target(action).readBack(action, actionTarget, options);
     },
 
+    describe(action) {
+      return isActionName(action) ? systems[ACTION_CATALOG[action].system]?.describe?.(action) : undefined;
+    },
+
     async offerable(action, actionTarget, options) {
       if (!isActionName(action)) return false;
       const implementation = systems[ACTION_CATALOG[action].system];

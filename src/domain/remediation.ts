@@ -111,6 +111,8 @@ export interface Remediation {
    * itself: the gate's inspection decides again when someone presses the button.
    */
   offerable?(action: ActionName, target: ActionTarget, options: InspectOptions): Promise<boolean>;
+  /** How this deployment runs the action, when people should read it beside the button (e.g. "via Defender for Identity"). */
+  describe?(action: ActionName): string | undefined;
 }
 
 export type InspectOptions = { log: Logger; signal?: AbortSignal };

@@ -57,6 +57,10 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
     const card = await h.waitForCard(b, p.sam);
     expect(cardButtons(h.currentCard(card)).filter((x) => x.verb === 'approve').map((x) => x.data.action).sort()).toEqual([...SIX].sort());
     const who = `${h.samba.domain}\\${p.sam}`;
+    // Before anyone decides, the card says how they run, and that MDI's reset delivers no password.
+    const before = cardText(h.currentCard(card));
+    expect(before).toContain('Via Defender for Identity (asynchronous: confirmed once the change shows).');
+    expect(before).toMatch(/Via Defender for Identity: sets .must change password at next logon.; no temporary password is set or delivered\./);
 
     await runConfirmed(b, card, 'disable-ad-account', 'Disable AD account', `Disable ${who} in AD`);
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);

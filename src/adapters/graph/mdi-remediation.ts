@@ -98,6 +98,14 @@ export function createMdiRemediation(options: MdiRemediationOptions): Remediatio
   return {
     supports: (action) => MDI_ACTION_OF[action] !== undefined,
 
+    describe(action) {
+      const mdi = MDI_ACTION_OF[action];
+      if (!mdi) return undefined;
+      return mdi.action === 'forcePasswordReset'
+        ? `Via ${MDI_EXECUTOR}: sets "must change password at next logon"; no temporary password is set or delivered.`
+        : `Via ${MDI_EXECUTOR} (asynchronous: confirmed once the change shows).`;
+    },
+
     async offerable(action, target, opts) {
       const mdi = MDI_ACTION_OF[action];
       if (!mdi) return false;
