@@ -145,6 +145,23 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
   });
 });
 
+describe('DRY_RUN with ACTION_EXECUTOR=mdi', () => {
+  it('resolves the account in MDI, checks the action is listed, says so, and sends nothing to Defender', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('mdidry');
+    h.alert([p.entra]);
+    const b = await bot({ DRY_RUN: 'true', ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '2', ACTION_POLICY_FILE: policy(['disable-ad-account']) });
+    const card = await h.waitForCard(b, p.sam);
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    const line = await h.waitFor('the dry-run result', () => h.threadTexts(card).find((t) => t.startsWith('DRY RUN')));
+    expect(line).toMatch(/^DRY RUN \(nothing changed\): would ask Defender for Identity to disable .* in AD/);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(invocationsOf(p)).toEqual([]);
+    expect(h.threadTexts(card).some((t) => /confirmed/.test(t))).toBe(false);
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+  });
+});
+
 describe('ACTION_EXECUTOR=auto', () => {
   it('an account MDI lists the action for goes through MDI, one it does not know through LDAP; the audit records the executor and the correlation id', async (ctx) => {
     requireSamba(ctx);
