@@ -85,6 +85,8 @@ export interface ApprovalContext {
    * overlap: the second returns at once.
    */
   runningHere: Set<string>;
+  /** Approvals whose requested effect this process is waiting for (confirm-effect.ts). */
+  confirmingHere: Set<string>;
   /** Background work started so far (runs, card updates), for idle(). */
   inflight: Set<Promise<void>>;
   /** Teams ids of people seen clicking, so a password can reach them in a 1:1 chat. */
@@ -107,6 +109,7 @@ export function createApprovalContext(deps: ApprovalWorkflowDeps): ApprovalConte
     instanceId: deps.instanceId ?? `approvals-${randomUUID()}`,
     cap: createExecutionCap(deps.store, settings.maxActionsPerHour),
     runningHere: new Set(),
+    confirmingHere: new Set(),
     inflight: new Set(),
     teamsIds: new Map(),
   };

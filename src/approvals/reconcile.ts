@@ -7,6 +7,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
 import { lastVoterOf } from './cast-vote.ts';
 import { start, stillHolds } from './run-action.ts';
+import { awaitingOf, confirmEffect } from './confirm-effect.ts';
 
 /**
  * After a crash: approvals left `running` whose run lease lapsed (by the DATABASE's clock) belong
@@ -25,6 +26,10 @@ export async function reconcile(ctx: ApprovalContext, options: { staleAfterMs?: 
       if (approval.updatedAt.getTime() > cutoff) continue;
       await start(ctx, approval.id, await lastVoterOf(ctx, approval), correlationId);
     }
+  }
+  // Requested effects nobody waits for any more (a restart, a dead instance): wait for them again.
+  for (const approval of await ctx.store.listApprovalsInState('succeeded')) {
+    if (awaitingOf(approval)) confirmEffect(ctx, approval, correlationId);
   }
   return settled.filter(Boolean).length;
 }

@@ -6,7 +6,7 @@ import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
-import { confirmEffect } from './confirm-effect.ts';
+import { awaitedOf, confirmEffect } from './confirm-effect.ts';
 import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
@@ -159,15 +159,16 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     const result = await ctx.deps.remediation.run(action, target, { dryRun, log: alog, signal: AbortSignal.any([AbortSignal.timeout(ctx.runTimeoutMs), lease.signal]) });
     const durationMs = Math.round(performance.now() - began);
     if (lease.signal.aborted || !(await stillHolds(ctx, id, lease.token))) return await leaseLost('succeeded');
-    const stored = { summary: result.summary, details: result.details, durationMs, dryRun, approvedBy: approval.decidedBy };
+    // Accepted, not yet done (Defender for Identity): stored as awaited, said as "requested", then confirmed by reading it back.
+    const awaiting = dryRun ? undefined : awaitedOf(result, startedAt);
+    const stored = { summary: result.summary, details: result.details, durationMs, dryRun, approvedBy: approval.decidedBy, ...(awaiting ? { awaiting } : {}) };
     const won = await ctx.store.transitionApproval(id, 'running', 'succeeded', { result: stored, finishedAt: ctx.now() });
     await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'success', details: { durationMs, dryRun, details: result.details, settled: won } });
     alog.info({ durationMs, dryRun, settled: won }, 'action succeeded');
     const done = (await ctx.store.getApproval(id)) ?? approval;
     threadText = successLine(done);
     if (result.temporaryPassword) threadText += await deliverPassword(ctx, done, result.temporaryPassword.reveal(), approver, alog, correlationId);
-    // Accepted, not yet done (Defender for Identity): said as "requested" below, then confirmed by reading it back.
-    if (result.requested && !dryRun) confirmAfter = () => confirmEffect(ctx, done, result, startedAt, correlationId);
+    if (awaiting) confirmAfter = () => confirmEffect(ctx, done, correlationId);
   } catch (error) {
     const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
     const durationMs = Math.round(performance.now() - began);

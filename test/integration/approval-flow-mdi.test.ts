@@ -145,6 +145,33 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
   });
 });
 
+describe('a restart while Defender has not acted yet', () => {
+  it('the next start waits for the requested effect again and confirms it in the same thread; MDI was asked once', async (ctx) => {
+    requireSamba(ctx);
+    h.graph.mdi.delayMs = 4_000;
+    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
+    const p = await h.person('mdirestart');
+    h.alert([p.entra]);
+    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-restart-')), 'bot.db')}`;
+    const env = { DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
+    const first = await bot(env);
+    const card = await h.waitForCard(first, p.sam);
+    await h.click(first, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
+    bots.splice(bots.indexOf(first), 1);
+    await first.stop();
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
+
+    const second = await bot({ ...env, TEAMS_CHANNEL_ID: first.channelId });
+    await h.waitFor('"confirmed" after the restart', () => confirmedLine(card, 'Disable AD account') >= 0, 20_000);
+    expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);
+    expect(invocationsOf(p)).toHaveLength(1);
+    expect(h.threadTexts(card).filter((t) => t.startsWith('Confirmed'))).toHaveLength(1);
+    expect(cardText(h.currentCard(card))).toContain('confirmed in effect');
+    expect(second.channelId).toBe(first.channelId);
+  });
+});
+
 describe('DRY_RUN with ACTION_EXECUTOR=mdi', () => {
   it('resolves the account in MDI, checks the action is listed, says so, and sends nothing to Defender', async (ctx) => {
     requireSamba(ctx);
