@@ -29,11 +29,11 @@ let tokens: EntraTokenServer;
 let graph: GraphServer;
 let counter = 0;
 
-function client(id = clientId): GraphClient {
+function client(id = clientId, maxRetries = 0): GraphClient {
   const credential = createAzureCredential({ tenantId: demo.tenant.tenantId, clientId: id, clientSecret: new Secret(secret), managedIdentity: false, authorityHost: tokens.url }, { timeoutMs: 5_000 });
-  return createGraphClient({ credential, endpoint: graph.url, timeoutMs: 5_000, logger: capture.logger, retryDelaySeconds: 1, maxRetries: 0 });
+  return createGraphClient({ credential, endpoint: graph.url, timeoutMs: 5_000, logger: capture.logger, retryDelaySeconds: 1, maxRetries });
 }
-const mdi = (id?: string) => createMdiRemediation({ accounts: createMdiIdentityAccounts(client(id)), offerCacheMs: 0 });
+const mdi = (id?: string, maxRetries = 0) => createMdiRemediation({ accounts: createMdiIdentityAccounts(client(id, maxRetries)), offerCacheMs: 0 });
 const opts = (dryRun = false) => ({ dryRun, log: capture.logger });
 const bySid = (user: TenantUser): ActionTarget => ({ accountKey: `sid:${user.onPremisesSecurityIdentifier}`, sid: user.onPremisesSecurityIdentifier as string, samAccountName: user.onPremisesSamAccountName as string, domain: 'CORP' });
 const byEntraId = (user: TenantUser): ActionTarget => ({ accountKey: `entra:${user.id}`, entraObjectId: user.id });
@@ -137,6 +137,23 @@ describe('MDI executor against the identityAccounts stand-in', () => {
     expect(readOnly.code).toBe('UPSTREAM_FORBIDDEN');
     expect(readOnly.message).toContain('SecurityIdentitiesActions.ReadWrite.All');
     expect(mdiIdentityOf(user).adEnabled).toBe(true);
+  });
+});
+
+describe('invokeAction is never repeated when it may have been accepted', () => {
+  it('a 503 is reported, not retried; a 429 (not processed) is retried once and then runs once', async () => {
+    const user = synced();
+    const isInvoke = (req: { path: string; method: string }) => req.method === 'POST' && req.path.endsWith('/invokeAction');
+    const requestsBefore = graph.requests.filter(isInvoke).length;
+    graph.faults.push({ match: isInvoke, status: 503, times: 1 });
+    // A client that retries 5xx elsewhere (the bot's default) still sends this POST once.
+    const failed = await appError(mdi(undefined, 2).run('disable-ad-account', bySid(user), opts()));
+    expect(failed.code).toBe('UPSTREAM_ERROR');
+    expect(graph.requests.filter(isInvoke).length - requestsBefore).toBe(1);
+    graph.faults.push({ match: isInvoke, status: 429, retryAfterSeconds: 0, times: 1 });
+    await mdi(undefined, 2).run('disable-ad-account', bySid(user), opts());
+    expect(graph.requests.filter(isInvoke).length - requestsBefore).toBe(3);
+    expect(graph.mdi.invocations.filter((i) => i.identityId === mdiIdentityOf(user).id)).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
 import type { ActionTarget } from '../../domain/remediation.ts';
 import { withSignal } from './entra-users.ts';
 import { graphErrorToAppError, type GraphClient } from './graph-client.ts';
@@ -120,7 +121,10 @@ export function createMdiIdentityAccounts(client: GraphClient): MdiIdentityAccou
     async invoke(identityId, body, signal) {
       let answer: unknown;
       try {
-        answer = await withSignal(client.api(`${path}/${encodeURIComponent(identityId)}/invokeAction`), signal).post(body);
+        // Retried only on 429 (throttled: not processed). A 5xx or a timeout may come after Defender
+        // accepted the action: asking again could run it twice, so it is reported instead.
+        const once = new RetryHandlerOptions(2, 3, (_delay, _attempt, _request, _options, response) => response.status === 429);
+        answer = await withSignal(client.api(`${path}/${encodeURIComponent(identityId)}/invokeAction`), signal).middlewareOptions([once]).post(body);
       } catch (error) {
         throw graphErrorToAppError(error, { action: `ask Defender for Identity to ${body.action} the ${body.identityProvider} account`, permission: MDI_PERMISSIONS.act });
       }
