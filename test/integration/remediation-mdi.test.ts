@@ -149,6 +149,7 @@ describe('invokeAction is never repeated when it may have been accepted', () => 
     // A client that retries 5xx elsewhere (the bot's default) still sends this POST once.
     const failed = await appError(mdi(undefined, 2).run('disable-ad-account', bySid(user), opts()));
     expect(failed.code).toBe('UPSTREAM_ERROR');
+    expect(failed.message).toContain('Defender may have accepted it all the same: check its Action center before asking again.');
     expect(graph.requests.filter(isInvoke).length - requestsBefore).toBe(1);
     graph.faults.push({ match: isInvoke, status: 429, retryAfterSeconds: 0, times: 1 });
     await mdi(undefined, 2).run('disable-ad-account', bySid(user), opts());

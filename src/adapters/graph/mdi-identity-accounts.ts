@@ -1,4 +1,5 @@
 import { RetryHandlerOptions } from '@microsoft/microsoft-graph-client';
+import { AppError } from '../../domain/errors.ts';
 import type { ActionTarget } from '../../domain/remediation.ts';
 import { withSignal } from './entra-users.ts';
 import { graphErrorToAppError, type GraphClient } from './graph-client.ts';
@@ -126,7 +127,13 @@ export function createMdiIdentityAccounts(client: GraphClient): MdiIdentityAccou
         const once = new RetryHandlerOptions(2, 3, (_delay, _attempt, _request, _options, response) => response.status === 429);
         answer = await withSignal(client.api(`${path}/${encodeURIComponent(identityId)}/invokeAction`), signal).middlewareOptions([once]).post(body);
       } catch (error) {
-        throw graphErrorToAppError(error, { action: `ask Defender for Identity to ${body.action} the ${body.identityProvider} account`, permission: MDI_PERMISSIONS.act });
+        const mapped = graphErrorToAppError(error, { action: `ask Defender for Identity to ${body.action} the ${body.identityProvider} account`, permission: MDI_PERMISSIONS.act });
+        const status = typeof mapped.details.status === 'number' ? mapped.details.status : undefined;
+        // No answer, or a server error: Defender may have accepted it all the same.
+        if (mapped.code === 'TIMEOUT' || (mapped.code === 'UPSTREAM_ERROR' && (status === undefined || status >= 500))) {
+          throw new AppError(mapped.code, `${mapped.message} Defender may have accepted it all the same: check its Action center before asking again.`, { cause: error, details: mapped.details });
+        }
+        throw mapped;
       }
       // invokeActionResult, documented both bare and wrapped in `value`.
       const result = (answer && typeof answer === 'object' && 'value' in answer ? (answer as { value: unknown }).value : answer) as Record<string, unknown> | undefined;
