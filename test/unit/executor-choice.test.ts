@@ -112,3 +112,19 @@ describe('ACTION_EXECUTOR configuration', () => {
     expect(() => loadConfig({ ...base, ...azure, ACTION_EXECUTOR_AD: 'graph' })).toThrow(/ACTION_EXECUTOR_AD: must be one of ldap, mdi, auto/);
   });
 });
+
+describe('router over a chosen executor', () => {
+  it('refuses an action the executor will not run on this account (MDI does not list it), while other systems may still probe it for privilege', async () => {
+    const { createRemediationRouter } = await import('../../src/actions/remediation-router.ts');
+    const unlisted = choice('mdi', fake('ldap', AD), fake('mdi', AD, { listed: false }));
+    const router = createRemediationRouter({ activeDirectory: unlisted.chosen });
+    const refused = await router.inspect('reset-password', target, { log }).catch((error: unknown) => error as AppError);
+    expect(refused).toBeInstanceOf(AppError);
+    expect([(refused as AppError).code, (refused as AppError).message]).toEqual(['ACTION_NOT_APPLICABLE', 'not listed']);
+    expect(await router.offerable?.('reset-password', target, { log })).toBe(false);
+    expect(await router.offerable?.('suspend-okta', target, { log })).toBe(false);
+    const listed = createRemediationRouter({ activeDirectory: choice('mdi').chosen });
+    expect(await listed.inspect('reset-password', target, { log })).toMatchObject({ found: true, privileged: true });
+    expect(listed.describe?.('reset-password')).toBeUndefined();
+  });
+});
