@@ -22,6 +22,13 @@ export interface ExecutorChoiceDeps {
   mdi?: Remediation;
 }
 
+/**
+ * Without LDAP nobody can say whether an AD account is privileged (adminCount, Domain Admins...),
+ * and MDI's account data does not tell. A check that cannot answer never passes as "not
+ * privileged": such an account gets the stricter approvals of PROTECTED_ACCOUNT_APPROVALS.
+ */
+export const AD_PRIVILEGE_UNKNOWN = 'its AD privileges cannot be read without LDAP (adminCount, privileged groups)';
+
 /** The system's Remediation with the executor chosen per action, or undefined when nothing can run its actions. */
 export function createExecutorChoice(deps: ExecutorChoiceDeps): Remediation | undefined {
   const { mode, direct, mdi, directName } = deps;
@@ -55,7 +62,7 @@ export function createExecutorChoice(deps: ExecutorChoiceDeps): Remediation | un
         return direct.inspect(action, target, options);
       }
       const fromMdi = await (mdi as Remediation).inspect(action, target, options);
-      if (!directly(action)) return fromMdi;
+      if (!directly(action)) return deps.system === 'activeDirectory' && fromMdi.found ? { ...fromMdi, privileged: true, reasons: [...fromMdi.reasons, AD_PRIVILEGE_UNKNOWN] } : fromMdi;
       const fromDirect = await (direct as Remediation).inspect(action, target, options);
       return {
         ...fromMdi,

@@ -220,7 +220,7 @@ describe('ACTION_EXECUTOR=auto', () => {
 });
 
 describe('a deployment with no LDAP_* and no OKTA_*', () => {
-  it('starts, offers the AD and Okta actions through MDI, and the disable works end to end (confirmed from MDI\'s own account data)', async (ctx) => {
+  it('starts, offers the AD and Okta actions through MDI (four eyes: AD privilege is unknown without LDAP), and the disable works end to end (confirmed from MDI\'s own account data)', async (ctx) => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 300;
     const p = await h.person('mdinoldap', { okta: true });
@@ -229,9 +229,14 @@ describe('a deployment with no LDAP_* and no OKTA_*', () => {
     const b = await bot({ ...none, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '15', ACTION_POLICY_FILE: policy(['disable-ad-account', 'suspend-okta']) });
     const card = await h.waitForCard(b, p.sam);
     expect(cardButtons(h.currentCard(card)).filter((x) => x.verb === 'approve').map((x) => x.data.action)).toEqual(['disable-ad-account', 'suspend-okta']);
-    await runConfirmed(b, card, 'disable-ad-account', 'Disable AD account', `Disable ${h.samba.domain}\\${p.sam} in AD`);
+    // Without LDAP nobody can tell whether the person is privileged in AD: never taken for "not
+    // privileged", so four eyes (PROTECTED_ACCOUNT_APPROVALS, 2 by default).
+    const first = await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    expect(cardText(first.card)).toContain('Disable AD account: Awaiting approval 1 of 2: Alice Example');
+    expect(invocationsOf(p)).toEqual([]);
+    await runConfirmed(b, card, 'disable-ad-account', 'Disable AD account', `Disable ${h.samba.domain}\\${p.sam} in AD`, [BOB_USER]);
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(UAC_DISABLED);
-    await runConfirmed(b, card, 'suspend-okta', 'Suspend in Okta', `Disable ${h.samba.domain}\\${p.sam} in Okta`);
+    await runConfirmed(b, card, 'suspend-okta', 'Suspend in Okta', `Disable ${h.samba.domain}\\${p.sam} in Okta`, [ALICE_USER, BOB_USER]);
     expect(invocationsOf(p).map((i) => [i.action, i.identityProvider])).toEqual([['disable', 'activeDirectory'], ['disable', 'okta']]);
     expect(bots).toHaveLength(1);
   });

@@ -89,6 +89,14 @@ describe('executor choice', () => {
     expect(await unsure.chosen.readBack('disable-ad-account', target, { log })).toBe('applied');
   });
 
+  it('without LDAP an AD account MDI knows counts as privileged (nobody can read adminCount or its groups): never "not privileged" by default', async () => {
+    const mdi = fake('mdi', AD);
+    const chosen = createExecutorChoice({ system: 'activeDirectory', mode: 'mdi', directName: 'ldap', mdi: mdi.port });
+    expect(await chosen?.inspect('disable-ad-account', target, { log })).toMatchObject({ found: true, privileged: true, reasons: [expect.stringContaining('cannot be read without LDAP')] });
+    const okta = createExecutorChoice({ system: 'okta', mode: 'mdi', directName: 'okta', mdi: fake('mdi', ['suspend-okta']).port });
+    expect(await okta?.inspect('suspend-okta', target, { log })).toMatchObject({ privileged: false });
+  });
+
   it('without LDAP, mdi still runs the AD actions; direct without LDAP has none', () => {
     const mdi = fake('mdi', AD);
     expect(createExecutorChoice({ system: 'activeDirectory', mode: 'mdi', directName: 'ldap', mdi: mdi.port })?.supports('disable-ad-account')).toBe(true);
