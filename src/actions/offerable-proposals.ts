@@ -23,8 +23,14 @@ export async function offerableProposals(
   });
   if (!remediation.offerable) return noted;
   const shown: ProposedAction[] = [];
+  // An executor that did not answer for an account is not asked again for it in this render.
+  const unanswered = new Set<string>();
   for (const proposal of noted) {
     if (options.keep?.(proposal)) {
+      shown.push(proposal);
+      continue;
+    }
+    if (unanswered.has(proposal.target)) {
       shown.push(proposal);
       continue;
     }
@@ -36,6 +42,7 @@ export async function offerableProposals(
     }
     const offered = await remediation.offerable(proposal.action, target, { log: options.log, signal: AbortSignal.timeout(4_000) }).catch((error: unknown) => {
       options.log.warn({ err: error, action: proposal.action }, 'could not ask the executor whether it offers the action; the button stays');
+      unanswered.add(proposal.target);
       return true;
     });
     if (offered) shown.push(proposal);
