@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/index.ts';
 import { cardButtons, cardText, writePolicy, type BotHarness, type CardRef, type SyncedPerson, type TestBot } from '../support/bot-harness.ts';
 import { useBotE2e } from '../support/bot-e2e-hooks.ts';
 import { requireSamba } from '../support/samba.ts';
+import { createTestDatabase, probePostgres } from '../support/postgres.ts';
 
 /**
  * Issue 14 end to end: Defender for Identity's own response actions as the executor, through
@@ -169,6 +170,32 @@ describe('a restart while Defender has not acted yet', () => {
     expect(h.threadTexts(card).filter((t) => t.startsWith('Confirmed'))).toHaveLength(1);
     expect(cardText(h.currentCard(card))).toContain('confirmed in effect');
     expect(second.channelId).toBe(first.channelId);
+  });
+});
+
+describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL after a restart', () => {
+  it('exactly one of them waits for the requested effect and says "confirmed" once', async (ctx) => {
+    requireSamba(ctx);
+    const database = await createTestDatabase();
+    onTestFinished(() => database.drop());
+    h.graph.mdi.delayMs = 4_000;
+    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
+    const p = await h.person('mdipg');
+    h.alert([p.entra]);
+    const env = { DATABASE_URL: database.url, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
+    const first = await bot(env);
+    const card = await h.waitForCard(first, p.sam);
+    await h.click(first, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
+    bots.splice(bots.indexOf(first), 1);
+    await first.stop();
+
+    await Promise.all([bot({ ...env, TEAMS_CHANNEL_ID: first.channelId }), bot({ ...env, TEAMS_CHANNEL_ID: first.channelId })]);
+    await h.waitFor('"confirmed" after the restart', () => confirmedLine(card, 'Disable AD account') >= 0, 20_000);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(h.threadTexts(card).filter((t) => t.startsWith('Confirmed'))).toHaveLength(1);
+    expect((await auditOf(database.url, p)).filter((e) => e.action === 'action.confirmed')).toHaveLength(1);
+    expect(invocationsOf(p)).toHaveLength(1);
   });
 });
 
