@@ -122,6 +122,17 @@ function parseEq(filter: string): { property: string; value: string } | undefine
 
 const PAGE_SIZE = 100;
 
+/** $select as list and get document it; an unknown property is refused as Graph refuses it. */
+function selected(req: GraphContext['req'], json: Record<string, unknown>): Record<string, unknown> | JsonReply {
+  const select = req.query.get('$select');
+  if (select === null) return json;
+  const wanted = select.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = wanted.find((name) => !(name in json));
+  if (unknown) return graphError(req, 400, 'BadRequest', `Could not find a property named '${unknown}' on type 'microsoft.graph.security.identityAccounts'.`);
+  return Object.fromEntries(Object.entries(json).filter(([key]) => key === '@odata.type' || wanted.includes(key)));
+}
+const isReply = (value: unknown): value is JsonReply => typeof value === 'object' && value !== null && 'status' in value && typeof (value as JsonReply).status === 'number';
+
 export function routeIdentityAccounts(ctx: GraphContext, rest: string[]): JsonReply {
   const { req, tenant } = ctx;
   const [id, operation, extra] = rest;
@@ -137,7 +148,9 @@ export function routeIdentityAccounts(ctx: GraphContext, rest: string[]): JsonRe
   if (id !== undefined) {
     const user = observed(tenant).find((u) => mdiIdentityOf(u).id === id);
     if (!user) return graphError(req, 404, 'NotFound', `Identity account '${id}' was not found.`);
-    return ok(req, 200, { '@odata.context': `${GRAPH_METADATA}#security/identities/identityAccounts/$entity`, ...identityJson(tenant, user) });
+    const one = selected(req, identityJson(tenant, user));
+    if (isReply(one)) return one;
+    return ok(req, 200, { '@odata.context': `${GRAPH_METADATA}#security/identities/identityAccounts/$entity`, ...one });
   }
   let users = observed(tenant);
   const filter = req.query.get('$filter');
@@ -151,8 +164,15 @@ export function routeIdentityAccounts(ctx: GraphContext, rest: string[]): JsonRe
   }
   const skip = Number(decodeSkipToken(req.query.get('$skiptoken') ?? '')?.skip ?? 0);
   const page = users.slice(skip, skip + PAGE_SIZE);
-  const next = skip + PAGE_SIZE < users.length ? `${ctx.baseUrl}/v1.0/security/identities/identityAccounts?${new URLSearchParams({ ...(filter !== null ? { $filter: filter } : {}), $skiptoken: encodeSkipToken({ skip: skip + PAGE_SIZE }) })}` : undefined;
-  return ok(req, 200, { '@odata.context': `${GRAPH_METADATA}#security/identities/identityAccounts`, value: page.map((user) => identityJson(tenant, user)), ...(next ? { '@odata.nextLink': next } : {}) });
+  const select = req.query.get('$select');
+  const next = skip + PAGE_SIZE < users.length ? `${ctx.baseUrl}/v1.0/security/identities/identityAccounts?${new URLSearchParams({ ...(filter !== null ? { $filter: filter } : {}), ...(select !== null ? { $select: select } : {}), $skiptoken: encodeSkipToken({ skip: skip + PAGE_SIZE }) })}` : undefined;
+  const value: Record<string, unknown>[] = [];
+  for (const user of page) {
+    const one = selected(req, identityJson(tenant, user));
+    if (isReply(one)) return one;
+    value.push(one);
+  }
+  return ok(req, 200, { '@odata.context': `${GRAPH_METADATA}#security/identities/identityAccounts`, value, ...(next ? { '@odata.nextLink': next } : {}) });
 }
 
 function invokeAction(ctx: GraphContext, id: string): JsonReply {

@@ -181,11 +181,15 @@ describe('the stand-in refuses what the service refuses', () => {
     expect(mdiIdentityOf(user).adEnabled).toBe(true);
   });
 
-  it('list: $filter on onPremisesSecurityIdentifier as documented; an unsupported filter is a 400', async () => {
+  it('list: $filter on onPremisesSecurityIdentifier as documented, $select on list and get; an unsupported filter or unknown property is a 400', async () => {
     const user = synced();
     const page = (await client().api('/security/identities/identityAccounts').filter(`onPremisesSecurityIdentifier eq '${user.onPremisesSecurityIdentifier}'`).get()) as { value: { id: string; accounts: unknown[] }[] };
     expect(page.value.map((v) => v.id)).toEqual([mdiIdentityOf(user).id]);
     const bad = await client().api('/security/identities/identityAccounts').filter(`startswith(displayName,'a')`).get().then(() => 200, (error: { statusCode?: number }) => error.statusCode);
     expect(bad).toBe(400);
+    const one = (await client().api(`/security/identities/identityAccounts/${mdiIdentityOf(user).id}`).select(['accounts']).get()) as Record<string, unknown>;
+    expect(Object.keys(one).filter((k) => !k.startsWith('@odata'))).toEqual(['accounts']);
+    const unknownProperty = await client().api('/security/identities/identityAccounts').select(['password']).get().then(() => 200, (error: { statusCode?: number }) => error.statusCode);
+    expect(unknownProperty).toBe(400);
   });
 });
