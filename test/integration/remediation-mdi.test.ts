@@ -120,6 +120,15 @@ describe('MDI executor against the identityAccounts stand-in', () => {
     expect(graph.mdi.invocations.length).toBe(before);
   });
 
+  it('an alert naming a SID MDI does not know never resolves to another account by the same UPN', async () => {
+    const user = synced();
+    const remediation = mdi();
+    const impostor: ActionTarget = { accountKey: 'sid:s-1-5-21-9-9-9-4242', sid: 'S-1-5-21-9-9-9-4242', userPrincipalName: user.userPrincipalName, entraObjectId: user.id };
+    expect((await remediation.inspect('disable-ad-account', impostor, opts())).found).toBe(false);
+    expect((await appError(remediation.run('disable-ad-account', impostor, opts()))).message).toMatch(/does not know/);
+    expect(graph.mdi.invocations.filter((i) => i.identityId === mdiIdentityOf(user).id)).toEqual([]);
+  });
+
   it('an identity MDI never observed is not found (inspect) and not run', async () => {
     const user = synced();
     mdiIdentityOf(user).unobserved = true;

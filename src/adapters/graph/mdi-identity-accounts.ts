@@ -112,6 +112,9 @@ export function createMdiIdentityAccounts(client: GraphClient): MdiIdentityAccou
         const page = await list(next, signal);
         for (const identity of page.value.map(parseIdentity)) {
           if (!identity) continue;
+          // The alert's SID names one AD account: an identity with another SID is someone else,
+          // whatever UPN or object id it shares (another forest, a reused name).
+          if (target.sid && identity.onPremisesSecurityIdentifier && !same(identity.onPremisesSecurityIdentifier, target.sid)) continue;
           if (target.entraObjectId && identity.accounts.some((a) => a.identityProvider === 'entraID' && same(a.identifier, target.entraObjectId))) return identity;
           if (same(identity.userPrincipalName, target.userPrincipalName)) return identity;
         }
