@@ -72,6 +72,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       serviceAccounts: config.serviceAccounts,
       cardFooter: config.cardFooter,
       runLeaseMs: config.approvalRunLeaseSeconds * 1000,
+      confirmTimeoutMs: config.executors.mdiConfirmTimeoutSeconds * 1000,
     },
     instanceId,
     resolvePerson:
@@ -106,6 +107,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       ttlMinutes: config.approvalTtlMinutes,
       ...(config.cardFooter ? { footer: config.cardFooter } : {}),
       cardState: (alertKey) => approvals.cardState(alertKey),
+      shownProposals: (record, proposals, state) => approvals.shownProposals(record, proposals, state),
     }),
   });
 
@@ -138,6 +140,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       sweeper.stop();
       await http.close();
       await notifier.stop();
+      approvals.close();
       await approvals.idle();
       await store.close();
       logger.info('incident-bot stopped');

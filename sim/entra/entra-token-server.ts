@@ -24,6 +24,9 @@ export const DEFAULT_APP_ROLES = [
   'GroupMember.Read.All',
   'RoleManagement.Read.Directory',
   'RoleEligibilitySchedule.Read.Directory',
+  // Defender for Identity's identityAccounts: list/get, invokeAction.
+  'SecurityIdentitiesAccount.Read.All',
+  'SecurityIdentitiesActions.ReadWrite.All',
   'Data.Read',
 ] as const;
 

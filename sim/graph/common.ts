@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JsonReply, JsonRequest } from '../https-json-server.ts';
 import type { Tenant } from '../tenant.ts';
+import type { MdiSettings } from './identity-accounts-routes.ts';
 
 /** What a containment call did, in order, for tests to assert on without parsing the request log. */
 export type GraphActionKind = 'disableUser' | 'enableUser' | 'revokeSignInSessions' | 'confirmCompromised' | 'dismissRisk' | 'updateAlert' | 'commentAlert';
@@ -22,6 +23,8 @@ export interface GraphContext {
   actions: GraphAction[];
   now: () => Date;
   alertPageSize: number;
+  /** The Defender for Identity side (identityAccounts). */
+  mdi: MdiSettings;
 }
 
 export const GRAPH_METADATA = 'https://graph.microsoft.com/v1.0/$metadata';

@@ -6,6 +6,7 @@ import { retryAfterHeaders, takeFault, type Fault } from './faults.ts';
 import { routeAlerts } from './alerts-routes.ts';
 import { routeRiskyUsers, routeUsers } from './users-routes.ts';
 import { routeRoleManagement } from './roles-routes.ts';
+import { routeIdentityAccounts, type MdiSettings } from './identity-accounts-routes.ts';
 
 export type { GraphAction, GraphActionKind } from './common.ts';
 export type { Fault } from './faults.ts';
@@ -25,6 +26,8 @@ export interface GraphServer extends RunningServer {
   actions: GraphAction[];
   /** Page size of alerts_v2 when the client sends no $top. */
   alertPageSize: number;
+  /** Defender for Identity's identityAccounts: delay of invoked actions, what was invoked. */
+  mdi: MdiSettings;
 }
 
 export interface StartGraphServerOptions {
@@ -35,6 +38,8 @@ export interface StartGraphServerOptions {
   alertPageSize?: number;
   /** Clock for lastUpdateDateTime and action times (default: real time). */
   now?: () => Date;
+  /** MDI's sensor action account on the DC (default: MDI's own state only). */
+  onPremises?: MdiSettings['onPremises'];
 }
 
 const FAULT_CODES: Record<number, [string, string]> = {
@@ -74,11 +79,13 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
       actions,
       now,
       alertPageSize: (server as GraphServer).alertPageSize,
+      mdi: (server as GraphServer).mdi,
     };
     const segments = req.path.split('/').filter(Boolean);
     if (segments[0] !== 'v1.0') return graphError(req, 400, 'BadRequest', `Invalid version: ${segments[0] ?? ''}`);
     const [first, second, third] = segments.slice(1);
     if (first === 'security' && second === 'alerts_v2') return routeAlerts(ctx, segments.slice(3));
+    if (first === 'security' && second === 'identities' && third === 'identityAccounts') return routeIdentityAccounts(ctx, segments.slice(4));
     if (first === 'users') return routeUsers(ctx, segments.slice(2));
     if (first === 'identityProtection' && second === 'riskyUsers') return routeRiskyUsers(ctx, segments.slice(3));
     if (first === 'roleManagement' && second === 'directory') return routeRoleManagement(ctx, segments.slice(3));
@@ -86,7 +93,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
   }
 
   const base = await startHttpsJsonServer(handle, options.port === undefined ? {} : { port: options.port });
-  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50 };
+  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50, mdi: { delayMs: 1_000, stuck: false, invocations: [], ...(options.onPremises ? { onPremises: options.onPremises } : {}) } };
   return server;
 }
 

@@ -22,6 +22,8 @@ export interface ProposedAction {
   destructive: boolean;
   /** Name of the policy rule that proposed it ("default" when none matched). */
   rule: string;
+  /** How the deployment runs it, shown beside its button (e.g. "via Defender for Identity"). */
+  note?: string;
 }
 
 /**

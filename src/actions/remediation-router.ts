@@ -45,6 +45,8 @@ export function createRemediationRouter(systems: RemediationsBySystem): Remediat
      */
     async inspect(action, actionTarget, options) {
       const primary = await target(action).inspect(action, actionTarget, options);
+      // The executor knows the account but will not run this action on it (MDI does not list it).
+      if (primary.unavailable) throw new AppError('ACTION_NOT_APPLICABLE', primary.unavailable, { details: { action } });
       const ownSystem = ACTION_CATALOG[action].system;
       const reasons = [...primary.reasons];
       const identities: FoundIdentity[] = [...(primary.identities ?? [])];
@@ -94,6 +96,17 @@ export function createRemediationRouter(systems: RemediationsBySystem): Remediat
 
     readBack(action, actionTarget, options) {
       return target(action).readBack(action, actionTarget, options);
+    },
+
+    describe(action) {
+      return isActionName(action) ? systems[ACTION_CATALOG[action].system]?.describe?.(action) : undefined;
+    },
+
+    async offerable(action, actionTarget, options) {
+      if (!isActionName(action)) return false;
+      const implementation = systems[ACTION_CATALOG[action].system];
+      if (!implementation?.supports(action)) return false;
+      return (await implementation.offerable?.(action, actionTarget, options)) ?? true;
     },
   };
 }

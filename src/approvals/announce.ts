@@ -8,6 +8,8 @@ import { background, chatSafe, type ApprovalContext } from './approval-context.t
 import { ACTION_NAMES } from '../actions/action-names.ts';
 import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target.ts';
 import { proposalsOf } from './offers.ts';
+import { offerableProposals } from '../actions/offerable-proposals.ts';
+import type { ProposedAction } from '../actions/propose-actions.ts';
 
 /**
  * Where the approvals write: only where a card lives. An alert's card at the location the notifier
@@ -32,15 +34,22 @@ export async function cardState(ctx: ApprovalContext, alertKey: string): Promise
 export async function renderCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {
   const record = await ctx.store.getAlertByKey(alertKey);
   if (!record) return undefined;
+  const state = await cardState(ctx, alertKey);
   return renderAlertMessage({
     record,
-    proposals: proposalsOf(ctx, record),
-    state: await cardState(ctx, alertKey),
+    proposals: await shownProposals(ctx, record, state),
+    state,
     dryRun: ctx.settings.dryRun,
     ttlMinutes: ctx.settings.ttlMinutes,
     ...(statusLine ? { statusLine } : {}),
     ...(ctx.settings.cardFooter ? { footer: ctx.settings.cardFooter } : {}),
   });
+}
+
+/** The buttons: proposals the executor offers for the account now, and every one already decided. */
+export async function shownProposals(ctx: ApprovalContext, record: AlertRecord, state: AlertCardState, proposals: readonly ProposedAction[] = proposalsOf(ctx, record)): Promise<ProposedAction[]> {
+  const decided = (p: ProposedAction) => state.approvals.some(({ approval }) => approval.action === p.action && approval.target.accountKey === p.target);
+  return offerableProposals(record.alert, proposals, ctx.deps.remediation, { log: ctx.log, keep: decided });
 }
 
 async function threadOf(ctx: ApprovalContext, record: AlertRecord): Promise<ThreadRef | undefined> {

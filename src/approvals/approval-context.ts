@@ -39,6 +39,8 @@ export interface ApprovalSettings extends GuardSettings {
    * approval whose lease has lapsed belongs to a dead process and is reconciled.
    */
   runLeaseMs?: number;
+  /** How long an action an executor only accepted (Defender for Identity) is read back before "not yet confirmed" (default 10 min). */
+  confirmTimeoutMs?: number;
 }
 
 export interface ApprovalWorkflowDeps {
@@ -73,6 +75,9 @@ export interface ApprovalContext {
   runTimeoutMs: number;
   inspectTimeoutMs: number;
   runLeaseMs: number;
+  confirmTimeoutMs: number;
+  /** Aborted when the workflow shuts down: waits for requested effects stop. */
+  closing: AbortController;
   instanceId: string;
   cap: ExecutionCap;
   /**
@@ -81,6 +86,8 @@ export interface ApprovalContext {
    * overlap: the second returns at once.
    */
   runningHere: Set<string>;
+  /** Approvals whose requested effect this process is waiting for (confirm-effect.ts). */
+  confirmingHere: Set<string>;
   /** Background work started so far (runs, card updates), for idle(). */
   inflight: Set<Promise<void>>;
   /** Teams ids of people seen clicking, so a password can reach them in a 1:1 chat. */
@@ -98,9 +105,12 @@ export function createApprovalContext(deps: ApprovalWorkflowDeps): ApprovalConte
     runTimeoutMs: settings.runTimeoutMs ?? 60_000,
     inspectTimeoutMs: settings.inspectTimeoutMs ?? 4_000,
     runLeaseMs: settings.runLeaseMs ?? 15_000,
+    confirmTimeoutMs: settings.confirmTimeoutMs ?? 600_000,
+    closing: new AbortController(),
     instanceId: deps.instanceId ?? `approvals-${randomUUID()}`,
     cap: createExecutionCap(deps.store, settings.maxActionsPerHour),
     runningHere: new Set(),
+    confirmingHere: new Set(),
     inflight: new Set(),
     teamsIds: new Map(),
   };

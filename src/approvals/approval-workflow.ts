@@ -5,7 +5,9 @@ import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/ch
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, createApprovalContext, type ApprovalWorkflowDeps } from './approval-context.ts';
-import { cardState, renderCard } from './announce.ts';
+import { cardState, renderCard, shownProposals } from './announce.ts';
+import type { AlertRecord } from '../domain/ports/alert-store.ts';
+import type { ProposedAction } from '../actions/propose-actions.ts';
 import { approveByCode, denyByCode, listPending } from './by-code.ts';
 import { onCardAction } from './card-verbs.ts';
 import { sweepExpired } from './expire.ts';
@@ -46,8 +48,12 @@ export interface ApprovalWorkflow {
   renderCard(alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined>;
   /** The approvals' state of an alert card, for the notifier's renderer. */
   cardState(alertKey: string): Promise<AlertCardState>;
+  /** Which proposals get buttons: what the executor offers for the account now, and every one already decided. */
+  shownProposals(record: AlertRecord, proposals: ProposedAction[], state: AlertCardState): Promise<ProposedAction[]>;
   /** Resolves when background executions and card updates started so far are done (tests, shutdown). */
   idle(): Promise<void>;
+  /** Shutdown: stops waiting for the effects of requested actions (their audit keeps "requested"). */
+  close(): void;
 }
 
 export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWorkflow {
@@ -68,8 +74,10 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     reconcile: (options = {}) => reconcile(ctx, options, randomUUID()),
     renderCard: (alertKey, statusLine) => renderCard(ctx, alertKey, statusLine),
     cardState: (alertKey) => cardState(ctx, alertKey),
+    shownProposals: (record, proposals, state) => shownProposals(ctx, record, state, proposals),
     async idle() {
       while (ctx.inflight.size > 0) await Promise.allSettled([...ctx.inflight]);
     },
+    close: () => ctx.closing.abort(),
   };
 }

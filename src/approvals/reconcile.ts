@@ -7,6 +7,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
 import { lastVoterOf } from './cast-vote.ts';
 import { start, stillHolds } from './run-action.ts';
+import { awaitingOf, confirmEffect } from './confirm-effect.ts';
 
 /**
  * After a crash: approvals left `running` whose run lease lapsed (by the DATABASE's clock) belong
@@ -25,6 +26,10 @@ export async function reconcile(ctx: ApprovalContext, options: { staleAfterMs?: 
       if (approval.updatedAt.getTime() > cutoff) continue;
       await start(ctx, approval.id, await lastVoterOf(ctx, approval), correlationId);
     }
+  }
+  // Requested effects nobody waits for any more (a restart, a dead instance): wait for them again.
+  for (const approval of await ctx.store.listApprovalsInState('succeeded')) {
+    if (awaitingOf(approval)) confirmEffect(ctx, approval, correlationId);
   }
   return settled.filter(Boolean).length;
 }
@@ -70,13 +75,15 @@ async function settleInterrupted(ctx: ApprovalContext, approval: Approval, token
   if (!won) return false;
   await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.reconciled', outcome: state === 'applied' ? 'success' : 'failure', ...(state === 'applied' ? {} : { code: 'INTERRUPTED' }), details: { readBack: state } });
   alog.warn({ readBack: state }, 'reconciled an action interrupted by a restart');
+  // An executor that acts later (Defender for Identity) may have accepted it before the restart.
+  const later = ctx.deps.remediation.describe?.(approval.action as ActionName) ? ' It may have been requested from Defender for Identity before the restart: check its Action center first.' : '';
   const retry = 'press Retry on the card (a new round of approvals)';
   const text =
     state === 'applied'
       ? `${label} was interrupted by a bot restart; the directory shows it is in place (approved by ${approval.decidedBy ?? 'unknown'}).`
       : state === 'not-applied'
-        ? `${label} was interrupted by a bot restart and is NOT in place. To run it, ${retry}.`
-        : `${label} was interrupted by a bot restart and could not be confirmed complete: it may be only partly in place. Check the account; to finish it, ${retry}.`;
+        ? `${label} was interrupted by a bot restart and is NOT in place.${later} To run it, ${retry}.`
+        : `${label} was interrupted by a bot restart and could not be confirmed complete: it may be only partly in place.${later} Check the account; to finish it, ${retry}.`;
   try {
     const settled = (await ctx.store.getApproval(approval.id)) ?? approval;
     await updateCardOf(ctx, settled, text);

@@ -6,6 +6,7 @@ import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { bothSettled, replyFor, updateCardOf } from './announce.ts';
+import { awaitedOf, confirmEffect } from './confirm-effect.ts';
 import { deliverPassword } from './deliver-password.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired } from './gate.ts';
@@ -146,24 +147,29 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
   const { dryRun } = ctx.settings;
   await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.started', outcome: 'info', details: { dryRun, approvedBy: approval.decidedBy } });
   const began = performance.now();
+  const startedAt = ctx.now();
   /** The lease was lost: another instance settles (or settled) the row; this run writes and says nothing. */
   const leaseLost = async (outcome: string): Promise<void> => {
     alog.warn({ outcome }, 'run lease lost: the result is left to the instance that takes it over');
     await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.lease-lost', outcome: 'info', details: { outcome } });
   };
   let threadText: string;
+  let confirmAfter: (() => void) | undefined;
   try {
     if (lease.signal.aborted) throw lease.signal.reason;
     const result = await ctx.deps.remediation.run(action, target, { dryRun, log: alog, signal: AbortSignal.any([AbortSignal.timeout(ctx.runTimeoutMs), lease.signal]) });
     const durationMs = Math.round(performance.now() - began);
     if (lease.signal.aborted || !(await stillHolds(ctx, id, lease.token))) return await leaseLost('succeeded');
-    const stored = { summary: result.summary, details: result.details, durationMs, dryRun, approvedBy: approval.decidedBy };
+    // Accepted, not yet done (Defender for Identity): stored as awaited, said as "requested", then confirmed by reading it back.
+    const awaiting = dryRun ? undefined : awaitedOf(result, startedAt);
+    const stored = { summary: result.summary, details: result.details, durationMs, dryRun, approvedBy: approval.decidedBy, ...(awaiting ? { awaiting } : {}) };
     const won = await ctx.store.transitionApproval(id, 'running', 'succeeded', { result: stored, finishedAt: ctx.now() });
     await auditApproval(ctx, approval, correlationId, { actor: 'system', action: 'action.executed', outcome: 'success', details: { durationMs, dryRun, details: result.details, settled: won } });
     alog.info({ durationMs, dryRun, settled: won }, 'action succeeded');
     const done = (await ctx.store.getApproval(id)) ?? approval;
     threadText = successLine(done);
     if (result.temporaryPassword) threadText += await deliverPassword(ctx, done, result.temporaryPassword.reveal(), approver, alog, correlationId);
+    if (awaiting) confirmAfter = () => confirmEffect(ctx, done, correlationId);
   } catch (error) {
     const failure = isAppError(error) ? error : new AppError('INTERNAL', 'The action failed unexpectedly.', { cause: error });
     const durationMs = Math.round(performance.now() - began);
@@ -177,4 +183,5 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
   const done = (await ctx.store.getApproval(id)) ?? approval;
   // The card for everyone and the line in the thread go out together: neither waits for the other.
   await bothSettled(updateCardOf(ctx, done, threadText.split('\n')[0]), replyFor(ctx, done, threadText));
+  confirmAfter?.();
 }

@@ -62,6 +62,8 @@ export function renderAlertMessage(input: AlertMessageInput): OutboundMessage {
       const label = ACTION_CATALOG[button.action].label;
       if (!view) {
         buttons.push(button);
+        const note = input.proposals.find((p) => p.action === button.action && p.target === button.target)?.note;
+        if (note) facts.push({ title: label, value: plain(note, MAX_FACT) });
         open = true;
         continue;
       }

@@ -18,11 +18,15 @@ import { createGraphIdentityActions } from '../adapters/graph/graph-identity-act
 import { createGraphUserLookup } from '../adapters/graph/graph-user-lookup.ts';
 import { createGraphApproverCheck } from '../adapters/graph/graph-approver-check.ts';
 import { createGraphReaderCheck } from '../adapters/graph/graph-reader-check.ts';
+import { createMdiIdentityAccounts } from '../adapters/graph/mdi-identity-accounts.ts';
+import { createMdiRemediation } from '../adapters/graph/mdi-remediation.ts';
 
 export interface GraphIntegration {
   credential: TokenCredential;
   source?: AlertSource;
   entra: Remediation;
+  /** Defender for Identity's response actions (ACTION_EXECUTOR*): used only for the systems configured to use them. */
+  mdi: Remediation;
   entraLookup: EntraUserLookup;
   /** Set when approver groups are configured (transitive membership through Graph). */
   groupApprovers?: ApproverCheck;
@@ -44,6 +48,7 @@ export function buildGraphIntegration(config: Config & { azure: NonNullable<Conf
       privilegedGroups: (config.entraPrivilegedGroupIds ?? []).map((id) => ({ id })),
       ...(config.entraPrivilegedRoleIds ? { privilegedRoleIds: config.entraPrivilegedRoleIds } : {}),
     }),
+    mdi: createMdiRemediation({ accounts: createMdiIdentityAccounts(graph) }),
     entraLookup: createGraphUserLookup({ client: graphLookup }),
     ...(config.approvers.groupIds.length > 0 ? { groupApprovers: createGraphApproverCheck({ client: graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds }) } : {}),
     ...(config.readers.groupIds.length > 0 ? { groupReaders: createGraphReaderCheck({ client: graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds }) } : {}),

@@ -16,6 +16,7 @@ import type { ActionSystem } from '../actions/action-names.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
 import { createRemediationRouter } from '../actions/remediation-router.ts';
 import { createAdRemediation, dnsDomainOfDn } from '../adapters/ldap/ad-remediation.ts';
+import { createExecutorChoice } from '../actions/executor-choice.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
 
 import type { StartOptions } from './start-options.ts';
@@ -56,17 +57,25 @@ export async function buildIntegrations(config: Config, logger: Logger, options:
   const directory = options.directory ?? (config.ldap ? (await import('./ldap-integration.ts')).buildLdapDirectory(config.ldap, logger) : undefined);
   const okta = config.okta ? (await import('./okta-integration.ts')).buildOktaIntegration(config.okta, config.outboundTimeoutMs, logger, LOOKUP_TIMEOUT_MS) : undefined;
 
-  const systems: Partial<Record<ActionSystem, Remediation>> = {};
+  const direct: Partial<Record<ActionSystem, Remediation>> = {};
   const netbiosDomain = options.directory ? (options.directoryDomain ?? config.ldap?.netbiosDomain ?? 'CORP').toUpperCase() : config.ldap?.netbiosDomain;
   const dnsDomain = config.ldap ? dnsDomainOfDn(config.ldap.baseDn) : undefined;
-  if (directory && netbiosDomain) systems.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
-  if (graph) systems.entra = graph.entra;
-  if (okta) systems.okta = okta.remediation;
+  if (directory && netbiosDomain) direct.activeDirectory = createAdRemediation({ directory, netbiosDomain, ...(dnsDomain ? { dnsDomain } : {}) });
+  if (graph) direct.entra = graph.entra;
+  if (okta) direct.okta = okta.remediation;
+  // Defender for Identity's response actions, for the systems configured to use them (ACTION_EXECUTOR*).
+  const mdi = graph?.mdi;
+  const systems: Partial<Record<ActionSystem, Remediation>> = {};
+  const directNames: Record<ActionSystem, string> = { activeDirectory: 'ldap', entra: 'graph', okta: 'okta' };
+  for (const system of ['activeDirectory', 'entra', 'okta'] as const) {
+    const chosen = createExecutorChoice({ system, mode: config.executors[system], ...(direct[system] ? { direct: direct[system] } : {}), directName: directNames[system], ...(mdi ? { mdi } : {}) });
+    if (chosen) systems[system] = chosen;
+  }
   return {
     sources,
     directory,
     remediation: createRemediationRouter(systems),
-    capabilities: { activeDirectory: Boolean(directory), entra: Boolean(graph), okta: Boolean(okta) },
+    capabilities: { activeDirectory: Boolean(systems.activeDirectory), entra: Boolean(systems.entra), okta: Boolean(systems.okta) },
     ...(graph ? { entraLookup: graph.entraLookup } : {}),
     ...(graph?.groupApprovers ? { groupApprovers: graph.groupApprovers } : {}),
     ...(graph?.groupReaders ? { groupReaders: graph.groupReaders } : {}),

@@ -5,6 +5,7 @@ import { labModeRefusal } from './lab-mode.ts';
 import { readBotFramework } from './bot-framework-section.ts';
 import { reader, stripSlash, type Env } from './env-reader.ts';
 import { readAzure, readLdap, readOkta } from './integration-sections.ts';
+import { readExecutors, type ExecutorConfig } from './executor-section.ts';
 
 export type { Env } from './env-reader.ts';
 
@@ -40,6 +41,8 @@ export interface Config {
   ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
   /** Okta: an OAuth 2.0 service app (recommended) or, as a fallback, an API token. */
   okta?: { orgUrl: string; oauth?: { clientId: string; privateKeyPath: string; keyId?: string }; apiToken?: Secret; forgetDevices: boolean };
+  /** Who carries out each system's actions: the direct adapter, Defender for Identity, or auto. */
+  executors: ExecutorConfig;
   databaseUrl: Secret;
   approvers: { groupIds: string[]; userIds: string[] };
   /** Who may use the read commands besides the approvers (who always may); both empty: approvers only. */
@@ -119,6 +122,7 @@ export function loadConfig(env: Env): Config {
 
   const ldap = readLdap(r, problems);
   const okta = readOkta(r, problems);
+  const executors = readExecutors(r, problems, azure !== undefined);
 
   const databaseUrl = r.text('DATABASE_URL') ?? 'sqlite:./data/incident-bot.db';
   if (!/^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(databaseUrl)) {
@@ -176,6 +180,7 @@ export function loadConfig(env: Env): Config {
     sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter, overlapSeconds: r.int('SENTINEL_OVERLAP_SECONDS', 300, 0, 86_400) } : undefined,
     ldap,
     okta,
+    executors,
     databaseUrl: new Secret(databaseUrl),
     approvers: { groupIds: approverGroups, userIds: approverUsers },
     readers: { groupIds: readerGroups, userIds: readerUsers },

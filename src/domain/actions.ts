@@ -10,6 +10,7 @@ export const ACTION_NAMES = [
   'mark-compromised',
   'dismiss-risk',
   'revoke-sessions',
+  'require-sign-in-again',
   'suspend-entra',
   'enable-entra',
   'force-password-reset-entra',
@@ -75,6 +76,9 @@ const CATALOG = {
   },
   'dismiss-risk': { system: 'entra', label: 'Dismiss user risk', destructive: false, defaultApprovals: 1, undoes: 'mark-compromised' },
   'revoke-sessions': { system: 'entra', label: 'Revoke sessions', destructive: true, defaultApprovals: 1, offeredOnLookup: { rank: 30 } },
+  // MDI's "require user to sign in again" (Entra ID): run directly, it is the same Graph call as
+  // revoke-sessions (revokeSignInSessions); through Defender it is MDI's own action of that name.
+  'require-sign-in-again': { system: 'entra', label: 'Require sign-in again', destructive: true, defaultApprovals: 1 },
   'suspend-entra': {
     system: 'entra', label: 'Disable in Entra ID', destructive: true, defaultApprovals: 1, undoneBy: 'enable-entra', cloudMasteredOnly: true,
     // Entra refuses to disable a synced user: that is done in AD.

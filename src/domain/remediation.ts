@@ -35,6 +35,12 @@ export interface ActionResult {
   details: Record<string, unknown>;
   /** Only for reset-password: shown to the approver privately, never logged or posted. */
   temporaryPassword?: Secret;
+  /**
+   * Set when the system only ACCEPTED the request and applies it later (Defender for Identity's
+   * response actions): the workflow says "requested", then reads the effect back until it shows
+   * or the confirmation time runs out, and never reports it as done before.
+   */
+  requested?: { by: string; correlationId?: string };
 }
 
 /** Facts the guard rails need before anything runs. */
@@ -52,6 +58,11 @@ export interface TargetInspection {
    * system that found it: the guard rails match service and protected accounts against these too.
    */
   identities?: FoundIdentity[];
+  /**
+   * The system knows the account but will not run THIS action on it now, and why (Defender for
+   * Identity does not list the action for the account). The router refuses the action with it.
+   */
+  unavailable?: string;
 }
 
 /** Identifiers of one account as a directory returned them. */
@@ -78,6 +89,11 @@ export interface ReadBackOptions {
    * read back only against it; without it they answer 'unknown'.
    */
   since?: Date;
+  /**
+   * The reset was run by an executor that writes no password (Defender for Identity's
+   * forcePasswordReset only sets "must change at next logon"): that flag alone shows the effect.
+   */
+  noPasswordWritten?: boolean;
 }
 
 /** Whether an action's effect is in place, read back from the system (crash reconciliation). */
@@ -89,6 +105,14 @@ export interface Remediation {
   inspect(action: ActionName, target: ActionTarget, options: { log: Logger; signal?: AbortSignal }): Promise<TargetInspection>;
   run(action: ActionName, target: ActionTarget, options: ActionRunOptions): Promise<ActionResult>;
   readBack(action: ActionName, target: ActionTarget, options: ReadBackOptions): Promise<AppliedState>;
+  /**
+   * Whether a button for the action may be shown for this account now (Defender for Identity: the
+   * account lists the action). Absent: whenever `supports` says so. Never a security decision by
+   * itself: the gate's inspection decides again when someone presses the button.
+   */
+  offerable?(action: ActionName, target: ActionTarget, options: InspectOptions): Promise<boolean>;
+  /** How this deployment runs the action, when people should read it beside the button (e.g. "via Defender for Identity"). */
+  describe?(action: ActionName): string | undefined;
 }
 
 export type InspectOptions = { log: Logger; signal?: AbortSignal };

@@ -1,5 +1,5 @@
 import type { ActionPolicy } from '../actions/action-policy.ts';
-import { proposeActions, type DirectoryCapabilities } from '../actions/propose-actions.ts';
+import { proposeActions, type DirectoryCapabilities, type ProposedAction } from '../actions/propose-actions.ts';
 import { renderAlertMessage, type AlertCardState } from '../cards/alert-message.ts';
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
@@ -20,6 +20,8 @@ export interface AlertMessageOptions {
   footer?: string;
   /** The approvals' view of the alert's actions; none: a card with no decisions yet. */
   cardState?: (alertKey: string) => Promise<AlertCardState>;
+  /** Which of the proposals get buttons (the executor's offer, e.g. what Defender for Identity lists); none: all. */
+  shownProposals?: (record: AlertRecord, proposals: ProposedAction[], state: AlertCardState) => Promise<ProposedAction[]>;
 }
 
 const NO_DECISIONS: AlertCardState = { approvals: [], paused: false };
@@ -27,7 +29,8 @@ const NO_DECISIONS: AlertCardState = { approvals: [], paused: false };
 export function createAlertMessageRenderer(options: AlertMessageOptions): RenderAlertMessage {
   return async (record) => {
     const state = options.cardState ? await options.cardState(record.key) : NO_DECISIONS;
-    const proposals = proposeActions(record.alert, options.policy, options.capabilities);
+    const proposed = proposeActions(record.alert, options.policy, options.capabilities);
+    const proposals = options.shownProposals ? await options.shownProposals(record, proposed, state) : proposed;
     return renderAlertMessage({ record, proposals, state, dryRun: options.dryRun, ttlMinutes: options.ttlMinutes, ...(options.footer ? { footer: options.footer } : {}) });
   };
 }

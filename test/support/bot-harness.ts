@@ -207,7 +207,31 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
       { tenantId: demo.tenant.tenantId, clientId: READ_ONLY_CLIENT_ID, clientSecret: readOnlySecret, roles: ['SecurityAlert.Read.All', 'User.Read.All', 'GroupMember.Read.All', 'IdentityRiskyUser.Read.All', 'RoleManagement.Read.Directory', 'RoleEligibilitySchedule.Read.Directory'] },
     ],
   });
-  const graph = await startGraphServer({ tokens, tenant: demo.tenant });
+  // Defender for Identity's sensor action account acts on this DC (the tenant's synced users ARE its users).
+  const onPremisesDn = (sid: string): string => {
+    const user = [...demo.tenant.users.values()].find((u) => u.onPremisesSecurityIdentifier === sid);
+    if (!user?.onPremisesDistinguishedName) throw new Error(`no on-premises account with SID ${sid}`);
+    return user.onPremisesDistinguishedName;
+  };
+  const graph = await startGraphServer({
+    tokens,
+    tenant: demo.tenant,
+    onPremises: {
+      async setEnabled(sid, enabled) {
+        const dn = onPremisesDn(sid);
+        await asAdmin(async (client) => {
+          const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['userAccountControl'] });
+          const uac = Number(searchEntries[0]?.userAccountControl);
+          const next = enabled ? uac & ~0x2 : uac | 0x2;
+          await client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: [String(next)] }) }));
+        });
+      },
+      async forcePasswordReset(sid) {
+        const dn = onPremisesDn(sid);
+        await asAdmin((client) => client.modify(dn, new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdLastSet', values: ['0'] }) })));
+      },
+    },
+  });
   const okta = await startOktaServer({
     apiToken: oktaToken,
     tenant: demo.tenant,

@@ -14,6 +14,7 @@ import { DEFAULT_PRIVILEGED_ROLES, privilegedGroupReasons, privilegedRolesOf, ro
  * AD action to use instead. The user is resolved by object id, else by UPN.
  */
 export type EntraActionName = ActionsOf<'entra'>;
+type SwitchedAction = Extract<EntraActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;
 
 /** The application permission each call needs, named in 403 sentences. */
 const PERMISSIONS = {
@@ -235,6 +236,7 @@ export function createEntraActions(options: GraphIdentityActionsOptions): System
     'mark-compromised': switched('mark-compromised'),
     'dismiss-risk': switched('dismiss-risk'),
     'revoke-sessions': switched('revoke-sessions'),
+    'require-sign-in-again': switched('revoke-sessions'),
     'suspend-entra': switched('suspend-entra'),
     'enable-entra': switched('enable-entra'),
     'force-password-reset-entra': { inspect, run: forcePasswordChange, readBack: readForcedChange },
@@ -295,5 +297,3 @@ export function createEntraActions(options: GraphIdentityActionsOptions): System
     return typeof flag === 'boolean' ? (flag ? 'applied' : 'not-applied') : 'unknown';
   }
 }
-
-type SwitchedAction = Extract<EntraActionName, 'mark-compromised' | 'dismiss-risk' | 'revoke-sessions' | 'suspend-entra' | 'enable-entra'>;

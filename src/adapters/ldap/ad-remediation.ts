@@ -185,6 +185,7 @@ export function createAdActions(options: AdRemediationOptions): SystemActions<'a
         // pwdLastSet=0 reads back as no date: what the reset leaves behind (whether or not AD
         // enforces the change on this account, see forcedChangeBlockers).
         if (user.pwdLastSet !== null) return 'not-applied';
+        if (readOptions.noPasswordWritten) return 'applied';
         // ...but "must change" may have been set before the run: only a password written since
         // the run started proves this reset (the reset writes both in one modify).
         if (!readOptions.since || !directory.passwordWrittenAt) return 'unknown';
