@@ -3,9 +3,10 @@
  * Each benchmark runs as its own process that trusts the throw-away test CA (Node reads
  * NODE_EXTRA_CA_CERTS only at start), one after the other, then a summary is printed.
  *
- *   node bench/run.ts [alert-storm] [card-invoke] [lookup]     (default: all three)
+ *   node bench/run.ts [alert-storm] [card-invoke] [lookup] [alert-push]     (default: all four)
  *
- * Sizes: BENCH_ALERTS, BENCH_ACCOUNTS, BENCH_429_SHARE, BENCH_CLICKS, BENCH_LOOKUPS (see each file).
+ * Sizes: BENCH_ALERTS, BENCH_ACCOUNTS, BENCH_429_SHARE, BENCH_CLICKS, BENCH_LOOKUPS, BENCH_PUSHES,
+ * BENCH_POLLED, BENCH_POLL_SECONDS (see each file).
  * Exit code: 1 when a benchmark hit an error (wrong counts, failed requests, a crash); a missed
  * target is reported as FAIL in the tables and does not fail the run.
  */
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { ensureTestCa } from '../sim/test-ca.ts';
 import { formatTable, ms, type BenchResult } from './lib/bench-report.ts';
 
-const BENCHMARKS = ['alert-storm', 'card-invoke', 'lookup'] as const;
+const BENCHMARKS = ['alert-storm', 'card-invoke', 'lookup', 'alert-push'] as const;
 
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
