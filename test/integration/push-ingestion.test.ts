@@ -143,4 +143,29 @@ describe('push ingestion: a pushed alert becomes its card, once', () => {
     await waitFor('the card', () => cards().length === 1);
     expect(cardText(0)).toContain('pass-the-hash');
   });
+
+  it('a Sentinel row rewritten by an alert customisation is not what a push fetches (the poll leaves it out too)', async () => {
+    const b = await bot();
+    const row = makeMdiSecurityAlert({ customised: true, timeGenerated: new Date() });
+    h.la.addAlerts([row]);
+    const answer = await h.push(b, JSON.stringify({ SystemAlertId: row.SystemAlertId }), { authorization: `Bearer ${await h.token(h.logicApp)}` });
+    expect(answer.status).toBe(404);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(cards()).toHaveLength(0);
+  });
+
+  it('a source that fails answers 503 (the caller may retry) and records nothing; the retry then posts', async () => {
+    const b = await bot();
+    const alert = newGraphAlert();
+    const token = await h.token(h.logicApp);
+    h.graph.faults.push({ status: 503, retryAfterSeconds: 0, times: 10, match: (req) => req.path.startsWith('/v1.0/security/alerts_v2/') });
+    const failed = await h.push(b, JSON.stringify({ alertId: alert.id }), { authorization: `Bearer ${token}` });
+    expect(failed.status).toBe(503);
+    expect(JSON.stringify(failed.body)).not.toMatch(/token|secret/i);
+    h.graph.faults.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(cards()).toHaveLength(0);
+    expect((await h.push(b, JSON.stringify({ alertId: alert.id }), { authorization: `Bearer ${token}` })).status).toBe(202);
+    await waitFor('the card', () => cards().length === 1);
+  });
 });
