@@ -56,8 +56,19 @@ export function pushSignature(secret: string, timestamp: string, raw: Buffer | s
   return createHmac('sha256', secret).update(`${timestamp}.`).update(raw).digest('hex');
 }
 
+/** Prefix of the replay guard's leases; the expired ones are purged now and then. */
+export const REPLAY_LEASE_PREFIX = 'alert-push-replay:';
+const PURGE_EVERY_MS = 10 * 60_000;
+
 export function createAlertPushAuth(deps: AlertPushAuthDeps): AlertPushAuth {
   const now = deps.now ?? (() => new Date());
+  let lastPurge = 0;
+  /** The markers are never released (that would allow the replay); expired ones are deleted instead. */
+  const purgeNowAndThen = () => {
+    if (Date.now() - lastPurge < PURGE_EVERY_MS) return;
+    lastPurge = Date.now();
+    void deps.leases.purgeExpiredLeases(REPLAY_LEASE_PREFIX).catch(() => undefined);
+  };
   const refuse = (reason: string): PushAdmission => ({ ok: false, status: 401, reason });
 
   return {
@@ -90,9 +101,10 @@ export function createAlertPushAuth(deps: AlertPushAuthDeps): AlertPushAuth {
       if (!timingSafeEqual(expected, caller.signature)) return refuse('the signature does not match the body');
       // Single use within (twice) the window: the lease name is the signature's hash, the holder
       // unique to this request, so a second use finds the lease held by someone else.
-      const name = `alert-push-replay:${createHash('sha256').update(caller.signature).digest('hex').slice(0, 40)}`;
+      const name = `${REPLAY_LEASE_PREFIX}${createHash('sha256').update(caller.signature).digest('hex').slice(0, 40)}`;
       const first = await deps.leases.tryAcquireLease(name, randomUUID(), 2 * deps.hmac.windowSeconds * 1000);
       if (!first) return refuse('this signed request was already used (replay)');
+      purgeNowAndThen();
       return { ok: true, caller };
     },
   };

@@ -27,6 +27,11 @@ function memoryLeases(): LeaseStore {
     async releaseLease() {
       return false;
     },
+    async purgeExpiredLeases(prefix) {
+      const expired = [...leases].filter(([name, lease]) => name.startsWith(prefix) && lease.expires <= NOW.getTime());
+      for (const [name] of expired) leases.delete(name);
+      return expired.length;
+    },
   };
 }
 
