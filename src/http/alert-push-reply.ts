@@ -27,7 +27,8 @@ export async function answerAlertPush(ingest: IngestPush, body: unknown, caller:
     const outcome = await ingest(parsed.ref, callerName(caller));
     switch (outcome.outcome) {
       case 'recorded':
-        return { status: 202, body: { status: outcome.created ? 'queued' : 'known', alert: outcome.code } };
+        // Below MIN_SEVERITY: recorded (it shows in `alerts`) but not posted, as a polled one.
+        return { status: 202, body: { status: outcome.postState === 'filtered' ? 'filtered' : outcome.created ? 'queued' : 'known', alert: outcome.code } };
       case 'not-found':
         return { status: 404, body: { error: 'No such MDI alert at its source; nothing was posted.' } };
       case 'source-not-configured':

@@ -49,11 +49,13 @@ export async function recordAlertOnce(deps: RecordAlertDeps, alert: Alert): Prom
   if (record.postState === 'pending' && !worthPosting) {
     if (await store.markAlertFiltered(record.key)) {
       outcome.filtered = true;
+      outcome.record = { ...record, postState: 'filtered' };
       alertLog.info({ severity: record.severity, minSeverity }, 'alert recorded below MIN_SEVERITY: not posted');
     }
   } else if (record.postState === 'filtered' && worthPosting) {
     if (await store.requeueFilteredAlert(record.key)) {
       outcome.requeued = true;
+      outcome.record = { ...record, postState: 'pending' };
       alertLog.info({ severity: record.severity, minSeverity }, 'filtered alert now meets MIN_SEVERITY: queued for posting');
     }
   } else if (created) {

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mdiAlert } from '../../sim/graph/graph-alert-factory.ts';
 import { makeMdiSecurityAlert } from '../../sim/loganalytics/security-alert-factory.ts';
+import { decodeJwt } from '../../sim/entra/entra-token-server.ts';
 import { putAlert } from '../../sim/tenant.ts';
 import { startPushHarness, type PushBot, type PushHarness } from '../support/push-harness.ts';
 
@@ -167,5 +168,33 @@ describe('push ingestion: a pushed alert becomes its card, once', () => {
     expect(cards()).toHaveLength(0);
     expect((await h.push(b, JSON.stringify({ alertId: alert.id }), { authorization: `Bearer ${token}` })).status).toBe(202);
     await waitFor('the card', () => cards().length === 1);
+  });
+});
+
+describe('push ingestion: what MIN_SEVERITY filters is recorded, not posted', () => {
+  it('a pushed low alert under MIN_SEVERITY=high answers "filtered" and posts nothing', async () => {
+    const b = await bot({ MIN_SEVERITY: 'high' });
+    const now = new Date();
+    const alert = putAlert(h.demo.tenant, mdiAlert({ kind: 'ldapEnumeration', severity: 'low', createdDateTime: now, lastUpdateDateTime: now }));
+    const answer = await h.push(b, JSON.stringify({ alertId: alert.id }), { authorization: `Bearer ${await h.token(h.logicApp)}` });
+    expect(answer).toMatchObject({ status: 202, body: { status: 'filtered' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cards()).toHaveLength(0);
+  });
+});
+
+describe('the Entra stand-in for webhook callers', () => {
+  it('publishes v1 and v2 OpenID metadata with their issuers and one JWKS, and puts the identity\'s object id in oid', async () => {
+    const tenant = h.logicApp.tenantId;
+    const v2 = (await (await fetch(`${h.tokens.url}/${tenant}/v2.0/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    const v1 = (await (await fetch(`${h.tokens.url}/${tenant}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    expect(v2.issuer).toBe(`${h.tokens.url}/${tenant}/v2.0`);
+    expect(v1.issuer).toBe(`https://sts.windows.net/${tenant}/`);
+    const keys = await Promise.all([v1.jwks_uri!, v2.jwks_uri!].map(async (uri) => ((await (await fetch(uri)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid)));
+    expect(keys[0]).toEqual(keys[1]);
+    const claims = decodeJwt(await h.token(h.logicApp))!.payload;
+    expect(claims).toMatchObject({ aud: 'api://incident-bot-alerts-test', oid: h.logicApp.objectId, appid: h.logicApp.clientId, tid: tenant, iss: `https://sts.windows.net/${tenant}/` });
+    expect(claims.scp).toBeUndefined();
+    expect(keys[0]).toContain(decodeJwt(await h.token(h.logicApp))!.header.kid);
   });
 });
