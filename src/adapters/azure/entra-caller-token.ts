@@ -81,17 +81,18 @@ export function createEntraCallerTokenVerifier(options: EntraCallerTokenOptions)
         // A key we cannot read signs nothing we accept.
       }
     }
-    return { issuer: issuer.replace('{tenantid}', tenantId), keys, readAt: Date.now() };
+    return { issuer: issuer.replace('{tenantid}', tenantId), keys, readAt: now().getTime() };
   }
 
   async function keysFor(kid: string): Promise<KeySet> {
-    const stale = !keySet || Date.now() - keySet.readAt > KEY_MAX_AGE_MS;
-    const unknownKid = keySet !== undefined && !keySet.keys.has(kid) && Date.now() - lastRead > KEY_REFRESH_MIN_MS;
+    const at = now().getTime();
+    const stale = !keySet || at - keySet.readAt > KEY_MAX_AGE_MS;
+    const unknownKid = keySet !== undefined && !keySet.keys.has(kid) && at - lastRead > KEY_REFRESH_MIN_MS;
     if (stale || unknownKid) {
       reading ??= readKeys().finally(() => {
         reading = undefined;
       });
-      lastRead = Date.now();
+      lastRead = at;
       keySet = await reading;
     }
     return keySet!;
