@@ -98,6 +98,8 @@ describe('push ingestion attacks: Entra ID tokens', () => {
     }
     await refusedThenControl(b, async () => ({ status: 401 }), 401, () => h.push(b, JSON.stringify({ alertId: alert.id }), { authorization: `Bearer ${real}` }));
     expect(b.log.text()).toContain('the token signature is invalid');
+    // Neither the genuine token nor the forged ones are ever logged.
+    for (const token of [real, forged, tampered]) expect(b.log.text()).not.toContain(token.split('.')[2]!.slice(0, 40));
   });
 
   it('a genuine token for another audience (Graph) is refused', async () => {
@@ -154,7 +156,10 @@ describe('push ingestion attacks: signed (HMAC) pushes', () => {
     const b = await bot();
     const alert = newAlert();
     const body = JSON.stringify({ alertId: alert.id });
-    await refusedThenControl(b, () => h.push(b, body, h.signed(body, { secret: `${h.hmacSecret}x` })), 401, () => h.push(b, body, h.signed(body)));
+    const wrong = h.signed(body, { secret: `${h.hmacSecret}x` });
+    await refusedThenControl(b, () => h.push(b, body, wrong), 401, () => h.push(b, body, h.signed(body)));
+    expect(b.log.text()).not.toContain(h.hmacSecret);
+    expect(b.log.text()).not.toContain(wrong[PUSH_SIGNATURE_HEADER]!.slice(7));
   });
 
   it('a captured signed request replayed (same instance) is refused; so is its body changed under the same signature', async () => {
