@@ -12,10 +12,11 @@ export function callerName(caller: PushCaller): string {
 }
 
 /**
- * The webhook's answer. 202: the alert was read from its source and is recorded (its card is
- * posted behind the answer, or was already); 404: the source has no such MDI alert (nothing
- * posted); 400: the body names no alert; 422: a source the bot does not read; 503: the source
- * could not be read now (the caller may retry; the poll catches it anyway).
+ * The webhook's answer. 202: the alert was read from its source and is recorded (`queued`: its
+ * card is posted behind the answer; `known`: it was already; `filtered`: below MIN_SEVERITY);
+ * 404: the source has no such MDI alert (nothing posted); 400: the body names no alert; 422: a
+ * source the bot does not read; 503: the source could not be read now (the caller may retry; the
+ * poll catches it anyway); 502: the bot may not read it (a permission is missing).
  */
 export async function answerAlertPush(ingest: IngestPush, body: unknown, caller: PushCaller, logger: Logger): Promise<{ status: number; body: Record<string, unknown> }> {
   const parsed = parsePushedAlertRef(body);
