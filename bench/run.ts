@@ -4,12 +4,16 @@
  * NODE_EXTRA_CA_CERTS only at start), one after the other, then a summary is printed: the
  * product against the floor of its stack (bench/floor.ts) as a ratio table, then every target.
  *
- *   node bench/run.ts [floor] [alert-storm] [storm-10k] [storm-postgres] [card-invoke] [lookup]   (default: all)
+ *   node bench/run.ts [floor] [alert-storm] [storm-10k] [storm-postgres] [card-invoke] [lookup] [alert-push]
+ *   (default: all)
+ *
+ *   node bench/run.ts alert-push   (push → card beside the poll path's detection delay)
  *
  * Sizes (each file says more): BENCH_TURNS, BENCH_CONCURRENCY, BENCH_ROUNDS (floor); BENCH_ALERTS,
  * BENCH_ACCOUNTS, BENCH_429_SHARE (alert-storm); BENCH_STORM_ALERTS, BENCH_STORM_ACCOUNTS,
  * BENCH_STORM_SECONDS (storm-10k); BENCH_PG_ALERTS, BENCH_PG_SECONDS (storm-postgres); BENCH_CLICKS,
- * BENCH_CLICK_GAP_MS (card-invoke); BENCH_LOOKUPS (lookup). A quick run, e.g.:
+ * BENCH_CLICK_GAP_MS (card-invoke); BENCH_LOOKUPS (lookup); BENCH_PUSHES,
+ * BENCH_POLLED, BENCH_POLL_SECONDS (alert-push). A quick run, e.g.:
  *   BENCH_TURNS=1000 BENCH_ROUNDS=1 BENCH_STORM_ALERTS=2000 BENCH_STORM_ACCOUNTS=40 BENCH_STORM_SECONDS=60 BENCH_CLICKS=10 npm run bench
  * Exit code: 1 when a benchmark hit an error (wrong counts, failed requests, a crash); a missed
  * target is reported as FAIL in the tables and does not fail the run.
@@ -21,7 +25,7 @@ import { join } from 'node:path';
 import { ensureTestCa } from '../sim/test-ca.ts';
 import { formatTable, ms, type BenchResult } from './lib/bench-report.ts';
 
-const BENCHMARKS = ['floor', 'alert-storm', 'storm-10k', 'storm-postgres', 'card-invoke', 'lookup'] as const;
+const BENCHMARKS = ['floor', 'alert-storm', 'storm-10k', 'storm-postgres', 'card-invoke', 'lookup', 'alert-push'] as const;
 
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));

@@ -40,6 +40,12 @@ param alertSources string = 'graph'
 @description('SENTINEL_WORKSPACE_ID when alertSources has sentinel (the identity needs Log Analytics Reader on it).')
 param sentinelWorkspaceId string = ''
 
+@description('ALERT_PUSH_AUDIENCE: the app ID URI Entra ID callers of POST /api/alerts/notify get tokens for (e.g. api://incident-bot-alerts). Empty: no webhook.')
+param alertPushAudience string = ''
+
+@description('ALERT_PUSH_CALLER_IDS: the callers allowed to push, e.g. the logicAppPrincipalId output of infra/alert-push-logicapp.bicep.')
+param alertPushCallerIds string = ''
+
 @description('APPROVER_GROUP_IDS: Entra group object ids whose members may approve (comma list).')
 param approverGroupIds string
 
@@ -415,7 +421,17 @@ var oktaEnvironment = oktaEnabled ? [
     secretRef: 'okta-api-token'
   }
 ] : []
-var botEnvironment = concat(baseEnvironment, sentinelEnvironment, oktaEnvironment)
+var alertPushEnvironment = empty(alertPushAudience) ? [] : [
+  {
+    name: 'ALERT_PUSH_AUDIENCE'
+    value: alertPushAudience
+  }
+  {
+    name: 'ALERT_PUSH_CALLER_IDS'
+    value: alertPushCallerIds
+  }
+]
+var botEnvironment = concat(baseEnvironment, sentinelEnvironment, oktaEnvironment, alertPushEnvironment)
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
   name: '${baseName}-app'

@@ -5,6 +5,7 @@ import { buildIntegrations, LOOKUP_TIMEOUT_MS } from './composition/integrations
 import { startApprovalSweeper } from './composition/approval-sweeper.ts';
 import { warnAboutConfiguration } from './composition/startup-warnings.ts';
 import { buildTurnHandlers } from './composition/turn-handlers.ts';
+import { buildAlertPushRoute, PUSH_OUTBOX_CHECK_MS } from './composition/alert-push.ts';
 import type { RunningBot, StartOptions } from './composition/start-options.ts';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
@@ -109,7 +110,10 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       cardState: (alertKey) => approvals.cardState(alertKey),
       shownProposals: (record, proposals, state) => approvals.shownProposals(record, proposals, state),
     }),
+    // Pushed alerts that reach a standby instance are recorded there and posted by the poller.
+    ...(config.alertPush ? { tuning: { outboxCheckMs: PUSH_OUTBOX_CHECK_MS } } : {}),
   });
+  const alertPush = buildAlertPushRoute({ config, store, sources: integrations.sources, notifier, logger });
 
   const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, approvers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
 
@@ -117,6 +121,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     logger,
     handleMessages: (req) => handleBotRequest(adapter, req, logic, logger),
     auth: frontDoor,
+    ...(alertPush ? { alertPush } : {}),
     isReady: async () => {
       await store.ping();
       return true;

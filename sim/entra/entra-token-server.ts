@@ -38,6 +38,11 @@ export interface EntraClient {
   certificatePem?: string;
   /** App roles put in every token for this client (default DEFAULT_APP_ROLES). */
   roles?: readonly string[];
+  /**
+   * Object id of the client's service principal (`oid`), e.g. a managed identity's principal id
+   * (a Logic App calling a webhook with its identity). Default: a stable id derived from the client.
+   */
+  objectId?: string;
 }
 
 export interface IssuedToken {
@@ -285,7 +290,7 @@ export async function startEntraTokenServer(options: StartEntraTokenServerOption
       azp: client.clientId,
       idtyp: 'app',
       // A stable service principal object id per client.
-      oid: createHash('sha256').update(`${tenant}/${client.clientId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5'),
+      oid: client.objectId ?? createHash('sha256').update(`${tenant}/${client.clientId}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5'),
       sub: client.clientId,
       roles,
       tid: tenant,
@@ -312,7 +317,15 @@ export async function startEntraTokenServer(options: StartEntraTokenServerOption
       }
       return openIdConfiguration(tenant);
     }
-    if (req.method === 'GET' && rest === 'discovery/v2.0/keys') {
+    if (req.method === 'GET' && rest === '.well-known/openid-configuration') {
+      // The v1 endpoint's metadata names the v1 issuer, the one v1 access tokens (managed
+      // identities, apps without accessTokenAcceptedVersion 2) carry
+      // (https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer).
+      if (!tenantKnown(tenant)) return aadError(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found.`);
+      const v2 = openIdConfiguration(tenant).body as Record<string, unknown>;
+      return { status: 200, body: { ...v2, issuer: `https://sts.windows.net/${tenant}/`, jwks_uri: `${baseUrl}/${tenant}/discovery/keys` } };
+    }
+    if (req.method === 'GET' && (rest === 'discovery/v2.0/keys' || rest === 'discovery/keys')) {
       const jwk = signingKey.publicKey.export({ format: 'jwk' });
       return { status: 200, body: { keys: [{ kty: 'RSA', use: 'sig', kid: keyId, x5t: keyId, n: jwk.n, e: jwk.e, issuer: `${baseUrl}/${tenant}/v2.0` }] } };
     }

@@ -6,6 +6,7 @@ import { readBotFramework } from './bot-framework-section.ts';
 import { reader, stripSlash, type Env } from './env-reader.ts';
 import { readAzure, readLdap, readOkta } from './integration-sections.ts';
 import { readExecutors, type ExecutorConfig } from './executor-section.ts';
+import { readAlertPush, type AlertPushConfig } from './push-section.ts';
 
 export type { Env } from './env-reader.ts';
 
@@ -38,6 +39,8 @@ export interface Config {
   logsEndpoint: string;
   alertSources: AlertSourceKind[];
   sentinel?: { workspaceId: string; alertFilter?: string; overlapSeconds: number };
+  /** POST /api/alerts/notify (push ingestion); undefined: no such route. */
+  alertPush?: AlertPushConfig;
   ldap?: { url: string; bindDn: string; bindPassword: Secret; baseDn: string; caFile?: string; timeoutMs: number; netbiosDomain: string };
   /** Okta: an OAuth 2.0 service app (recommended) or, as a fallback, an API token. */
   okta?: { orgUrl: string; oauth?: { clientId: string; privateKeyPath: string; keyId?: string }; apiToken?: Secret; forgetDevices: boolean };
@@ -148,6 +151,12 @@ export function loadConfig(env: Env): Config {
     problems.push('TEAMS_TENANT_ID: required with BOT_AUTH=on when neither MicrosoftAppTenantId nor AZURE_TENANT_ID is set (the tenant whose Teams may use the bot)');
   }
 
+  const alertPush = readAlertPush(r, problems, {
+    tenantId: organisationTenant,
+    authorityHost: azure?.authorityHost ?? stripSlash(r.url('AZURE_AUTHORITY_HOST') ?? 'https://login.microsoftonline.com'),
+    alertSources: sources,
+  });
+
   const graphEndpoint = stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com');
   const logsEndpoint = stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1');
   const dryRun = r.bool('DRY_RUN', false);
@@ -177,6 +186,7 @@ export function loadConfig(env: Env): Config {
     graphEndpoint,
     logsEndpoint,
     alertSources: sources,
+    ...(alertPush ? { alertPush } : {}),
     sentinel: workspaceId ? { workspaceId, alertFilter: sentinelFilter, overlapSeconds: r.int('SENTINEL_OVERLAP_SECONDS', 300, 0, 86_400) } : undefined,
     ldap,
     okta,

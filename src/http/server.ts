@@ -4,6 +4,13 @@ import type { BotReply, InboundRequest } from '../bot/bot-adapter.ts';
 import { BodyRefusal, DEFAULT_MAX_BODY_BYTES, DEFAULT_READ_TIMEOUT_MS, readBody, refuseByHeaders, type BodyLimits } from './body-reader.ts';
 import { JsonBodyError, parseJsonBody } from './json-body.ts';
 import { refuseByActivity, refuseByCredentials, type FrontDoorAuth } from './front-door.ts';
+import type { AlertPushAuth, PushCaller } from './alert-push-auth.ts';
+
+/** POST /api/alerts/notify: its own authentication, then the push use case. */
+export interface AlertPushRoute {
+  auth: AlertPushAuth;
+  handle: (body: unknown, caller: PushCaller) => Promise<{ status: number; body: Record<string, unknown> }>;
+}
 
 export interface HttpServerDeps {
   logger: Logger;
@@ -15,6 +22,8 @@ export interface HttpServerDeps {
   auth: FrontDoorAuth;
   /** Body cap and read deadline; defaults 256 KiB and 10 s. */
   limits?: Partial<BodyLimits>;
+  /** The alert webhook, when push ingestion is configured (else the route does not exist: 404). */
+  alertPush?: AlertPushRoute;
 }
 
 export interface HttpServer {
@@ -26,7 +35,7 @@ export interface HttpServer {
 /** How long a refused request's remaining bytes are drained (and dropped) before the socket closes. */
 const LINGER_MS = 2_000;
 
-export function createHttpServer({ logger, handleMessages, isReady, auth, limits: givenLimits }: HttpServerDeps): HttpServer {
+export function createHttpServer({ logger, handleMessages, isReady, auth, limits: givenLimits, alertPush }: HttpServerDeps): HttpServer {
   const server = restify.createServer({ name: 'incident-bot', handleUncaughtExceptions: false });
   // No restify body parser: every POST body goes through our own front door (see body-reader.ts).
   const limits: BodyLimits = { maxBytes: givenLimits?.maxBytes ?? DEFAULT_MAX_BODY_BYTES, timeoutMs: givenLimits?.timeoutMs ?? DEFAULT_READ_TIMEOUT_MS };
@@ -100,6 +109,39 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
       if (closing && inFlight === 0) drained?.();
     }
   });
+  if (alertPush) {
+    // Same body rules as /api/messages (JSON only, no encoding, the cap, the deadline), and the
+    // caller authenticated before the body is read (an HMAC's MAC right after, before parsing).
+    server.post('/api/alerts/notify', async (req, res) => {
+      if (closing) {
+        res.status(503);
+        res.end();
+        return;
+      }
+      inFlight += 1;
+      try {
+        const byHeaders = refuseByHeaders(req, limits);
+        if (byHeaders) return void refuse(req, res, byHeaders.status, byHeaders.code, byHeaders.message);
+        const admitted = await alertPush.auth.admitHeaders(req.headers);
+        if (!admitted.ok) return void refuse(req, res, admitted.status, `alert push: ${admitted.reason}`);
+        let body: unknown;
+        try {
+          const raw = await readBody(req, limits);
+          const signed = await alertPush.auth.admitBody(admitted.caller, raw);
+          if (!signed.ok) return void refuse(req, res, signed.status, `alert push: ${signed.reason}`);
+          body = parseJsonBody(raw);
+        } catch (error) {
+          if (error instanceof BodyRefusal || error instanceof JsonBodyError) return void refuse(req, res, error.status, error.code, error.message);
+          throw error;
+        }
+        const reply = await alertPush.handle(body, admitted.caller);
+        res.json(reply.status, reply.body);
+      } finally {
+        inFlight -= 1;
+        if (closing && inFlight === 0) drained?.();
+      }
+    });
+  }
   server.get('/healthz', async (_req, res) => {
     res.json(200, { status: 'ok' });
   });

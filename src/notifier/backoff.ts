@@ -15,3 +15,17 @@ export function backoffDelay(failures: number, policy: BackoffPolicy, retryAfter
   const jittered = exponential / 2 + random() * (exponential / 2);
   return Math.round(Math.max(jittered, Math.min(retryAfterMs, policy.maxMs)));
 }
+
+/** Resolves after `ms`, or at once when `signal` aborts (shutdown wakes a sleeping loop). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

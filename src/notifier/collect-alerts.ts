@@ -2,10 +2,10 @@ import { inSpan, setSpanAttributes } from '../shared/telemetry.ts';
 import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
 import type { Alert, Severity } from '../domain/alert.ts';
 import { severityRank } from '../domain/alert.ts';
-import { fingerprintAlert } from '../domain/alert-fingerprint.ts';
 import type { AlertSource } from '../domain/ports/alert-source.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { AlertStore } from '../domain/ports/alert-store.ts';
+import { recordAlertOnce } from './record-alert.ts';
 
 export interface CollectAlertsDeps {
   store: AlertStore;
@@ -99,38 +99,15 @@ export async function collectAlerts(deps: CollectAlertsDeps): Promise<CollectRep
   return report;
 
   async function recordAlert(alert: Alert): Promise<void> {
-    // The same provider alert read from both sources is one alert. Graph's copy is richer (account
-    // roles, evidence verdicts): a Sentinel copy never replaces it. A Graph copy does replace a
-    // Sentinel one, which is an ordinary change (card updated if what it shows differs).
-    if (alert.source === 'sentinel') {
-      const existing = await store.getAlertByKey(alert.key);
-      if (existing && existing.alert.source === 'graph') {
-        report.keptGraphVersion++;
-        return;
-      }
+    const outcome = await recordAlertOnce({ store, minSeverity, logger: log, now }, alert);
+    if (outcome.keptGraphVersion) {
+      report.keptGraphVersion++;
+      return;
     }
-    const { created, changed, record } = await store.upsertAlert(alert, fingerprintAlert(alert), now());
-    const alertLog = log.child({ alert: record.key, code: record.code });
-    if (created) report.created++;
-    if (changed) report.changed++;
-    const worthPosting = meetsMinSeverity(record.severity, minSeverity);
-    // Checked on every read, not only on creation: a crash between the upsert and this write is
-    // healed by the overlap re-read (and the deliverer checks the threshold again when it claims).
-    if (record.postState === 'pending' && !worthPosting) {
-      if (await store.markAlertFiltered(record.key)) {
-        report.filtered++;
-        alertLog.info({ severity: record.severity, minSeverity }, 'alert recorded below MIN_SEVERITY: not posted');
-      }
-    } else if (record.postState === 'filtered' && worthPosting) {
-      if (await store.requeueFilteredAlert(record.key)) {
-        report.requeued++;
-        alertLog.info({ severity: record.severity, minSeverity }, 'filtered alert now meets MIN_SEVERITY: queued for posting');
-      }
-    } else if (created) {
-      alertLog.debug({ severity: record.severity, status: record.status }, 'new alert queued for posting');
-    } else if (changed) {
-      alertLog.info({ severity: record.severity, status: record.status, postState: record.postState }, 'alert changed');
-    }
+    if (outcome.created) report.created++;
+    if (outcome.changed) report.changed++;
+    if (outcome.filtered) report.filtered++;
+    if (outcome.requeued) report.requeued++;
   }
 }
 

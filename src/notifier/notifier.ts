@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import { recordPoll } from './poll-status.ts';
 import type { Store } from '../domain/ports/store.ts';
 import { createAlertMessageRenderer, type RenderAlertMessage } from './alert-message.ts';
-import { backoffDelay, type BackoffPolicy } from './backoff.ts';
+import { backoffDelay, sleep, type BackoffPolicy } from './backoff.ts';
 import { collectAlerts, type CollectReport } from './collect-alerts.ts';
 import { deliverAlerts, retryAfterOf, type DeliverReport } from './deliver-alerts.ts';
 import { resolveDestinations } from './destinations.ts';
@@ -42,6 +42,12 @@ export interface NotifierTuning {
   concurrency: number;
   /** Alerts claimed ahead of posting, at most. Default: see DeliverAlertsDeps.lookahead. */
   lookahead?: number;
+  /**
+   * With push ingestion: how often the poller instance also drains the outbox between polls, so
+   * an alert pushed to another instance (which only records it) is posted within this time.
+   * Undefined: only at each poll and when this instance is pushed to.
+   */
+  outboxCheckMs?: number;
 }
 
 export interface NotifierClock {
@@ -86,6 +92,12 @@ export interface Notifier {
   stop(): Promise<void>;
   /** One round now (waits for a round in flight first). For tests and diagnostics. */
   runOnce(): Promise<RoundReport>;
+  /**
+   * Posts what the outbox holds now, without polling (a pushed alert was just recorded). Only the
+   * poller instance posts: undefined when another instance holds the poller lease (it posts the
+   * alert at its next round or outbox check). Calls made while one waits share it.
+   */
+  deliverNow(): Promise<DeliverReport | undefined>;
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -156,6 +168,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
 
     // Posting and updates run even after a failed poll: what is already stored still goes out.
+    await deliverStored(report, fail);
+    return report;
+  }
+
+  /** The posting half of a round: the outbox drained, then stale cards updated. */
+  async function deliverStored(report: Pick<RoundReport, 'delivery' | 'updates'>, fail: (retryAfterMs: number | undefined) => void): Promise<void> {
     try {
       const destinations = await resolveDestinations(store, deps.channel);
       // Before each claim: stop on a lost lease, and on shutdown (posts under way are finished, the
@@ -183,7 +201,30 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       fail(retryAfterOf(error));
       log.error({ err: error, errorCode: errorCode(error) }, 'delivering alert cards failed; retrying with backoff');
     }
-    return report;
+  }
+
+  /** A delivery-only pass under the poller lease (no poll): pushed alerts go out at once. */
+  async function deliveryPass(): Promise<DeliverReport | undefined> {
+    const acquired = await store.tryAcquireLease(POLLER_LEASE, instanceId, tuning.leaseTtlMs, now());
+    if (acquired && !leader) log.info({ ttlMs: tuning.leaseTtlMs }, 'took the poller lease: this instance polls and posts');
+    leader = acquired;
+    if (!acquired) return undefined;
+    const report: Pick<RoundReport, 'delivery' | 'updates'> = {};
+    await deliverStored(report, () => undefined);
+    return report.delivery;
+  }
+
+  let queuedDelivery: Promise<DeliverReport | undefined> | undefined;
+  function deliverNow(): Promise<DeliverReport | undefined> {
+    // One pass waiting behind the round in flight covers every push that arrives meanwhile.
+    if (queuedDelivery) return queuedDelivery;
+    const next = chain.then(() => {
+      queuedDelivery = undefined;
+      return stopping ? undefined : deliveryPass();
+    });
+    queuedDelivery = next;
+    chain = next.catch(() => undefined);
+    return next;
   }
 
   function runOnce(): Promise<RoundReport> {
@@ -210,7 +251,21 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         log.error({ err: error, errorCode: errorCode(error) }, 'notifier round failed; retrying with backoff');
       }
       if (failures > 0) log.info({ delayMs: delay, failures }, 'next notifier round after backoff');
-      await sleep(delay, wake.signal);
+      await waitForNextRound(delay, failures === 0);
+    }
+  }
+
+  /** Sleeps until the next round; with outbox checks on, the poller drains the outbox meanwhile. */
+  async function waitForNextRound(delay: number, healthy: boolean): Promise<void> {
+    const checkMs = tuning.outboxCheckMs;
+    if (checkMs === undefined || checkMs <= 0 || checkMs >= delay || !healthy) return sleep(delay, wake.signal);
+    const due = Date.now() + delay;
+    while (!stopping) {
+      const left = due - Date.now();
+      if (left <= 0) return;
+      await sleep(Math.min(checkMs, left), wake.signal);
+      if (stopping || Date.now() >= due || !leader) continue;
+      await deliverNow().catch((error: unknown) => log.warn({ err: error, errorCode: errorCode(error) }, 'outbox check failed'));
     }
   }
 
@@ -236,18 +291,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       log.info('notifier stopped');
     },
     runOnce,
+    deliverNow,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -56,4 +56,15 @@ export class SqlLeases extends SqlPart {
     const result = await this.db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
+
+  async purgeExpiredLeases(prefix: string, at?: Date): Promise<number> {
+    const now = at ?? (await this.#databaseNow());
+    // A prefix match without LIKE's wildcards (a prefix may hold % or _): the name's first characters.
+    const result = await this.db
+      .deleteFrom('leases')
+      .where(sql<string>`substr(name, 1, ${prefix.length})`, '=', prefix)
+      .where('expires_at', '<=', iso(now))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

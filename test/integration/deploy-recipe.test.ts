@@ -153,6 +153,57 @@ describe('deploy recipe: Bicep', () => {
   });
 });
 
+describe('deploy recipe: the push ingestion Logic App (infra/alert-push-logicapp.bicep)', () => {
+  const template = read('infra/alert-push-logicapp.bicep');
+  const params = bicepParams(template);
+
+  it('is triggered by the Sentinel alert trigger through a managed-identity connection, on new MDI alerts only', () => {
+    // The alert trigger as Microsoft's playbooks declare it: ApiConnectionWebhook on /subscribe with the run's callback URL.
+    expect(template).toMatch(/type:\s*'ApiConnectionWebhook'[\s\S]*?callback_url:\s*'@\{listCallbackUrl\(\)\}'[\s\S]*?path:\s*'\/subscribe'/);
+    expect(template).toMatch(/'Microsoft\.Web\/locations\/managedApis', location, 'azuresentinel'/);
+    expect(template).toMatch(/parameterValueType:\s*'Alternative'/);
+    expect(template).toMatch(/connectionProperties:\s*\{\s*authentication:\s*\{\s*type:\s*'ManagedServiceIdentity'/);
+    expect(template).toMatch(/triggersOn:\s*'Alerts'/);
+    expect(template).toMatch(/triggersWhen:\s*'Created'/);
+    expect(template).toMatch(/propertyName:\s*'AlertProductNames'/);
+    expect(template).toMatch(/actionType:\s*'RunPlaybook'/);
+    expect(template).toContain("'Azure Advanced Threat Protection'");
+  });
+
+  it('calls the webhook with its managed identity for the configured audience, sending only the SystemAlertId', () => {
+    const http = /Notify_incident_bot:\s*\{([\s\S]*?)\n {8}\}/.exec(template)?.[1] ?? '';
+    expect(http).toMatch(/type:\s*'Http'/);
+    expect(http).toMatch(/method:\s*'POST'/);
+    expect(http).toMatch(/uri:\s*webhookUrl/);
+    expect(http).toMatch(/authentication:\s*\{\s*type:\s*'ManagedServiceIdentity'\s*audience:\s*webhookAudience\s*\}/);
+    expect(http).toMatch(/body:\s*\{\s*SystemAlertId:\s*'@\{triggerBody\(\)\?\[\\'SystemAlertId\\'\]\}'\s*\}/);
+    expect(http).not.toMatch(/secret|x-incident-bot-signature/i);
+  });
+
+  it("its parameters and output fit the bot's configuration (ALERT_PUSH_AUDIENCE, ALERT_PUSH_CALLER_IDS)", () => {
+    expect([...params.keys()]).toEqual(expect.arrayContaining(['webhookUrl', 'webhookAudience', 'workspaceName']));
+    expect(params.get('webhookUrl')?.hasDefault).toBe(false);
+    const audience = /param webhookAudience string = '([^']+)'/.exec(template)?.[1];
+    expect(audience).toBeDefined();
+    // The default audience and a principal id are a configuration the bot accepts.
+    const config = loadConfig({ BOT_AUTH: 'off', ALERT_SOURCES: 'sentinel', AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111', AZURE_MANAGED_IDENTITY: 'true', SENTINEL_WORKSPACE_ID: '33333333-3333-3333-3333-333333333333', DRY_RUN: 'true', ALERT_PUSH_AUDIENCE: audience!, ALERT_PUSH_CALLER_IDS: '99999999-9999-9999-9999-999999999999' });
+    expect(config.alertPush?.entra?.audiences).toEqual([audience]);
+    expect(template).toMatch(/^output logicAppPrincipalId string = playbook\.identity\.principalId$/m);
+    expect(template).toContain('/api/alerts/notify');
+  });
+
+  it('uses resource types at dated GA API versions only, least privilege for the identity', () => {
+    const types = [...template.matchAll(/^resource\s+\w+\s+'([^']+)'/gm)].map((m) => m[1]!);
+    expect(types.length).toBeGreaterThanOrEqual(5);
+    for (const type of types) expect(type).toMatch(/^Microsoft\.[A-Za-z]+\/[A-Za-z/]+@\d{4}-\d{2}-\d{2}$/);
+    // The Logic App's identity gets Microsoft Sentinel Reader on the workspace, nothing broader.
+    const roles = [...template.matchAll(/var (\w+RoleId) = '([0-9a-f-]{36})'/g)].map((m) => m[1]);
+    expect(roles.sort()).toEqual(['sentinelAutomationContributorRoleId', 'sentinelReaderRoleId']);
+    expect(template).toMatch(/principalId:\s*playbook\.identity\.principalId/);
+    expect(template).not.toMatch(/Contributor'\)[\s\S]{0,200}playbook\.identity/);
+  });
+});
+
 describe('deploy recipe: container image', () => {
   const dockerfile = read('Dockerfile');
   const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;

@@ -279,7 +279,7 @@ describe('notifier: new alerts become cards, each exactly once', () => {
     const store = await freshStore();
     // The first process polled and stored the alerts, and died before posting (or even storing the
     // watermark: the source's batch is cut off before it).
-    const dying: AlertSource = { name: 'graph', fetchChanged: async (since, signal) => ({ ...(await h.graphSource().fetchChanged(since, signal)), watermark: undefined }) };
+    const dying: AlertSource = { name: 'graph', fetchChanged: async (since, signal) => ({ ...(await h.graphSource().fetchChanged(since, signal)), watermark: undefined }), fetchById: (id, signal) => h.graphSource().fetchById(id, signal) };
     const polled = await collectAlerts({ store, source: dying, minSeverity: 'low', logger: h.log.logger });
     expect(polled).toMatchObject({ created: 5 });
     expect(await store.getWatermark('alerts:graph')).toBeUndefined();

@@ -278,6 +278,20 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect(await a.tryAcquireLease('poller', owner, 30_000, at(50_003))).toBe(true);
     });
 
+    it('purges expired leases by name prefix only (single-use markers), never a live one or another prefix', async () => {
+      const [a, b] = await twoInstances();
+      expect(await a.tryAcquireLease('alert-push-replay:aa', 'h1', 30_000, T0)).toBe(true);
+      expect(await a.tryAcquireLease('alert-push-replay:bb', 'h2', 90_000, T0)).toBe(true);
+      expect(await a.tryAcquireLease('alert-push-replay%', 'h3', 30_000, T0)).toBe(true);
+      expect(await a.tryAcquireLease('poller', 'h4', 30_000, T0)).toBe(true);
+      expect(await b.purgeExpiredLeases('alert-push-replay:', at(60_000))).toBe(1);
+      // The live marker still refuses a second holder; the other prefix and the poller are untouched.
+      expect(await b.tryAcquireLease('alert-push-replay:bb', 'other', 30_000, at(60_000))).toBe(false);
+      expect(await b.purgeExpiredLeases('alert-push-replay%', at(60_000))).toBe(1);
+      expect(await b.tryAcquireLease('poller', 'other', 30_000, at(20_000))).toBe(false);
+      expect(await b.purgeExpiredLeases('alert-push-replay:', at(60_000))).toBe(0);
+    });
+
     it('lets exactly one of 20 concurrent transitions across two instances win', async () => {
       const [a, b] = await twoInstances();
       await a.upsertAlert(makeAlert('alert-x'), 'fp', T0);

@@ -1,6 +1,6 @@
 import type { Client } from '@microsoft/microsoft-graph-client';
 import type { Alert } from '../../domain/alert.ts';
-import type { AlertBatch, AlertSource, AlertSourceProblem } from '../../domain/ports/alert-source.ts';
+import type { AlertBatch, AlertLookup, AlertSource, AlertSourceProblem } from '../../domain/ports/alert-source.ts';
 import { AppError, isAppError } from '../../domain/errors.ts';
 import type { Logger } from '../../domain/logger.ts';
 import { mapGraphAlert } from './graph-alert-mapper.ts';
@@ -144,8 +144,36 @@ export function createGraphAlertSource(options: CreateGraphAlertSourceOptions): 
     }
   }
 
-  return { name: 'graph', fetchChanged };
+  /**
+   * GET /security/alerts_v2/{id} (https://learn.microsoft.com/en-us/graph/api/security-alert-get,
+   * SecurityAlert.Read.All): a 404 is "no such alert"; an alert of another Defender product is
+   * treated the same way, since the bot only posts MDI alerts.
+   */
+  async function fetchById(sourceId: string, signal?: AbortSignal): Promise<AlertLookup> {
+    if (!GRAPH_ALERT_ID.test(sourceId)) return { found: false, reason: 'the id is not a Graph alert id' };
+    let request = options.client.api(`/security/alerts_v2/${encodeURIComponent(sourceId)}`);
+    if (signal) request = request.option('signal', signal);
+    let raw: unknown;
+    try {
+      raw = await request.get();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const appError = graphErrorToAppError(error, CALL);
+      if (appError.code === 'UPSTREAM_NOT_FOUND') return { found: false, reason: 'Microsoft Graph has no alert with this id' };
+      throw appError;
+    }
+    const service = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).serviceSource : undefined;
+    if (service !== MDI_SERVICE_SOURCE) return { found: false, reason: `the Graph alert is not a Defender for Identity alert (serviceSource ${typeof service === 'string' ? service.slice(0, 60) : 'missing'})` };
+    const { alert, warnings } = mapGraphAlert(raw);
+    return { found: true, alert, problems: warnings.map((message) => ({ sourceId: alert.sourceId, message })) };
+  }
+
+  return { name: 'graph', fetchChanged, fetchById };
 }
+
+const MDI_SERVICE_SOURCE = 'microsoftDefenderForIdentity';
+/** Graph alert ids: letters, digits and a few separators (e.g. `da637551227677560813_-961444813`). */
+const GRAPH_ALERT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
 
 function readPage(page: unknown): { value: unknown[]; nextLink: string | undefined } {
   if (page === null || typeof page !== 'object' || !Array.isArray((page as { value?: unknown }).value)) {

@@ -82,6 +82,37 @@ export function buildSentinelAlertQuery(options: SentinelQueryOptions): string {
   ].join('\n');
 }
 
+/** How far back a pushed SystemAlertId is looked for (TimeGenerated): a push is about a new alert. */
+export const PUSHED_ALERT_LOOKBACK_MS = 7 * 24 * 3_600_000;
+
+const SYSTEM_ALERT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a text is shaped like a Sentinel SystemAlertId (a GUID). */
+export function isSystemAlertId(value: string): boolean {
+  return SYSTEM_ALERT_ID.test(value);
+}
+
+/**
+ * The newest version of ONE alert by its SystemAlertId (what a Sentinel automation rule's
+ * playbook receives as `SystemAlertId` in the alert trigger body), with the same MDI and
+ * not-customised predicates as the poll, so a push can never fetch what the poll would not post.
+ */
+export function buildSentinelAlertByIdQuery(options: { systemAlertId: string; generatedFrom: Date; filter?: string }): string {
+  if (!isSystemAlertId(options.systemAlertId)) throw new AppError('INPUT_INVALID', 'A Sentinel SystemAlertId is a GUID.');
+  if (Number.isNaN(options.generatedFrom.getTime())) throw new AppError('INPUT_INVALID', 'The Sentinel query start is not a valid date.');
+  const predicate = options.filter === undefined ? DEFAULT_MDI_PREDICATE : `(${validateKqlPredicate(options.filter)})`;
+  return [
+    'SecurityAlert',
+    `| where TimeGenerated >= datetime(${options.generatedFrom.toISOString()})`,
+    `| where SystemAlertId == ${kqlString(options.systemAlertId.toLowerCase())}`,
+    '| extend IngestionTime = ingestion_time()',
+    `| where ${predicate}`,
+    `| where ${NOT_CUSTOMISED_PREDICATE}`,
+    '| summarize arg_max(TimeGenerated, *) by SystemAlertId',
+    '| take 1',
+  ].join('\n');
+}
+
 /** What the person query may search for; only identifiers that look like what they claim to be are used. */
 export interface PersonSearch {
   samAccountName?: string;

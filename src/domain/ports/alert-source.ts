@@ -38,4 +38,12 @@ export interface AlertBatch {
 export interface AlertSource {
   readonly name: AlertSourceName;
   fetchChanged(since: Date | undefined, signal?: AbortSignal): Promise<AlertBatch>;
+  /**
+   * One alert read from the source by its id (a pushed notification names it; what the push says
+   * about the alert is never used). `found: false` when the source has no such MDI alert (the
+   * reason says what was looked for). Failures of the call are AppErrors as for fetchChanged.
+   */
+  fetchById(sourceId: string, signal?: AbortSignal): Promise<AlertLookup>;
 }
+
+export type AlertLookup = { found: true; alert: Alert; problems: AlertSourceProblem[] } | { found: false; reason: string };

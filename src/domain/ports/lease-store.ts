@@ -11,4 +11,9 @@ export interface LeaseStore {
   /** Extends our lease; false if it is no longer ours (taken over after expiry). Clock as above. */
   renewLease(name: string, holder: string, ttlMs: number, now?: Date): Promise<boolean>;
   releaseLease(name: string, holder: string): Promise<boolean>;
+  /**
+   * Deletes the expired leases whose name starts with `prefix` (single-use markers such as the
+   * webhook's replay guard, which are never released); returns how many. Clock as above.
+   */
+  purgeExpiredLeases(prefix: string, now?: Date): Promise<number>;
 }
