@@ -25,7 +25,8 @@ export async function isPaused(ctx: ApprovalContext): Promise<boolean> {
 
 /** The approvals' side of an alert card (the notifier renders with it). */
 export async function cardState(ctx: ApprovalContext, alertKey: string): Promise<AlertCardState> {
-  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx) };
+  const escalation = await ctx.store.getEscalation(alertKey);
+  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx), ...(escalation ? { escalation } : {}) };
 }
 
 export async function renderCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {

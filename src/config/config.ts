@@ -5,6 +5,7 @@ import { labModeRefusal } from './lab-mode.ts';
 import { readBotFramework } from './bot-framework-section.ts';
 import { reader, stripSlash, type Env } from './env-reader.ts';
 import { readAzure, readLdap, readOkta } from './integration-sections.ts';
+import { readOwnershipEscalation, type OwnershipEscalationConfig } from './escalation-section.ts';
 
 export type { Env } from './env-reader.ts';
 
@@ -15,7 +16,7 @@ export type TempPasswordDelivery = 'private' | 'none';
 /** The Entra ID application the bot signs in as: the settings of the Azure credential adapter. */
 export type AzureConfig = AzureCredentialSettings;
 
-export interface Config {
+export interface Config extends OwnershipEscalationConfig {
   port: number;
   host: string;
   botAuth: 'on' | 'off';
@@ -144,6 +145,7 @@ export function loadConfig(env: Env): Config {
     problems.push('TEAMS_TENANT_ID: required with BOT_AUTH=on when neither MicrosoftAppTenantId nor AZURE_TENANT_ID is set (the tenant whose Teams may use the bot)');
   }
 
+  const ownership = readOwnershipEscalation(r, problems);
   const graphEndpoint = stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com');
   const logsEndpoint = stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1');
   const dryRun = r.bool('DRY_RUN', false);
@@ -157,6 +159,8 @@ export function loadConfig(env: Env): Config {
         ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
         ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
         ['TEAMS_SERVICE_URL', serviceUrl],
+        ['PAGERDUTY_EVENTS_URL', ownership.pagerDuty?.eventsUrl],
+        ['OPSGENIE_API_URL', ownership.opsgenie?.apiUrl],
       ],
       managedIdentity: Boolean(azure?.managedIdentity),
     });
@@ -199,6 +203,7 @@ export function loadConfig(env: Env): Config {
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
     outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: r.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    ...ownership,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
