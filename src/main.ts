@@ -4,7 +4,9 @@ import { resolve } from 'node:path';
 import { buildIntegrations, LOOKUP_TIMEOUT_MS } from './composition/integrations.ts';
 import { startApprovalSweeper } from './composition/approval-sweeper.ts';
 import { warnAboutConfiguration } from './composition/startup-warnings.ts';
-import { buildTurnHandlers } from './composition/turn-handlers.ts';
+import { buildTurnHandlers, readerCheckFor } from './composition/turn-handlers.ts';
+import { buildOwnersAndEscalation } from './composition/owners-and-escalation.ts';
+import { startEscalationSweeper } from './composition/escalation-sweeper.ts';
 import type { RunningBot, StartOptions } from './composition/start-options.ts';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
@@ -57,6 +59,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     integrations.graph && config.approvers.groupIds.length > 0
       ? createGraphApproverCheck({ client: integrations.graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds })
       : createUserListApproverCheck(config.approvers.userIds);
+  const channelFor = async (card: { conversationId: string }) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId);
   const approvals = createApprovalWorkflow({
     store,
     remediation: integrations.remediation,
@@ -89,7 +92,22 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
           })
         : undefined,
     ...(options.now ? { now: options.now } : {}),
-    channelFor: async (card) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId),
+    channelFor,
+  });
+  const readers = readerCheckFor(config, integrations);
+  const { ownership, escalation } = buildOwnersAndEscalation({
+    config,
+    logger,
+    store,
+    integrations,
+    approvals,
+    approvers,
+    readers,
+    messenger,
+    channelFor,
+    instanceId,
+    ...(options.ownershipListener ? { ownershipListener: options.ownershipListener } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
 
   const notifier = createNotifier({
@@ -113,7 +131,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     }),
   });
 
-  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, approvers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
+  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, ownership, approvers, readers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
 
   const http = createHttpServer({
     logger,
@@ -127,6 +145,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   const { port, url } = await http.listen(config.port, config.host);
 
   const sweeper = await startApprovalSweeper({ approvals, logger, runLeaseSeconds: config.approvalRunLeaseSeconds });
+  const escalations = startEscalationSweeper({ escalation, logger, intervalSeconds: config.escalationSweepSeconds });
   notifier.start();
 
   logger.info(
@@ -138,10 +157,13 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     port,
     ...(frontDoor.kind === 'lab' ? { labSecret: frontDoor.secret } : {}),
     sweepNow: sweeper.sweep,
+    escalateNow: escalations.sweep,
     async stop() {
       sweeper.stop();
+      await escalations.stop();
       await http.close();
       await notifier.stop();
+      await ownership.idle();
       await approvals.idle();
       await store.close();
       logger.info('incident-bot stopped');

@@ -60,7 +60,7 @@ export async function updateCard(ctx: ApprovalContext, alertKey: string, statusL
   if (message) await ctx.deps.messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
 }
 
-async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+export async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (thread) await ctx.deps.messenger.reply(thread, { text: chatSafe(text) });

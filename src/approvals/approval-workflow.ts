@@ -4,7 +4,7 @@ import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/ch
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, createApprovalContext, type ApprovalWorkflowDeps } from './approval-context.ts';
-import { cardState, renderCard } from './announce.ts';
+import { cardState, renderCard, replyInThread, updateCard } from './announce.ts';
 import { approveByCode, denyByCode, listPending } from './by-code.ts';
 import { onCardAction } from './card-verbs.ts';
 import { sweepExpired } from './expire.ts';
@@ -43,6 +43,10 @@ export interface ApprovalWorkflow {
   reconcile(options?: { staleAfterMs?: number }): Promise<number>;
   /** The alert card with approval states. */
   renderCard(alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined>;
+  /** The alert card re-rendered and replaced where it lives (ownership and escalation changes). */
+  updateCard(alertKey: string, statusLine?: string): Promise<void>;
+  /** A line in the alert's thread. */
+  replyInThread(alertKey: string, text: string): Promise<void>;
   /** The approvals' state of an alert card, for the notifier's renderer. */
   cardState(alertKey: string): Promise<AlertCardState>;
   /** Resolves when background executions and card updates started so far are done (tests, shutdown). */
@@ -66,6 +70,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     reconcile: (options = {}) => reconcile(ctx, options, randomUUID()),
     renderCard: (alertKey, statusLine) => renderCard(ctx, alertKey, statusLine),
     cardState: (alertKey) => cardState(ctx, alertKey),
+    updateCard: (alertKey, statusLine) => updateCard(ctx, alertKey, statusLine),
+    replyInThread: (alertKey, text) => replyInThread(ctx, alertKey, text),
     async idle() {
       while (ctx.inflight.size > 0) await Promise.allSettled([...ctx.inflight]);
     },

@@ -116,18 +116,19 @@ export class SqlEscalations extends SqlPart {
     return result.numUpdatedRows > 0n;
   }
 
-  async stopEscalation(alertKey: string, reason: string, now: Date): Promise<Escalation | undefined> {
-    // A page that went out and is not resolved yet must still be resolved: the row stays at
-    // `resolve`, due now, unclaimed (a claim on the page step is void: its advance will fail).
+  async stopEscalation(alertKey: string, reason: string, holder: string, now: Date): Promise<Escalation | undefined> {
+    // A page that went out and is not resolved yet must still be resolved: the row moves to
+    // `resolve`, due now, claimed by the stopper (a claim on the page step is void: its advance fails).
+    const toResolve = sql<boolean>`paged_at is not null and page_resolved_at is null`;
     const row = await this.db
       .updateTable('alert_escalations')
       .set({
-        step: sql<string>`case when paged_at is not null and page_resolved_at is null then 'resolve' else 'done' end`,
+        step: sql<string>`case when ${toResolve} then 'resolve' else 'done' end`,
         due_at: iso(now),
         stopped_at: iso(now),
         stop_reason: reason,
-        claimed_by: null,
-        claimed_at: null,
+        claimed_by: sql<string | null>`case when ${toResolve} then cast(${holder} as text) else null end`,
+        claimed_at: sql<string | null>`case when ${toResolve} then cast(${iso(now)} as text) else null end`,
         attempts: 0,
       })
       .where('alert_key', '=', alertKey)
@@ -135,6 +136,19 @@ export class SqlEscalations extends SqlPart {
       .returningAll()
       .executeTakeFirst();
     return row === undefined ? undefined : toEscalation(row);
+  }
+
+  async listOpenPages(limit: number): Promise<Escalation[]> {
+    const rows = await this.db
+      .selectFrom('alert_escalations')
+      .selectAll()
+      .where('paged_at', 'is not', null)
+      .where('page_resolved_at', 'is', null)
+      .where('stopped_at', 'is', null)
+      .orderBy('paged_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toEscalation);
   }
 
   /**

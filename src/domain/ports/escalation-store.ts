@@ -62,11 +62,14 @@ export interface EscalationStore {
   retryEscalation(alertKey: string, holder: string, from: EscalationStep, retryAt: Date): Promise<boolean>;
   /**
    * Ends the escalation (someone took it, decided, or the alert was resolved): a page that went
-   * out and is not resolved yet leaves the row at `resolve`, due now; otherwise `done`. Whatever
-   * claim is held. Returns the row after the change, or undefined when it was already stopped or
-   * never scheduled.
+   * out and is not resolved yet leaves the row at `resolve`, due now and claimed by `holder` (who
+   * resolves it; if it dies, the claim goes stale and the sweeper does); otherwise `done`. Whatever
+   * claim was held before. Returns the row after the change, or undefined when it was already
+   * stopped or never scheduled.
    */
-  stopEscalation(alertKey: string, reason: string, now: Date): Promise<Escalation | undefined>;
+  stopEscalation(alertKey: string, reason: string, holder: string, now: Date): Promise<Escalation | undefined>;
+  /** Rows whose page went out, is not resolved and whose escalation is not stopped (to stop once someone decides). */
+  listOpenPages(limit: number): Promise<Escalation[]>;
   /** A page that went out while the escalation was being stopped: recorded on the stopped row and left at `resolve`. */
   notePageAfterStop(alertKey: string, pagedVia: string[], at: Date): Promise<boolean>;
 }
