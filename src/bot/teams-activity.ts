@@ -2,6 +2,8 @@
 import type { Activity, Entity } from 'botbuilder';
 import { AppError } from '../domain/errors.ts';
 import type { OutboundMention, OutboundMessage } from '../domain/ports/messenger.ts';
+// Tag mentions keep their `mentioned.type` through botbuilder's serializer.
+import './mention-serialization.ts';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 

@@ -24,6 +24,7 @@ export interface EscalationWorkflow {
 }
 
 const CLAIM_BATCH = 20;
+const MAX_ROUNDS = 50;
 
 export function createEscalationWorkflow(deps: EscalationDeps): EscalationWorkflow {
   const ctx = createEscalationContext(deps);
@@ -31,10 +32,12 @@ export function createEscalationWorkflow(deps: EscalationDeps): EscalationWorkfl
     async sweep() {
       await scheduleNewAlerts(ctx);
       await stopAnswered(ctx);
-      for (;;) {
+      // Until nothing is due: a reminder whose page is already due (a sweep that came late) pages
+      // in the same sweep; a failed step is due again only after its back-off, so this ends.
+      for (let round = 0; round < MAX_ROUNDS; round++) {
         const due = await ctx.store.claimDueEscalations(ctx.holder, ctx.now(), CLAIM_BATCH, ctx.claimStaleMs);
         for (const row of due) await runStep(ctx, row);
-        if (due.length < CLAIM_BATCH) break;
+        if (due.length === 0) break;
       }
     },
     stop: (alertKey, reason) => stopAndResolve(ctx, alertKey, reason),
