@@ -2,6 +2,7 @@ import { createEscalationContext, type EscalationDeps } from './escalation-conte
 import { runStep } from './run-step.ts';
 import { scheduleNewAlerts } from './schedule.ts';
 import { stopAndResolve, stopAnswered } from './stop.ts';
+import { remindBeforeExpiry } from './expiry-reminder.ts';
 
 export type { EscalationDeps } from './escalation-context.ts';
 
@@ -12,6 +13,7 @@ export type { EscalationDeps } from './escalation-context.ts';
  *   run-step.ts ..... due steps, each claimed by one instance: remind in the thread (@mentions),
  *                     page once (dedup key = alert key), resolve a page once the alert is answered
  *   stop.ts ......... taken, decided or resolved: stop, and resolve a page that went out
+ *   expiry-reminder.ts  a pending approval about to expire: one reminder in the thread
  *
  * Every step is a conditional write on the alert's schedule row (store/sql-escalations.ts): a
  * restart or a second instance neither loses nor repeats a reminder or a page.
@@ -32,6 +34,7 @@ export function createEscalationWorkflow(deps: EscalationDeps): EscalationWorkfl
     async sweep() {
       await scheduleNewAlerts(ctx);
       await stopAnswered(ctx);
+      await remindBeforeExpiry(ctx);
       // Until nothing is due: a reminder whose page is already due (a sweep that came late) pages
       // in the same sweep; a failed step is due again only after its back-off, so this ends.
       for (let round = 0; round < MAX_ROUNDS; round++) {

@@ -8,6 +8,8 @@
  *   (a claim lease: a crashed instance's claim goes stale and is taken over), and what was done
  *   (reminded, paged where, page resolved), so a restart or a second instance neither loses nor
  *   repeats a reminder or a page.
+ * - `approval_expiry_reminders`: one row per approval (and round) whose approvers were reminded
+ *   before it expires; the insert is the once-only claim.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
@@ -39,6 +41,13 @@ export function ownersAndEscalations(dialect: StoreDialect): Migration {
         .addColumn('claimed_at', time)
         .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
         .addCheckConstraint('alert_escalations_step_check', sql`step in (${sql.join(STEPS.map((s) => sql.lit(s)))})`)
+        .execute();
+      await db.schema
+        .createTable('approval_expiry_reminders')
+        .addColumn('approval_id', 'text', (c) => c.notNull())
+        .addColumn('round', 'integer', (c) => c.notNull())
+        .addColumn('reminded_at', time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('approval_expiry_reminders_pk', ['approval_id', 'round'])
         .execute();
       await db.schema.createIndex('alert_escalations_due_idx').on('alert_escalations').columns(['step', 'due_at']).execute();
     },

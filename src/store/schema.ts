@@ -137,6 +137,12 @@ export interface AlertEscalationsTable {
   attempts: Generated<number>;
 }
 
+export interface ApprovalExpiryRemindersTable {
+  approval_id: string;
+  round: number;
+  reminded_at: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   alerts: AlertsTable;
@@ -149,4 +155,5 @@ export interface Database {
   settings: SettingsTable;
   audit: AuditTable;
   alert_escalations: AlertEscalationsTable;
+  approval_expiry_reminders: ApprovalExpiryRemindersTable;
 }

@@ -138,6 +138,16 @@ export class SqlEscalations extends SqlPart {
     return row === undefined ? undefined : toEscalation(row);
   }
 
+  async claimExpiryReminder(approvalId: string, round: number, at: Date): Promise<boolean> {
+    const inserted = await this.db
+      .insertInto('approval_expiry_reminders')
+      .values({ approval_id: approvalId, round, reminded_at: iso(at) })
+      .onConflict((oc) => oc.columns(['approval_id', 'round']).doNothing())
+      .returning('approval_id')
+      .executeTakeFirst();
+    return inserted !== undefined;
+  }
+
   async listOpenPages(limit: number): Promise<Escalation[]> {
     const rows = await this.db
       .selectFrom('alert_escalations')

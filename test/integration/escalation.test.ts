@@ -197,6 +197,27 @@ describe('escalation of an unowned high alert', () => {
     expect(eventsFor(alertKey)).toEqual([]);
   });
 
+  it('approvers are reminded once in the thread before a pending approval expires', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('escexpiry');
+    h.alert([p.entra]);
+    const clock = testClock();
+    const b = await bot({ ...env(`sqlite:${join(mkdtempSync(join(tmpdir(), 'escalation-')), 'bot.db')}`), ESCALATION_POLICY: policy({ remindBeforeExpiryMinutes: 30 }), APPROVAL_TTL_MINUTES: '60' }, { now: clock.now });
+    const card = await postedCard(b, p.sam);
+    const voted = await h.click(b, card, 'reset-password', BOB_USER);
+    expect(cardText(voted.card)).toContain('1 of 2');
+    const expiring = () => h.connector.repliesIn(card.rootActivityId).map((r) => r.activity ?? {}).filter((a) => String(a.text ?? '').includes('expires in'));
+    clock.advance(20 * MINUTE);
+    await b.escalateNow();
+    expect(expiring()).toEqual([]);
+    clock.advance(11 * MINUTE);
+    await b.escalateNow();
+    await b.escalateNow();
+    expect(expiring()).toHaveLength(1);
+    expect(expiring()[0]!.text).toMatch(/^<at>Dana Oncall<\/at> <at>SOC on-call<\/at> Approvers: Reset AD password \(code [A-Z0-9-]+\) on .* expires in 29 minutes without enough approvals\.$/);
+    expect(expiring()[0]!.entities).toHaveLength(2);
+  });
+
   it('a pager that fails is retried later, and still pages once', async (ctx) => {
     requireSamba(ctx);
     const p = await h.person('escretry');

@@ -70,6 +70,8 @@ export interface EscalationStore {
   stopEscalation(alertKey: string, reason: string, holder: string, now: Date): Promise<Escalation | undefined>;
   /** Rows whose page went out, is not resolved and whose escalation is not stopped (to stop once someone decides). */
   listOpenPages(limit: number): Promise<Escalation[]>;
+  /** Claims the reminder before an approval (this round) expires: true once, for one caller. */
+  claimExpiryReminder(approvalId: string, round: number, at: Date): Promise<boolean>;
   /** A page that went out while the escalation was being stopped: recorded on the stopped row and left at `resolve`. */
   notePageAfterStop(alertKey: string, pagedVia: string[], at: Date): Promise<boolean>;
 }
