@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CARD_VERBS } from '../cards/verbs.ts';
+import { plain } from '../cards/alert-card.ts';
 import { AppError, errorCode } from '../domain/errors.ts';
 import { isSaidAsIs, presentError } from '../domain/present-error.ts';
 import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/chat.ts';
@@ -24,6 +25,9 @@ export interface OwnershipWorkflow extends OwnershipCommands {
   idle(): Promise<void>;
 }
 
+/** Names in these answers come from Teams profiles: markdown escaped, one bounded line. */
+const safe = (text: string): string => plain(text, 500);
+
 const takeData = z.object({ alertKey: z.string().min(1).max(256).optional(), code: z.string().min(1).max(40).optional() }).passthrough();
 
 /** Who has it now, or what went wrong, in words; details to the log. */
@@ -45,8 +49,8 @@ async function onTake(ctx: OwnershipContext, action: CardAction, turn: ChatTurn)
     const message = await ctx.deps.renderCard(record.key, done.text);
     if (message?.card) return { kind: 'card', card: message.card };
   }
-  await turn.replyPrivately({ text: done.text });
-  return { kind: 'answered', text: done.text };
+  await turn.replyPrivately({ text: safe(done.text) });
+  return { kind: 'answered', text: safe(done.text) };
 }
 
 const CODE = /^[A-Za-z0-9-]{3,40}$/;
@@ -60,7 +64,7 @@ export function createOwnershipWorkflow(deps: OwnershipDeps): OwnershipWorkflow 
         return await onTake(ctx, action, turn);
       } catch (error) {
         // Refusals (who has it, not a reader) are said to the clicker only.
-        const text = explain(ctx, error);
+        const text = safe(explain(ctx, error));
         if (action.via === 'execute') return { kind: 'message', text };
         await turn.replyPrivately({ text });
         return { kind: 'answered', text };
