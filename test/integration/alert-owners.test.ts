@@ -185,6 +185,14 @@ describe('taking an alert', () => {
     expect(cardText(h.currentCard(cardA))).not.toContain('Owner:');
     expect(cardText(h.currentCard(cardA))).toContain(pa.sam);
     expect(takeButton(h.currentCard(cardA))).toBeDefined();
+
+    // Hostile data: a huge key, an unknown code, no alert at all: a sentence each, nothing changes.
+    expect((await takeClick(b, cardA, DAVE_USER, { alertKey: 'k'.repeat(5000) })).text).toMatch(/^This button carries more data than/);
+    expect((await takeClick(b, cardA, DAVE_USER, { alertKey: 'k'.repeat(300) })).text).toBe('This button does not name an alert.');
+    expect((await takeClick(b, cardA, DAVE_USER, { code: 'NOPE99' })).text).toBe('That alert is not known to the bot (any more).');
+    expect((await takeClick(b, cardA, DAVE_USER, { alertKey: ['x'], code: { $ne: 1 } })).text).toBe('This button does not name an alert.');
+    await settle();
+    expect(cardText(h.currentCard(cardA))).not.toContain('Owner:');
   });
 });
 
