@@ -13,6 +13,7 @@ import { startOpsgenieServer, type OpsgenieServer } from '../../sim/opsgenie/ops
 import { cardButtons, cardText, type BotHarness, type CardRef, type TestBot } from '../support/bot-harness.ts';
 import { useBotE2e } from '../support/bot-e2e-hooks.ts';
 import { requireSamba } from '../support/samba.ts';
+import { createTestDatabase, probePostgres } from '../support/postgres.ts';
 
 /**
  * Issue 15, escalation, end to end: the real bot (startIncidentBot) with a Graph alert source,
@@ -178,6 +179,38 @@ describe('escalation of an unowned high alert', () => {
     expect(audit.filter((a) => a === 'alert.escalation.paged')).toHaveLength(1);
     // No routing key or API key in any log line (the hooks check the harness' own secrets).
     expect(h.connector.sent.map((r) => JSON.stringify(r.activity ?? {})).join('\n')).not.toContain(routingKey);
+  });
+
+  it('two instances on one PostgreSQL store sweeping at the same moments: one reminder, one page, one resolve', async (ctx) => {
+    requireSamba(ctx);
+    if (!(await probePostgres()).available) ctx.skip();
+    const database = await createTestDatabase();
+    try {
+      const p = await h.person('escpg');
+      const alertKey = h.alert([p.entra]);
+      const clock = testClock();
+      const channel = `19:e2e-escpg-${randomBytes(3).toString('hex')}@thread.tacv2`;
+      const [one, two] = await Promise.all([bot({ ...env(database.url), TEAMS_CHANNEL_ID: channel }, { now: clock.now }), bot({ ...env(database.url), TEAMS_CHANNEL_ID: channel }, { now: clock.now })]);
+      const card = await h.waitForCard(one, p.sam);
+      await h.waitFor('the card recorded as posted', () => (one.output() + two.output()).includes('"alert card posted"'));
+      await Promise.all([one.escalateNow(), two.escalateNow()]);
+      clock.advance(11 * MINUTE);
+      await Promise.all([one.escalateNow(), two.escalateNow(), one.escalateNow()]);
+      clock.advance(20 * MINUTE);
+      await Promise.all([two.escalateNow(), one.escalateNow(), two.escalateNow()]);
+      expect(reminders(card)).toHaveLength(1);
+      expect(eventsFor(alertKey).map((e) => e.action)).toEqual(['trigger']);
+      expect(await h.click(two, card, undefined as unknown as string, BOB_USER, { verb: 'take' })).toMatchObject({ status: 200 });
+      await h.waitFor('the resolve', () => eventsFor(alertKey).some((e) => e.action === 'resolve'));
+      clock.advance(60 * MINUTE);
+      await Promise.all([one.escalateNow(), two.escalateNow()]);
+      await settle();
+      expect(eventsFor(alertKey).map((e) => e.action)).toEqual(['trigger', 'resolve']);
+      expect(opsgenie.accepted.filter((r) => r.alias === alertKey).map((r) => r.kind)).toEqual(['create', 'close']);
+    } finally {
+      for (const b of [...bots]) await stopBot(b);
+      await database.drop();
+    }
   });
 
   it('a decision stops the escalation before the reminder: nothing is said or paged', async (ctx) => {
