@@ -40,6 +40,12 @@ async function remind(ctx: EscalationContext, record: AlertRecord, row: Escalati
 
 /** One page per alert (dedup key = alert key) through every configured tool; failed tools are retried as a whole. */
 async function page(ctx: EscalationContext, record: AlertRecord, row: Escalation): Promise<void> {
+  if (ctx.deps.pagers.length === 0) {
+    // Scheduled under a configuration that had an on-call tool; none now: nothing to page.
+    ctx.log.warn({ alertKey: record.key }, 'a page was due but no on-call tool is configured any more');
+    await ctx.store.advanceEscalation(row.alertKey, ctx.holder, 'page', { step: 'done', dueAt: ctx.now() });
+    return;
+  }
   const pagedVia: string[] = [];
   const failures: string[] = [];
   for (const pager of ctx.deps.pagers) {
