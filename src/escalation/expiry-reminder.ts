@@ -1,7 +1,7 @@
 import { plain } from '../cards/alert-card.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
-import type { OutboundMention } from '../domain/ports/messenger.ts';
 import { auditEscalation, type EscalationContext } from './escalation-context.ts';
+import { withMentions } from './reminder.ts';
 
 /**
  * "Remind approvers before a pending approval expires" (ESCALATION_POLICY remindBeforeExpiryMinutes):
@@ -22,13 +22,11 @@ export async function remindBeforeExpiry(ctx: EscalationContext): Promise<number
     if (!record?.card) continue;
     const channel = await ctx.deps.channelFor(record.card);
     if (!channel || !(await ctx.store.claimExpiryReminder(approval.id, approval.round, now))) continue;
-    const mentions: OutboundMention[] = ctx.policy.mention.map((m) => ({ kind: m.kind, id: m.id, name: m.name.replace(/[<>&*_`[\]\\]/g, '').trim().slice(0, 100) || 'on-call' }));
     const left = Math.max(1, Math.round((approval.expiresAt.getTime() - now.getTime()) / 60_000));
     const line = `Approvers: ${actionLabel(approval.action)} (code ${plain(approval.code, 20)}) on ${plain(record.alert.title, 100)} expires in ${left} minutes without enough approvals.`;
-    const text = [...mentions.map((m) => `<at>${m.name}</at>`), line].join(' ');
     try {
       const thread = { channel, conversationId: record.card.conversationId, threadConversationId: record.card.threadConversationId, rootActivityId: record.card.activityId };
-      await ctx.deps.messenger.reply(thread, { text, ...(mentions.length > 0 ? { mentions } : {}) });
+      await ctx.deps.messenger.reply(thread, withMentions(ctx.policy.mention, line));
       sent += 1;
       await auditEscalation(ctx, { action: 'approval.expiry-reminded', alertKey: record.key, approvalId: approval.id, outcome: 'success', details: { round: approval.round, expiresAt: approval.expiresAt.toISOString() } });
     } catch (error) {

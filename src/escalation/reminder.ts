@@ -14,8 +14,13 @@ function mentionName(name: string): string {
  * waiting. Alert text is escaped; only the mention markup is not.
  */
 export function reminderMessage(record: AlertRecord, mentions: readonly EscalationMention[], minutesWaiting: number): OutboundMessage {
+  const line = `${plain(record.alert.title, 120)} (${record.severity}, ref ${plain(record.code, 20)}) has had no owner and no decision for ${Math.max(1, Math.round(minutesWaiting))} minutes. Press Take it on the card, or type \`take ${plain(record.code, 20)}\`.`;
+  return withMentions(mentions, line);
+}
+
+/** `line` after the @mentions of the policy: `<at>name</at>` each in the text, and their mention entities. */
+export function withMentions(mentions: readonly EscalationMention[], line: string): OutboundMessage {
   const people: OutboundMention[] = mentions.map((m) => ({ kind: m.kind, id: m.id, name: mentionName(m.name) }));
   const at = people.map((m) => `<at>${m.name}</at>`).join(' ');
-  const line = `${plain(record.alert.title, 120)} (${record.severity}, ref ${plain(record.code, 20)}) has had no owner and no decision for ${Math.max(1, Math.round(minutesWaiting))} minutes. Press Take it on the card, or type \`take ${plain(record.code, 20)}\`.`;
   return { text: at ? `${at} ${line}` : line, ...(people.length > 0 ? { mentions: people } : {}) };
 }
