@@ -4,8 +4,10 @@ import { resolve } from 'node:path';
 import { buildIntegrations, LOOKUP_TIMEOUT_MS } from './composition/integrations.ts';
 import { startApprovalSweeper } from './composition/approval-sweeper.ts';
 import { warnAboutConfiguration } from './composition/startup-warnings.ts';
-import { buildTurnHandlers } from './composition/turn-handlers.ts';
 import { buildAlertPushRoute, PUSH_OUTBOX_CHECK_MS } from './composition/alert-push.ts';
+import { buildTurnHandlers, readerCheckFor } from './composition/turn-handlers.ts';
+import { buildOwnersAndEscalation } from './composition/owners-and-escalation.ts';
+import { startEscalationSweeper } from './composition/escalation-sweeper.ts';
 import type { RunningBot, StartOptions } from './composition/start-options.ts';
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { environmentWithFiles } from './config/env-files.ts';
@@ -54,6 +56,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     : undefined;
 
   const approvers = integrations.groupApprovers ?? createUserListApproverCheck(config.approvers.userIds);
+  const channelFor = async (card: { conversationId: string }) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId);
   const approvals = createApprovalWorkflow({
     store,
     remediation: integrations.remediation,
@@ -87,7 +90,22 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
           })
         : undefined,
     ...(options.now ? { now: options.now } : {}),
-    channelFor: async (card) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId),
+    channelFor,
+  });
+  const readers = readerCheckFor(config, integrations);
+  const { ownership, escalation } = buildOwnersAndEscalation({
+    config,
+    logger,
+    store,
+    integrations,
+    approvals,
+    approvers,
+    readers,
+    messenger,
+    channelFor,
+    instanceId,
+    ...(options.ownershipListener ? { ownershipListener: options.ownershipListener } : {}),
+    ...(options.now ? { now: options.now } : {}),
   });
 
   const notifier = createNotifier({
@@ -115,7 +133,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   });
   const alertPush = buildAlertPushRoute({ config, store, sources: integrations.sources, notifier, logger });
 
-  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, approvers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
+  const logic = buildTurnHandlers({ config, logger, store, integrations, approvals, ownership, approvers, readers, messenger, ...(options.now ? { now: options.now } : {}), ...(options.inboundCacheEntries === undefined ? {} : { inboundCacheEntries: options.inboundCacheEntries }) });
 
   const http = createHttpServer({
     logger,
@@ -130,6 +148,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
   const { port, url } = await http.listen(config.port, config.host);
 
   const sweeper = await startApprovalSweeper({ approvals, logger, runLeaseSeconds: config.approvalRunLeaseSeconds });
+  const escalations = startEscalationSweeper({ escalation, logger, intervalSeconds: config.escalationSweepSeconds });
   notifier.start();
 
   logger.info(
@@ -141,10 +160,13 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     port,
     ...(frontDoor.kind === 'lab' ? { labSecret: frontDoor.secret } : {}),
     sweepNow: sweeper.sweep,
+    escalateNow: escalations.sweep,
     async stop() {
       sweeper.stop();
+      await escalations.stop();
       await http.close();
       await notifier.stop();
+      await ownership.idle();
       approvals.close();
       await approvals.idle();
       await store.close();

@@ -86,18 +86,23 @@ function channelData(c: Required<TeamsContext>): Record<string, unknown> {
 }
 
 /** A channel message that @mentions the bot: text `<at>Bot</at> subscribe`, mention entity included. */
-export function channelMention(ctx: TeamsContext, options: { user?: TeamsUser; command: string; threadRootId?: string }): InboundActivity {
+export function channelMention(ctx: TeamsContext, options: { user?: TeamsUser; command: string; threadRootId?: string; mentions?: TeamsUser[] }): InboundActivity {
   const c = resolved(ctx);
   const user = options.user ?? ALICE_USER;
   const mention = `<at>${c.botName}</at>`;
+  // Other people @mentioned after the command, as Teams sends them: <at>Name</at> in the text and
+  // a mention entity each (id = the Teams user id).
+  const people = options.mentions ?? [];
+  const peopleText = people.map((p) => ` <at>${p.name}</at>`).join('');
   return {
     ...base(c, user),
     type: 'message',
-    text: `${mention} ${options.command}`,
+    text: `${mention} ${options.command}${peopleText}`,
     conversation: channelConversation(c, options.threadRootId),
     channelData: channelData(c),
     entities: [
       { type: 'mention', text: mention, mentioned: { id: `28:${c.botAppId}`, name: c.botName } },
+      ...people.map((p) => ({ type: 'mention', text: `<at>${p.name}</at>`, mentioned: { id: p.id, name: p.name } })),
       { type: 'clientInfo', locale: 'en-US', country: 'US', platform: 'Web', timezone: 'Europe/Berlin' },
     ],
     ...(options.threadRootId ? { replyToId: options.threadRootId } : {}),

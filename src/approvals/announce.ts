@@ -28,7 +28,8 @@ export async function isPaused(ctx: ApprovalContext): Promise<boolean> {
 
 /** The approvals' side of an alert card (the notifier renders with it). */
 export async function cardState(ctx: ApprovalContext, alertKey: string): Promise<AlertCardState> {
-  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx) };
+  const escalation = await ctx.store.getEscalation(alertKey);
+  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx), ...(escalation ? { escalation } : {}) };
 }
 
 export async function renderCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {
@@ -73,7 +74,7 @@ async function updateAlertCard(ctx: ApprovalContext, alertKey: string, statusLin
   if (message) await ctx.deps.messenger.update(thread.channel, record.card.threadConversationId, record.card.activityId, message);
 }
 
-async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
+export async function replyInThread(ctx: ApprovalContext, alertKey: string, text: string): Promise<void> {
   const record = await ctx.store.getAlertByKey(alertKey);
   const thread = record ? await threadOf(ctx, record) : undefined;
   if (thread) await ctx.deps.messenger.reply(thread, { text: chatSafe(text) });

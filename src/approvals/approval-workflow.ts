@@ -5,7 +5,7 @@ import type { CardAction, CardActionOutcome, ChatTurn } from '../domain/ports/ch
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { chatSafe, createApprovalContext, type ApprovalWorkflowDeps } from './approval-context.ts';
-import { cardState, renderCard, shownProposals } from './announce.ts';
+import { cardState, renderCard, replyInThread, shownProposals, updateCard } from './announce.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { ProposedAction } from '../actions/propose-actions.ts';
 import { approveByCode, denyByCode, listPending } from './by-code.ts';
@@ -46,6 +46,10 @@ export interface ApprovalWorkflow {
   reconcile(options?: { staleAfterMs?: number }): Promise<number>;
   /** The alert card with approval states. */
   renderCard(alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined>;
+  /** The alert card re-rendered and replaced where it lives (ownership and escalation changes). */
+  updateCard(alertKey: string, statusLine?: string): Promise<void>;
+  /** A line in the alert's thread. */
+  replyInThread(alertKey: string, text: string): Promise<void>;
   /** The approvals' state of an alert card, for the notifier's renderer. */
   cardState(alertKey: string): Promise<AlertCardState>;
   /** Which proposals get buttons: what the executor offers for the account now, and every one already decided. */
@@ -75,6 +79,8 @@ export function createApprovalWorkflow(deps: ApprovalWorkflowDeps): ApprovalWork
     renderCard: (alertKey, statusLine) => renderCard(ctx, alertKey, statusLine),
     cardState: (alertKey) => cardState(ctx, alertKey),
     shownProposals: (record, proposals, state) => shownProposals(ctx, record, state, proposals),
+    updateCard: (alertKey, statusLine) => updateCard(ctx, alertKey, statusLine),
+    replyInThread: (alertKey, text) => replyInThread(ctx, alertKey, text),
     async idle() {
       while (ctx.inflight.size > 0) await Promise.allSettled([...ctx.inflight]);
     },

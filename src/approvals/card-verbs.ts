@@ -106,7 +106,8 @@ const deny: VerbHandler = async (ctx, action, turn, correlationId) => {
   return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text };
 };
 
-export const CARD_VERB_HANDLERS: Readonly<Record<CardVerb, VerbHandler>> = {
+/** The approvals' verbs; `take` is the ownership use cases' (src/ownership/), routed beside these by the composition root. */
+export const CARD_VERB_HANDLERS: Readonly<Record<Exclude<CardVerb, typeof CARD_VERBS.take>, VerbHandler>> = {
   [CARD_VERBS.approve]: approve,
   [CARD_VERBS.retry]: retryVerb,
   [CARD_VERBS.deny]: deny,

@@ -2,7 +2,8 @@ import { ActivityTypes, TurnContext, type Activity } from 'botbuilder';
 import { toActivity } from './teams-messenger.ts';
 import { channelReferenceFromActivity } from './conversation-reference.ts';
 import type { PrivateMessenger } from '../domain/ports/private-messenger.ts';
-import type { ChatTurn, ConversationKind, SentActivity } from '../domain/ports/chat.ts';
+import { teamsMemberLookup } from './member-check.ts';
+import type { Actor, ChatTurn, ConversationKind, SentActivity } from '../domain/ports/chat.ts';
 import type { OutboundMessage } from '../domain/ports/messenger.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -78,6 +79,20 @@ export function toChatTurn(context: TurnContext, options: ChatTurnOptions = {}):
     },
     async typing() {
       await context.sendActivity({ type: ActivityTypes.Typing });
+    },
+    async mentioned() {
+      // The mention entities name a Teams user id and a display name; the object id (what access
+      // is decided on) comes from Teams itself (getMember), never from the message.
+      const people: Actor[] = [];
+      const seen = new Set<string>();
+      for (const entity of (activity.entities ?? []).slice(0, 20)) {
+        const mentioned = (entity as { type?: unknown; mentioned?: { id?: unknown; name?: unknown } }).mentioned;
+        if (entity.type !== 'mention' || typeof mentioned?.id !== 'string' || mentioned.id === activity.recipient?.id || seen.has(mentioned.id)) continue;
+        seen.add(mentioned.id);
+        const aadObjectId = await teamsMemberLookup(context, mentioned.id);
+        if (aadObjectId) people.push({ id: mentioned.id, aadObjectId, name: typeof mentioned.name === 'string' ? mentioned.name.slice(0, 200) : 'someone' });
+      }
+      return people;
     },
   };
 }

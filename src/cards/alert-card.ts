@@ -40,6 +40,10 @@ export interface AlertCardData {
   title: string;
   summary: string;
   statusLine: string;
+  /** Owner and escalation state, one small line ("Owner: Alice since 03:10 UTC · paged on-call at 03:12 UTC"). */
+  ownershipLine: string;
+  /** Nobody owns the alert yet: the card offers "Take it". */
+  canTake: boolean;
   footer: string;
   accounts: CardAccount[];
   moreAccounts: string;
@@ -60,6 +64,10 @@ export interface AlertCardOptions {
   statusLine?: string;
   /** e.g. "lab: simulated directory", "DRY RUN"; shown small at the bottom. */
   footer?: string;
+  /** Owner and escalation state, shown small under the status line. */
+  ownershipLine?: string;
+  /** Offer "Take it" (nobody owns the alert). */
+  canTake?: boolean;
 }
 
 // Limits that keep the card well under Teams' ~28 KB and readable on a 360 px phone.
@@ -100,6 +108,8 @@ export function toAlertCardData(alert: Alert, options: AlertCardOptions): AlertC
     title: plain(alert.title, MAX_TITLE) || 'Untitled alert',
     summary: summarize(alert.description),
     statusLine: plain(options.statusLine ?? '', MAX_LINE),
+    ownershipLine: plain(options.ownershipLine ?? '', MAX_LINE),
+    canTake: options.canTake ?? false,
     footer: plain(options.footer ?? '', MAX_LINE),
     accounts: shown,
     moreAccounts: hidden > 0 ? `${hidden} more account${hidden === 1 ? '' : 's'} in the portal.` : '',

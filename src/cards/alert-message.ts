@@ -6,6 +6,8 @@ import type { Approval, Vote } from '../domain/ports/approval-store.ts';
 import { plain, renderAlertCard, toAlertCardData, type CardButton, type CardFact } from './alert-card.ts';
 import { actionLabel, progress, stateLine } from './approval-lines.ts';
 import { CARD_VERBS } from './verbs.ts';
+import type { Escalation } from '../domain/ports/escalation-store.ts';
+import { ownershipLine } from './ownership-line.ts';
 
 /**
  * The one renderer of the alert card, for the notifier (first post, alert updates) and the
@@ -23,6 +25,8 @@ export interface AlertCardState {
   approvals: readonly ApprovalView[];
   /** Execution paused by the hourly cap. */
   paused: boolean;
+  /** The alert's escalation schedule (issue 15), for the card's owner/escalation line. */
+  escalation?: Escalation;
 }
 
 export interface AlertMessageInput {
@@ -52,6 +56,9 @@ export function renderAlertMessage(input: AlertMessageInput): OutboundMessage {
     proposedActions: input.proposals,
     ...(input.statusLine ? { statusLine: input.statusLine } : {}),
     ...(footer ? { footer } : {}),
+    ownershipLine: ownershipLine(record.owner, state.escalation),
+    // Resolved alerts need no owner any more; a lead takes over by typing `take <code>`.
+    canTake: !record.owner && record.alert.status !== 'resolved',
   });
   let open = false;
   for (const account of data.accounts) {

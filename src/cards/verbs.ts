@@ -7,6 +7,8 @@ export const CARD_VERBS = {
   deny: 'deny',
   /** Runs a failed approval again (approvers only; the original votes stand). */
   retry: 'retry',
+  /** Makes the clicker the alert's owner (readers and approvers; see src/ownership/). */
+  take: 'take',
 } as const;
 
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];

@@ -12,6 +12,8 @@ import { capitalize } from './labels.ts';
 import type { LookupDeps } from './lookup.ts';
 import { parseCommand, type CommandName } from './parse-command.ts';
 import type { ApprovalCommands } from '../domain/ports/approval-commands.ts';
+import type { OwnershipCommands } from '../domain/ports/ownership-commands.ts';
+import { createOwnershipCommandHandlers } from './ownership-commands.ts';
 import type { EntraUserLookup } from '../domain/ports/entra-user-lookup.ts';
 import type { OktaUserLookup } from '../domain/ports/okta-user-lookup.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
@@ -38,6 +40,8 @@ export interface CommandDeps {
   sentinelDays?: number;
   /** The approval workflow; `approve`/`deny` say so politely while it is absent. */
   approvals?: ApprovalCommands;
+  /** `take <code>`, `assign <code> @person` (issue 15); absent: said politely. */
+  ownership?: OwnershipCommands;
   /** Who may `subscribe`/`unsubscribe` a channel: the approvers (the workflow's check). Absent: nobody. Approvers may also read. */
   approvers?: ApproverCheck;
   /** Who else may use the read commands (READER_GROUP_IDS/READER_USER_IDS). Absent or unconfigured: approvers only. */
@@ -66,6 +70,7 @@ const HELP_LINES: readonly string[] = [
   '**pending** (or **approvals**): actions waiting for approval, with their codes (answered privately)',
   '**history** _who_: what was done about a person',
   '**approve** _code_ / **deny** _code_ [reason]: decide a pending action; **resume** restarts paused actions',
+  '**take** _ref_: make the alert yours; **assign** _ref_ @person (leads): give it to someone',
   '**subscribe** / **unsubscribe** (in a channel): post new MDI alerts here, or stop',
   '**status**: alert sources, last poll, store and directory',
   '**help**: this list',
@@ -105,6 +110,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
   });
   const typed = createApprovalCommandHandlers({ store: deps.store, approvals: deps.approvals, logger: deps.logger, answer });
   const person = createPersonCommandHandlers({ lookup: lookupDeps, store: deps.store, approvals: deps.approvals, capabilities: deps.capabilities, oktaConfigured: deps.okta !== undefined, netbiosDomain: deps.netbiosDomain, now });
+  const owners = createOwnershipCommandHandlers({ ownership: deps.ownership, logger: deps.logger, answer });
   const subscriptions = createSubscriptionCommandHandlers({ store: deps.store, approvers: deps.approvers, minSeverity: deps.minSeverity, logger: deps.logger, now });
 
   const handlers: Record<CommandName, (args: string, turn: ChatTurn) => Promise<void>> = {
@@ -115,6 +121,8 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     history: person.history,
     approve: typed.approve,
     deny: typed.deny,
+    take: owners.take,
+    assign: owners.assign,
     subscribe: subscriptions.subscribe,
     unsubscribe: subscriptions.unsubscribe,
     status: createStatusCommand({ store: deps.store, directory: deps.directory, status: deps.status, minSeverity: deps.minSeverity, sourceTimeoutMs }),

@@ -1,5 +1,5 @@
 /** The commands the bot understands; the manifest's commandLists mirror this list. */
-export const COMMANDS = ['lookup', 'alerts', 'pending', 'history', 'approve', 'deny', 'subscribe', 'unsubscribe', 'status', 'resume', 'help'] as const;
+export const COMMANDS = ['lookup', 'alerts', 'pending', 'history', 'approve', 'deny', 'take', 'assign', 'subscribe', 'unsubscribe', 'status', 'resume', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Other words people type for the same thing. */

@@ -32,6 +32,8 @@ export interface GraphIntegration {
   groupApprovers?: ApproverCheck;
   /** Set when reader groups are configured. */
   groupReaders?: ReaderCheck;
+  /** A membership check for other groups (the leads who re-assign alerts), on the same Graph client. */
+  groupCheck(groupIds: string[], userIds: string[]): ApproverCheck;
 }
 
 export function buildGraphIntegration(config: Config & { azure: NonNullable<Config['azure']> }, logger: Logger, lookupTimeoutMs: number): GraphIntegration {
@@ -51,6 +53,7 @@ export function buildGraphIntegration(config: Config & { azure: NonNullable<Conf
     mdi: createMdiRemediation({ accounts: createMdiIdentityAccounts(graph) }),
     entraLookup: createGraphUserLookup({ client: graphLookup }),
     ...(config.approvers.groupIds.length > 0 ? { groupApprovers: createGraphApproverCheck({ client: graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds }) } : {}),
+    groupCheck: (groupIds, userIds) => createGraphApproverCheck({ client: graph, groupIds, userIds }),
     ...(config.readers.groupIds.length > 0 ? { groupReaders: createGraphReaderCheck({ client: graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds }) } : {}),
   };
 }

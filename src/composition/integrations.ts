@@ -35,6 +35,8 @@ export interface Integrations {
   groupApprovers?: ApproverCheck;
   /** Readers by Entra group (READER_GROUP_IDS), likewise. */
   groupReaders?: ReaderCheck;
+  /** Membership of other configured groups (leads) through Graph; absent without an Azure app. */
+  groupCheck?: (groupIds: string[], userIds: string[]) => ApproverCheck;
   /** Sentinel searched by `lookup` for a person's recent alerts (whenever a workspace is configured). */
   sentinelLookup?: SentinelAlertLookup;
   /** NetBIOS domain of `directory` (CORP), when there is one. */
@@ -79,6 +81,7 @@ export async function buildIntegrations(config: Config, logger: Logger, options:
     ...(graph ? { entraLookup: graph.entraLookup } : {}),
     ...(graph?.groupApprovers ? { groupApprovers: graph.groupApprovers } : {}),
     ...(graph?.groupReaders ? { groupReaders: graph.groupReaders } : {}),
+    ...(graph ? { groupCheck: graph.groupCheck } : {}),
     ...(okta ? { oktaLookup: okta.lookup } : {}),
     ...(sentinel ? { sentinelLookup: sentinel.lookup } : {}),
     netbiosDomain,

@@ -1,5 +1,6 @@
 /** What a running bot offers its caller, and what a caller may substitute at start (re-exported by src/main.ts). */
 import type { Directory } from '../domain/ports/directory.ts';
+import type { AlertOwnershipListener } from '../domain/ports/alert-ownership.ts';
 
 /** A running bot: what tests and the local lab hold on to. */
 export interface RunningBot {
@@ -12,6 +13,8 @@ export interface RunningBot {
   labSecret?: string;
   /** Runs the approval sweep now (expiry, then reconciliation) instead of waiting for the timer. */
   sweepNow(): Promise<void>;
+  /** Runs the escalation sweep now (schedule, due reminders, pages, resolves) instead of waiting for the timer. */
+  escalateNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,4 +40,9 @@ export interface StartOptions {
    * first sample and growth after it can only be a leak.
    */
   inboundCacheEntries?: number;
+  /**
+   * Told of every owner change after it is stored (issue 15): the write-back of Defender's
+   * `assignedTo` plugs in here; default: nobody listens.
+   */
+  ownershipListener?: AlertOwnershipListener;
 }

@@ -14,6 +14,8 @@ import type { Store } from '../domain/ports/store.ts';
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import type { PrivateMessenger } from '../domain/ports/private-messenger.ts';
 import type { ApprovalWorkflow } from '../approvals/approval-workflow.ts';
+import type { OwnershipWorkflow } from '../ownership/ownership-workflow.ts';
+import type { ReaderCheck } from '../domain/ports/reader-check.ts';
 import { createCommandHandler } from '../commands/command-handler.ts';
 import { createUserListReaderCheck } from '../commands/reader-check.ts';
 import { sourceStatuses } from '../notifier/poll-status.ts';
@@ -25,11 +27,20 @@ export interface TurnHandlerDeps {
   store: Store;
   integrations: Integrations;
   approvals: ApprovalWorkflow;
+  /** Take it / take / assign (issue 15). */
+  ownership?: OwnershipWorkflow;
   approvers: ApproverCheck;
+  /** Who may read besides the approvers (built once, in readerCheckFor). */
+  readers: ReaderCheck;
   messenger: PrivateMessenger;
   now?: () => Date;
   /** Bound of the inbound guard's caches, replay ids and member answers (defaults 20,000 and 5,000). */
   inboundCacheEntries?: number;
+}
+
+/** Who may read besides the approvers; Graph answers for groups (without it, the listed users only). */
+export function readerCheckFor(config: Config, integrations: Integrations): ReaderCheck {
+  return integrations.groupReaders ?? createUserListReaderCheck(config.readers.userIds);
 }
 
 export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
@@ -41,9 +52,9 @@ export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
     okta: integrations.oktaLookup,
     sentinel: integrations.sentinelLookup,
     approvals,
+    ...(deps.ownership ? { ownership: deps.ownership } : {}),
     approvers: deps.approvers,
-    // Who may read besides the approvers; Graph answers for groups (without it, the listed users only).
-    readers: integrations.groupReaders ?? createUserListReaderCheck(config.readers.userIds),
+    readers: deps.readers,
     lookupRatePerMinute: config.lookupRatePerMinute,
     ...(deps.now ? { now: deps.now } : {}),
     status: {
@@ -66,7 +77,8 @@ export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
     {
       // Typed approval commands too: the command handler is their one path into the approval use cases.
       onCommand,
-      onCardAction: approvals.onCardAction,
+      // One handler per verb: `take` to the ownership use cases, the rest to the approvals.
+      onCardAction: (action, turn) => (deps.ownership?.verbs.has(action.verb) ? deps.ownership.onCardAction(action, turn) : approvals.onCardAction(action, turn)),
       // Private answers (refusals, personal data): targeted in the conversation, else a 1:1 chat.
       chat: { sendTargeted: createTargetedSender({ logger }), sendPrivate: (recipient, message, via) => messenger.sendPrivate(recipient, message, via), logger },
       access,

@@ -7,6 +7,7 @@ import { reader, stripSlash, type Env } from './env-reader.ts';
 import { readAzure, readLdap, readOkta } from './integration-sections.ts';
 import { readExecutors, type ExecutorConfig } from './executor-section.ts';
 import { readAlertPush, type AlertPushConfig } from './push-section.ts';
+import { readOwnershipEscalation, type OwnershipEscalationConfig } from './escalation-section.ts';
 
 export type { Env } from './env-reader.ts';
 
@@ -17,7 +18,7 @@ export type TempPasswordDelivery = 'private' | 'none';
 /** The Entra ID application the bot signs in as: the settings of the Azure credential adapter. */
 export type AzureConfig = AzureCredentialSettings;
 
-export interface Config {
+export interface Config extends OwnershipEscalationConfig {
   port: number;
   host: string;
   botAuth: 'on' | 'off';
@@ -157,6 +158,7 @@ export function loadConfig(env: Env): Config {
     alertSources: sources,
   });
 
+  const ownership = readOwnershipEscalation(r, problems);
   const graphEndpoint = stripSlash(r.url('GRAPH_ENDPOINT') ?? 'https://graph.microsoft.com');
   const logsEndpoint = stripSlash(r.url('LOGS_ENDPOINT') ?? 'https://api.loganalytics.io/v1');
   const dryRun = r.bool('DRY_RUN', false);
@@ -170,6 +172,8 @@ export function loadConfig(env: Env): Config {
         ['LOGS_ENDPOINT', azure && workspaceId ? logsEndpoint : undefined],
         ['AZURE_AUTHORITY_HOST', azure && !azure.managedIdentity ? azure.authorityHost : undefined],
         ['TEAMS_SERVICE_URL', serviceUrl],
+        ['PAGERDUTY_EVENTS_URL', ownership.pagerDuty?.eventsUrl],
+        ['OPSGENIE_API_URL', ownership.opsgenie?.apiUrl],
       ],
       managedIdentity: Boolean(azure?.managedIdentity),
     });
@@ -214,6 +218,7 @@ export function loadConfig(env: Env): Config {
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
     outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: r.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
+    ...ownership,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -35,6 +35,10 @@ export interface AlertsTable {
   update_applied: Generated<number>;
   update_claimed_by: string | null;
   update_claimed_at: string | null;
+  owner_id: string | null;
+  owner_name: string | null;
+  owner_teams_id: string | null;
+  owned_at: string | null;
 }
 
 export interface AlertAccountsTable {
@@ -118,6 +122,27 @@ export interface AuditTable {
   details_json: string | null;
 }
 
+export interface AlertEscalationsTable {
+  alert_key: string;
+  step: string;
+  due_at: string;
+  reminded_at: string | null;
+  paged_at: string | null;
+  paged_via: string | null;
+  page_resolved_at: string | null;
+  stopped_at: string | null;
+  stop_reason: string | null;
+  claimed_by: string | null;
+  claimed_at: string | null;
+  attempts: Generated<number>;
+}
+
+export interface ApprovalExpiryRemindersTable {
+  approval_id: string;
+  round: number;
+  reminded_at: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   alerts: AlertsTable;
@@ -129,4 +154,6 @@ export interface Database {
   card_offers: CardOffersTable;
   settings: SettingsTable;
   audit: AuditTable;
+  alert_escalations: AlertEscalationsTable;
+  approval_expiry_reminders: ApprovalExpiryRemindersTable;
 }

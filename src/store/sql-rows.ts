@@ -72,6 +72,9 @@ export function toAlertRecord(row: AlertRow, accountKeys: string[]): AlertRecord
     updateApplied: Number(row.update_applied),
     updateClaimedBy: optional(row.update_claimed_by),
     updateClaimedAt: optionalDate(row.update_claimed_at),
+    ...(row.owner_id !== null && row.owned_at !== null
+      ? { owner: { id: row.owner_id, name: row.owner_name ?? row.owner_id, ...(row.owner_teams_id ? { teamsId: row.owner_teams_id } : {}), since: new Date(row.owned_at) } }
+      : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import type { StoreDialect } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { SqlAlertOutbox } from './sql-alert-outbox.ts';
 import { SqlAlerts } from './sql-alerts.ts';
+import { SqlAlertOwners } from './sql-alert-owners.ts';
+import { SqlEscalations } from './sql-escalations.ts';
 import { SqlApprovals } from './sql-approvals.ts';
 import { SqlAuditLog } from './sql-audit.ts';
 import { SqlLeases } from './sql-leases.ts';
@@ -36,6 +38,8 @@ export class SqlStore implements Store {
       ...ownMethods(new SqlSettings(db, dialect)),
       ...ownMethods(new SqlAlerts(db, dialect)),
       ...ownMethods(new SqlAlertOutbox(db, dialect)),
+      ...ownMethods(new SqlAlertOwners(db, dialect)),
+      ...ownMethods(new SqlEscalations(db, dialect)),
       ...ownMethods(new SqlLeases(db, dialect)),
       ...ownMethods(new SqlApprovals(db, dialect)),
       ...ownMethods(new SqlAuditLog(db, dialect)),

@@ -52,7 +52,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       const second = await open(database.url);
       expect(await second.getWatermark('graph')).toBe('2025-01-01T00:00:00Z');
       const applied = await database.rawQuery('select name from kysely_migration order by name');
-      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys']);
+      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys', '0006_owners_and_escalations']);
     });
 
     it('lets two instances start at once on an empty database', async () => {
@@ -62,7 +62,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       await b.ping();
       const applied = await database.rawQuery('select count(*) as n from kysely_migration');
       // Each migration applied once (not once per instance).
-      expect(Number(applied[0]?.n)).toBe(3);
+      expect(Number(applied[0]?.n)).toBe(4);
     });
 
     it('rewrites the account index of alerts stored before the keys were unified (migration 0003)', async () => {
@@ -80,6 +80,9 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
         ('legacy-2', 'corp\\broken'), ('legacy-2', 's-1-5-21-9-9-9-1109'), ('legacy-2', 'not-a-key')`);
       await database.rawExec(`update alerts set alert_json = '{"truncated' where key = 'legacy-2'`);
       await database.rawExec(`delete from kysely_migration where name = '0003_unified_account_keys'`);
+      // ...and none of the later ones (migrations apply in name order): 0006 undone.
+      await database.rawExec(`delete from kysely_migration where name = '0006_owners_and_escalations'`);
+      for (const statement of ['drop table alert_escalations', 'drop table approval_expiry_reminders', ...['owner_id', 'owner_name', 'owner_teams_id', 'owned_at'].map((c) => `alter table alerts drop column ${c}`)]) await database.rawExec(statement);
 
       const after = await open(database.url);
       expect((await after.getAlertByKey('legacy-1'))?.accountKeys).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);

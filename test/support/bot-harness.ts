@@ -67,7 +67,7 @@ export interface ClickAnswer {
 }
 
 /** What a test may hand the in-process bot instead of what its configuration builds. */
-export type BotStartOptions = Pick<StartOptions, 'now' | 'directory'>;
+export type BotStartOptions = Pick<StartOptions, 'now' | 'directory' | 'ownershipListener'>;
 
 /** The bot's real LDAP directory on this DC, with one operation held at `gate` until the test opens it. */
 export interface HeldDirectory {
@@ -84,6 +84,8 @@ export interface TestBot {
   output(): string;
   /** In-process bots: run the approval sweep (expiry + reconciliation) now. */
   sweepNow(): Promise<void>;
+  /** The escalation sweep now (in-process bots only). */
+  escalateNow(): Promise<void>;
   stop(): Promise<void>;
   kill(): void;
 }
@@ -364,6 +366,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
         log,
         output: () => log.text(),
         sweepNow: () => bot.sweepNow(),
+        escalateNow: () => bot.escalateNow(),
         async stop() {
           running.delete(handle);
           await bot.stop();
@@ -398,6 +401,7 @@ export async function startBotHarness(samba: SambaEnv): Promise<BotHarness> {
         log: undefined,
         output: () => out,
         sweepNow: () => Promise.reject(new Error('a child-process bot sweeps on its own timer')),
+        escalateNow: () => Promise.reject(new Error('a child-process bot escalates on its own timer')),
         async stop() {
           running.delete(handle);
           if (child.exitCode !== null || child.signalCode !== null) return;

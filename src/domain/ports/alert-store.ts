@@ -7,6 +7,7 @@
  * are conditional writes: `true` / a returned row means this caller won.
  */
 import type { Alert, AlertStatus, Severity } from '../alert.ts';
+import type { AlertOwner } from './alert-ownership.ts';
 
 
 /**
@@ -53,6 +54,8 @@ export interface AlertRecord {
   updateApplied: number;
   updateClaimedBy?: string;
   updateClaimedAt?: Date;
+  /** Who has taken the alert (issue 15); absent while nobody has. */
+  owner?: AlertOwner;
 }
 
 export interface UpsertAlertResult {
@@ -109,6 +112,12 @@ export interface AlertStore {
   /** Records that the render covered `version` and drops the claim; false if the claim was lost. */
   markAlertUpdated(key: string, holder: string, version: number): Promise<boolean>;
   releaseUpdateClaim(key: string, holder: string): Promise<boolean>;
+
+  // ownership: conditional writes, so two people taking at once produce one owner
+  /** Sets the owner only while the alert has none: true if this caller became the owner. */
+  takeAlert(key: string, owner: AlertOwner): Promise<boolean>;
+  /** Replaces the owner only while it is still `expectedOwnerId` (re-assign, take over): true if this write won. */
+  reassignAlert(key: string, expectedOwnerId: string, owner: AlertOwner): Promise<boolean>;
 
   // watermarks (opaque per-source cursors)
   getWatermark(source: string): Promise<string | undefined>;

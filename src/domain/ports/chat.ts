@@ -54,6 +54,11 @@ export interface ChatTurn {
   replyPrivately(message: OutboundMessage): Promise<void>;
   /** Shows the typing indicator while a slow answer is prepared. */
   typing(): Promise<void>;
+  /**
+   * The people @mentioned in this message besides the bot, each confirmed as a member of the
+   * conversation by Teams (which gives the Entra object id); a mention Teams does not know is left out.
+   */
+  mentioned?(): Promise<Actor[]>;
 }
 
 /** A text command (mention and leading slash removed). */

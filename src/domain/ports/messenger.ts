@@ -4,9 +4,21 @@
  */
 export type ConversationReferenceJson = Record<string, unknown>;
 
+/**
+ * An @mention in a message: a person (Teams user id `29:…` or Entra object id) or a Teams tag. The
+ * message text must carry `<at>name</at>` for each, exactly as `name` is given here.
+ */
+export interface OutboundMention {
+  kind: 'user' | 'tag';
+  id: string;
+  name: string;
+}
+
 export interface OutboundMessage {
   /** Plain text or Teams markdown. */
   text?: string;
+  /** @mentions the text carries as `<at>name</at>` (Teams notifies each person, or each member of a tag). */
+  mentions?: readonly OutboundMention[];
   /** A rendered Adaptive Card (JSON object). */
   card?: Record<string, unknown>;
   /** Notification / preview text for a card (phones show it in the notification). */

@@ -9,6 +9,7 @@
 import type { AlertStore } from './alert-store.ts';
 import type { ApprovalStore } from './approval-store.ts';
 import type { AuditLog } from './audit-log.ts';
+import type { EscalationStore } from './escalation-store.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { SettingsStore } from './settings-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
@@ -21,4 +22,4 @@ export interface StoreLifecycle {
   close(): Promise<void>;
 }
 
-export type Store = AlertStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & StoreLifecycle;
+export type Store = AlertStore & EscalationStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & StoreLifecycle;
