@@ -9,6 +9,7 @@ import { APPROVAL_STATES } from '../domain/ports/approval-store.ts';
 import { POST_STATES } from '../domain/ports/alert-store.ts';
 import { accountKeysOfAlert, accountKeyFromIdentifier } from '../domain/account-key.ts';
 import type { Alert } from '../domain/alert.ts';
+import { writebackOutbox } from './migration-0007-writeback-outbox.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -263,6 +264,7 @@ export function createMigrationProvider(dialect: StoreDialect): MigrationProvide
         '0001_initial_schema': initialSchema(dialect),
         '0002_approval_rounds_and_card_offers': approvalRoundsAndCardOffers(dialect),
         '0003_unified_account_keys': unifiedAccountKeys(),
+        '0007_writeback_outbox': writebackOutbox(dialect),
       };
     },
   };

@@ -52,7 +52,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       const second = await open(database.url);
       expect(await second.getWatermark('graph')).toBe('2025-01-01T00:00:00Z');
       const applied = await database.rawQuery('select name from kysely_migration order by name');
-      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys']);
+      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys', '0007_writeback_outbox']);
     });
 
     it('lets two instances start at once on an empty database', async () => {
@@ -62,7 +62,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       await b.ping();
       const applied = await database.rawQuery('select count(*) as n from kysely_migration');
       // Each migration applied once (not once per instance).
-      expect(Number(applied[0]?.n)).toBe(3);
+      expect(Number(applied[0]?.n)).toBe(4);
     });
 
     it('rewrites the account index of alerts stored before the keys were unified (migration 0003)', async () => {

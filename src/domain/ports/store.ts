@@ -12,6 +12,7 @@ import type { AuditLog } from './audit-log.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { SettingsStore } from './settings-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
+import type { WritebackOutbox } from './writeback-outbox.ts';
 
 /** The database itself: which one, readiness, shutdown. */
 export interface StoreLifecycle {
@@ -21,4 +22,4 @@ export interface StoreLifecycle {
   close(): Promise<void>;
 }
 
-export type Store = AlertStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & StoreLifecycle;
+export type Store = AlertStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & WritebackOutbox & StoreLifecycle;
