@@ -3,13 +3,15 @@ import type { JsonReply, JsonRequest } from '../https-json-server.ts';
 import type { Tenant } from '../tenant.ts';
 
 /** What a containment call did, in order, for tests to assert on without parsing the request log. */
-export type GraphActionKind = 'disableUser' | 'enableUser' | 'revokeSignInSessions' | 'confirmCompromised' | 'dismissRisk' | 'updateAlert' | 'commentAlert';
+export type GraphActionKind = 'disableUser' | 'enableUser' | 'revokeSignInSessions' | 'confirmCompromised' | 'dismissRisk' | 'updateAlert' | 'commentAlert' | 'commentIncident';
 export interface GraphAction {
   kind: GraphActionKind;
   /** User object id or alert id. */
   target: string;
   at: string;
   appId: string;
+  /** What an alert/incident write sent (PATCH changes, comment text), for tests to read. */
+  body?: Record<string, unknown>;
 }
 
 export interface GraphContext {
@@ -20,6 +22,8 @@ export interface GraphContext {
   roles: string[];
   appId: string;
   actions: GraphAction[];
+  /** Comments of Defender incidents, by incident id (an incident exists when an alert names it). */
+  incidentComments: Map<string, unknown[]>;
   now: () => Date;
   alertPageSize: number;
 }

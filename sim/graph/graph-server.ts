@@ -4,6 +4,7 @@ import type { Tenant } from '../tenant.ts';
 import { graphError, type GraphAction, type GraphContext } from './common.ts';
 import { retryAfterHeaders, takeFault, type Fault } from './faults.ts';
 import { routeAlerts } from './alerts-routes.ts';
+import { routeIncidents } from './incidents-routes.ts';
 import { routeRiskyUsers, routeUsers } from './users-routes.ts';
 import { routeRoleManagement } from './roles-routes.ts';
 
@@ -11,7 +12,8 @@ export type { GraphAction, GraphActionKind } from './common.ts';
 export type { Fault } from './faults.ts';
 
 /**
- * A local stand-in for Microsoft Graph v1.0 serving a simulated tenant: MDI alerts (alerts_v2),
+ * A local stand-in for Microsoft Graph v1.0 serving a simulated tenant: MDI alerts (alerts_v2, with
+ * their PATCH and comments) and incident comments,
  * users, Identity Protection risky users and transitive group checks. Every call needs a Graph
  * token issued by the local Entra token server for this tenant; app roles in the token decide
  * what is allowed (403 otherwise). Point @microsoft/microsoft-graph-client at `url` with
@@ -25,6 +27,8 @@ export interface GraphServer extends RunningServer {
   actions: GraphAction[];
   /** Page size of alerts_v2 when the client sends no $top. */
   alertPageSize: number;
+  /** Comments posted to Defender incidents, by incident id. */
+  incidentComments: Map<string, unknown[]>;
 }
 
 export interface StartGraphServerOptions {
@@ -48,6 +52,7 @@ const FAULT_CODES: Record<number, [string, string]> = {
 export async function startGraphServer(options: StartGraphServerOptions): Promise<GraphServer> {
   const faults: Fault[] = [];
   const actions: GraphAction[] = [];
+  const incidentComments = new Map<string, unknown[]>();
   const now = options.now ?? (() => new Date());
   let server: GraphServer | undefined;
 
@@ -72,6 +77,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
       roles: Array.isArray(auth.claims.roles) ? auth.claims.roles : [],
       appId: auth.claims.appid,
       actions,
+      incidentComments,
       now,
       alertPageSize: (server as GraphServer).alertPageSize,
     };
@@ -79,6 +85,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
     if (segments[0] !== 'v1.0') return graphError(req, 400, 'BadRequest', `Invalid version: ${segments[0] ?? ''}`);
     const [first, second, third] = segments.slice(1);
     if (first === 'security' && second === 'alerts_v2') return routeAlerts(ctx, segments.slice(3));
+    if (first === 'security' && second === 'incidents') return routeIncidents(ctx, segments.slice(3));
     if (first === 'users') return routeUsers(ctx, segments.slice(2));
     if (first === 'identityProtection' && second === 'riskyUsers') return routeRiskyUsers(ctx, segments.slice(3));
     if (first === 'roleManagement' && second === 'directory') return routeRoleManagement(ctx, segments.slice(3));
@@ -86,7 +93,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
   }
 
   const base = await startHttpsJsonServer(handle, options.port === undefined ? {} : { port: options.port });
-  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50 };
+  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50, incidentComments };
   return server;
 }
 
