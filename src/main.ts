@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { buildIntegrations, LOOKUP_TIMEOUT_MS } from './composition/integrations.ts';
 import { startApprovalSweeper } from './composition/approval-sweeper.ts';
+import { startDefenderWriteback } from './composition/defender-writeback.ts';
 import { warnAboutConfiguration } from './composition/startup-warnings.ts';
 import { buildTurnHandlers } from './composition/turn-handlers.ts';
 import type { RunningBot, StartOptions } from './composition/start-options.ts';
@@ -57,8 +58,19 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     integrations.graph && config.approvers.groupIds.length > 0
       ? createGraphApproverCheck({ client: integrations.graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds })
       : createUserListApproverCheck(config.approvers.userIds);
+  const defender = startDefenderWriteback({
+    enabled: config.defenderWriteback.enabled,
+    retrySeconds: config.defenderWriteback.retrySeconds,
+    store,
+    defender: integrations.defenderWriteback,
+    logger,
+    instanceId,
+    timeoutMs: config.outboundTimeoutMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const approvals = createApprovalWorkflow({
     store,
+    writeback: defender.writeback,
     remediation: integrations.remediation,
     messenger,
     privateMessenger: messenger,
@@ -143,6 +155,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       await http.close();
       await notifier.stop();
       await approvals.idle();
+      await defender.stop();
       await store.close();
       logger.info('incident-bot stopped');
     },

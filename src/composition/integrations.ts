@@ -19,6 +19,8 @@ import { createLdapDirectory } from '../adapters/ldap/ldap-directory.ts';
 import { createOktaClient, type OktaClient } from '../adapters/okta/okta-client.ts';
 import { createOktaRemediation } from '../adapters/okta/okta-remediation.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
+import type { DefenderWriteback } from '../domain/ports/defender-writeback.ts';
+import { createGraphDefenderWriteback } from '../adapters/graph/graph-defender-writeback.ts';
 
 import type { StartOptions } from './start-options.ts';
 
@@ -36,6 +38,8 @@ export interface Integrations {
   sentinelLookup?: SentinelAlertLookup;
   /** NetBIOS domain of `directory` (CORP), when there is one. */
   netbiosDomain?: string;
+  /** Write-back to Defender over Graph (DEFENDER_WRITEBACK=on only). */
+  defenderWriteback?: DefenderWriteback;
 }
 
 /** The vendor adapters the configuration enables; nothing is built for what is not configured. */
@@ -44,6 +48,10 @@ export function buildIntegrations(config: Config, logger: Logger, options: Start
   const credential = config.azure ? createAzureCredential(config.azure, { timeoutMs }) : undefined;
   const graph = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger }) : undefined;
   const graphLookup = credential ? createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs: LOOKUP_TIMEOUT_MS, logger, maxRetries: 0 }) : undefined;
+
+  // Write-back retries are the outbox's (later, with backoff), never a wait inside the call.
+  const defenderWriteback =
+    credential && config.defenderWriteback.enabled ? createGraphDefenderWriteback({ client: createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger, maxRetries: 0 }) }) : undefined;
 
   const sources: AlertSource[] = [];
   if (graph && config.alertSources.includes('graph')) sources.push(createGraphAlertSource({ client: graph, logger }));
@@ -120,5 +128,6 @@ export function buildIntegrations(config: Config, logger: Logger, options: Start
     okta,
     sentinelLookup,
     netbiosDomain,
+    defenderWriteback,
   };
 }

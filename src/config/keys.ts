@@ -72,6 +72,8 @@ export const CONFIG_KEYS: readonly KeyDoc[] = [
   { name: 'ACTION_POLICY_FILE', meaning: 'JSON file overriding the default action policy (which actions to propose, approvals needed).', example: './policy/actions.json' },
   { name: 'TEMP_PASSWORD_DELIVERY', meaning: '`private`: the generated password goes to the approver in a 1:1 chat; `none`: it is shown to nobody.', default: 'private', example: 'none' },
   { name: 'CARD_FOOTER', meaning: 'A short line shown at the bottom of every alert card (e.g. which environment this is).', example: 'lab: simulated directory' },
+  { name: 'DEFENDER_WRITEBACK', meaning: '`on`: each approval decision, action result and close from the card is written back to the Graph alert (comment; status `inProgress` when an action runs, `resolved` with classification and determination on close) and commented on its Defender incident, through a durable outbox that retries and never blocks or undoes an action. Needs SecurityAlert.ReadWrite.All and SecurityIncident.ReadWrite.All. Alerts read from Sentinel are not written back. `off`: no write call is made.', default: 'off', example: 'on' },
+  { name: 'DEFENDER_WRITEBACK_RETRY_SECONDS', meaning: 'Delay before the first retry of a failed write-back; doubled each attempt (at most 30 minutes), given up after 8 attempts or at once on a refusal (401/403/404/400).', default: '30', example: '60' },
   { name: 'OUTBOUND_TIMEOUT_MS', meaning: 'Timeout of every outbound HTTP call (Graph, Log Analytics, Okta, Bot Framework).', default: '15000', example: '10000' },
   { name: 'LOG_LEVEL', meaning: '`trace`, `debug`, `info`, `warn`, `error`.', default: 'info', example: 'debug' },
 ];
