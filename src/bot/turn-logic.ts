@@ -48,7 +48,7 @@ export interface TurnRefusal {
 
 /** Channels a developer uses locally (Bot Framework Emulator, Web Chat tests); never with authentication on. */
 const TEST_CHANNELS: ReadonlySet<string> = new Set(['emulator', 'webchat', 'directline', 'test']);
-export const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume']);
+export const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume', 'close']);
 
 export function tenantOf(activity: Activity): string | undefined {
   const channelData = (activity.channelData ?? {}) as { tenant?: { id?: unknown } };

@@ -7,6 +7,8 @@ export const CARD_VERBS = {
   deny: 'deny',
   /** Runs a failed approval again (approvers only; the original votes stand). */
   retry: 'retry',
+  /** Closes the alert with a Defender classification (approvers only; written back when DEFENDER_WRITEBACK=on). */
+  close: 'close',
 } as const;
 
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];

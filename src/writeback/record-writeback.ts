@@ -26,6 +26,7 @@ function jobId(eventId: string, kind: WritebackKind): string {
 export function createWritebackRecorder(deps: WritebackRecorderDeps): AlertWriteback {
   const log = deps.logger.child({ component: 'writeback' });
   return {
+    enabled: deps.enabled,
     async record(alertKey: string, entry: WritebackEntry): Promise<void> {
       if (!deps.enabled) return;
       try {

@@ -15,5 +15,7 @@ export interface WritebackEntry {
 }
 
 export interface AlertWriteback {
+  /** DEFENDER_WRITEBACK=on: records become jobs; off: record() does nothing. */
+  readonly enabled: boolean;
   record(alertKey: string, entry: WritebackEntry): Promise<void>;
 }
