@@ -189,7 +189,8 @@ describe('approval workflow (SQLite)', () => {
     expect(turn.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
     expect(h.messenger.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
     const card = h.messenger.updates.at(-1)?.message.card;
-    expect(cardButtons(card)).toEqual([]);
+    // No approve or deny is left; only Close (the alert itself is still open in Defender).
+    expect(cardButtons(card).map((b) => b.verb)).toEqual(['close']);
     const approvals = await h.store.listApprovalsForAlert('alert-1');
     expect(approvals.every((a) => a.state === 'denied')).toBe(true);
     // Nothing can approve a denied action afterwards.
