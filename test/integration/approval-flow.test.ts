@@ -390,7 +390,7 @@ describe('typed commands in a personal chat drive the same flow as the card', ()
     expect(answer).toMatch(/^Denied by Bob Analyst: pen test by the red team \(.*Revoke sessions for .*\)\.$/);
     const reply = await h.waitFor('the denial in the thread', () => h.threadTexts(card).find((t) => t.startsWith('Denied')));
     expect(reply).toBe(answer);
-    await h.waitFor('the card without buttons', () => cardButtons(h.currentCard(card)).length === 0);
+    await h.waitFor('the card without approve or deny buttons (Close stays)', () => cardButtons(h.currentCard(card)).every((x) => x.verb === 'close'));
     expect(cardText(h.currentCard(card))).toContain('Denied by Bob Analyst: pen test by the red team');
 
     // A button pressed on a stale copy of the card finds the action denied.
