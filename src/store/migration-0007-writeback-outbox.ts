@@ -1,7 +1,8 @@
 /**
  * Migration 0007: the Defender write-back outbox (`writeback_jobs`) and the alerts closed from the
  * card (`alert_closures`). Same DDL on both databases; timestamps are fixed-width ISO text (on
- * PostgreSQL with a bytewise collation, as in 0001).
+ * PostgreSQL with a bytewise collation, as in 0001). Safe to run again (if not exists), so a database
+ * rolled back to an earlier migration can be migrated forward.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
@@ -20,6 +21,7 @@ export function writebackOutbox(dialect: StoreDialect): Migration {
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('writeback_jobs')
+        .ifNotExists()
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('alert_key', 'text', (c) => c.notNull())
         .addColumn('kind', 'text', (c) => c.notNull())
@@ -39,11 +41,12 @@ export function writebackOutbox(dialect: StoreDialect): Migration {
         .addCheckConstraint('writeback_jobs_state_check', sql`state in (${inList(STATES)})`)
         .addCheckConstraint('writeback_jobs_kind_check', sql`kind in (${inList(KINDS)})`)
         .execute();
-      await db.schema.createIndex('writeback_jobs_due_idx').on('writeback_jobs').columns(['state', 'next_attempt_at']).execute();
-      await db.schema.createIndex('writeback_jobs_alert_idx').on('writeback_jobs').columns(['alert_key', 'order_key']).execute();
+      await db.schema.createIndex('writeback_jobs_due_idx').ifNotExists().on('writeback_jobs').columns(['state', 'next_attempt_at']).execute();
+      await db.schema.createIndex('writeback_jobs_alert_idx').ifNotExists().on('writeback_jobs').columns(['alert_key', 'order_key']).execute();
 
       await db.schema
         .createTable('alert_closures')
+        .ifNotExists()
         .addColumn('alert_key', 'text', (c) => c.primaryKey())
         .addColumn('classification', 'text', (c) => c.notNull())
         .addColumn('determination', 'text', (c) => c.notNull())

@@ -79,7 +79,8 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
         ('legacy-1', 'corp\\jdoe'), ('legacy-1', 'jdoe@corp.example'), ('legacy-1', 's-1-5-21-1111-2222-3333-1104'),
         ('legacy-2', 'corp\\broken'), ('legacy-2', 's-1-5-21-9-9-9-1109'), ('legacy-2', 'not-a-key')`);
       await database.rawExec(`update alerts set alert_json = '{"truncated' where key = 'legacy-2'`);
-      await database.rawExec(`delete from kysely_migration where name = '0003_unified_account_keys'`);
+      // (and the later ones, which Kysely requires to come after it; they are safe to run again)
+      await database.rawExec(`delete from kysely_migration where name >= '0003_unified_account_keys'`);
 
       const after = await open(database.url);
       expect((await after.getAlertByKey('legacy-1'))?.accountKeys).toEqual(['sam:corp\\jdoe', 'sid:s-1-5-21-1111-2222-3333-1104', 'upn:jdoe@corp.example']);
