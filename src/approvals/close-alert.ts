@@ -26,17 +26,22 @@ export async function closeAlert(ctx: ApprovalContext, record: AlertRecord, acto
   const outcome = closeOutcomeOf(choice);
   if (!outcome) throw new AppError('INPUT_INVALID', `Pick one of the classifications the form offers (${CLOSE_OUTCOMES.length} choices); nothing was changed.`);
   const closure: AlertClosure = { alertKey: record.key, classification: outcome.classification, determination: outcome.determination, closedBy: approverIdOf(actor), closedByName: actor.name, closedAt: ctx.now() };
-  if (!(await ctx.store.recordAlertClosure(closure))) {
-    const existing = (await ctx.store.getAlertClosure(record.key)) ?? closure;
-    return { closure: existing, outcome: CLOSE_OUTCOMES.find((o) => o.classification === existing.classification && o.determination === existing.determination), closedNow: false };
+  const closedNow = await ctx.store.recordAlertClosure(closure);
+  const stored = closedNow ? closure : ((await ctx.store.getAlertClosure(record.key)) ?? closure);
+  const storedOutcome = CLOSE_OUTCOMES.find((o) => o.classification === stored.classification && o.determination === stored.determination);
+  if (closedNow) {
+    await audit(ctx, { actor: closure.closedBy, action: 'alert.closed', outcome: 'success', alertKey: record.key, correlationId, details: { name: actor.name, classification: outcome.classification, determination: outcome.determination } });
   }
-  await audit(ctx, { actor: closure.closedBy, action: 'alert.closed', outcome: 'success', alertKey: record.key, correlationId, details: { name: actor.name, classification: outcome.classification, determination: outcome.determination } });
-  await writeBack(ctx, record.key, {
-    eventId: `close:${record.key}`,
-    comment: closedComment(outcome, actor.name, closure.closedAt),
-    update: { status: 'resolved', classification: outcome.classification, determination: outcome.determination },
-  });
-  return { closure, outcome, closedNow: true };
+  // Recorded again on a repeated close, for the stored closure: the job ids derive from the event, so
+  // this adds nothing when it was recorded, and repairs a write-back lost to a crash right after the close.
+  if (storedOutcome) {
+    await writeBack(ctx, record.key, {
+      eventId: `close:${record.key}`,
+      comment: closedComment(storedOutcome, stored.closedByName, stored.closedAt),
+      update: { status: 'resolved', classification: storedOutcome.classification, determination: storedOutcome.determination },
+    });
+  }
+  return { closure: stored, outcome: storedOutcome, closedNow };
 }
 
 export function closedText(result: CloseResult): string {

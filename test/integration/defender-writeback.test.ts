@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ALICE_USER, BOB_USER } from '../../sim/teams/bot-activity.ts';
 import type { GraphAlert } from '../../sim/tenant.ts';
 import { cardButtons, cardText, MALLORY_USER, type BotHarness, type CardRef, type TestBot } from '../support/bot-harness.ts';
@@ -151,6 +154,34 @@ describe('write-back to Defender (DEFENDER_WRITEBACK=on)', () => {
     expect(JSON.stringify(h.currentCard(card))).toBe(cardA);
     expect(graphAlertOf(key).status).not.toBe('resolved');
     expect(writes(key)).toEqual([]);
+  });
+});
+
+describe('a close the write-back never recorded (crash right after it, or closed while off)', () => {
+  it('is written back when someone closes again: the stored classification, once', async (ctx) => {
+    requireSamba(ctx);
+    const p = await h.person('e2ewbr');
+    const key = h.alert([p.entra]);
+    const dir = mkdtempSync(join(tmpdir(), 'wb-repair-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const shared = { DATABASE_URL: `sqlite:${join(dir, 'bot.db')}` };
+    const first = await h.startBot(shared);
+    const card = await h.waitForCard(first, p.sam);
+    // The button as it was before the close (a second person's stale card, or a replay).
+    const button = closeData(card);
+    await h.click(first, card, 'close', BOB_USER, { verb: 'close', data: { ...button, outcome: 'truePositive/multiStagedAttack' } });
+    await first.stop();
+    expect(graphAlertOf(key).status).toBe('new');
+    // The same store and channel, now with write-back on: a second close (another choice) repairs it.
+    const second = await bot({ ...WRITEBACK, ...shared, TEAMS_CHANNEL_ID: first.channelId });
+    const again = await h.click(second, card, 'close', ALICE_USER, { verb: 'close', data: { ...button, outcome: 'falsePositive/clean' } });
+    expect(again.text ?? cardText(again.card)).toContain('Already closed by Bob Analyst');
+    await h.waitFor('the alert resolved in Defender', () => graphAlertOf(key).status === 'resolved');
+    expect(graphAlertOf(key)).toMatchObject({ classification: 'truePositive', determination: 'multiStagedAttack' });
+    await h.click(second, card, 'close', ALICE_USER, { verb: 'close', data: { ...button, outcome: 'falsePositive/clean' } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(writes(key).filter((w) => w.kind === 'updateAlert')).toHaveLength(1);
+    expect(alertComments(key)).toHaveLength(1);
   });
 });
 
