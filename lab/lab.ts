@@ -128,6 +128,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       POLL_INTERVAL_SECONDS: String(options.pollIntervalSeconds ?? 5),
       APPROVER_USER_IDS: tenant.analyst.id,
       APPROVER_GROUP_IDS: tenant.groups.socApprovers.id,
+      // Decisions, results and closes go back to the Graph stand-in's alerts and incidents.
+      DEFENDER_WRITEBACK: 'on',
       ...(options.subscribeBy === 'command'
         ? {}
         : {

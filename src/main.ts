@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { buildIntegrations, LOOKUP_TIMEOUT_MS } from './composition/integrations.ts';
 import { startApprovalSweeper } from './composition/approval-sweeper.ts';
+import { startDefenderWriteback, upnLookup } from './composition/defender-writeback.ts';
+import { allOwnershipListeners, ownershipWriteback } from './writeback/owner-writeback.ts';
 import { warnAboutConfiguration } from './composition/startup-warnings.ts';
 import { buildAlertPushRoute, PUSH_OUTBOX_CHECK_MS } from './composition/alert-push.ts';
 import { buildTurnHandlers, readerCheckFor } from './composition/turn-handlers.ts';
@@ -57,8 +59,19 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
 
   const approvers = integrations.groupApprovers ?? createUserListApproverCheck(config.approvers.userIds);
   const channelFor = async (card: { conversationId: string }) => (await resolveDestinations(store, configuredChannel)).forConversation(card.conversationId);
+  const defender = startDefenderWriteback({
+    enabled: config.defenderWriteback.enabled,
+    retrySeconds: config.defenderWriteback.retrySeconds,
+    store,
+    defender: integrations.defenderWriteback,
+    logger,
+    instanceId,
+    timeoutMs: config.outboundTimeoutMs,
+    ...(options.now ? { now: options.now } : {}),
+  });
   const approvals = createApprovalWorkflow({
     store,
+    writeback: defender.writeback,
     remediation: integrations.remediation,
     messenger,
     privateMessenger: messenger,
@@ -104,7 +117,11 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
     messenger,
     channelFor,
     instanceId,
-    ...(options.ownershipListener ? { ownershipListener: options.ownershipListener } : {}),
+    ownershipListener: allOwnershipListeners([
+      ...(options.ownershipListener ? [options.ownershipListener] : []),
+      // Defender's assignedTo follows the owner (a no-op with write-back off: the recorder records nothing).
+      ownershipWriteback(defender.owner, integrations.entraLookup ? upnLookup(integrations.entraLookup) : undefined),
+    ]),
     ...(options.now ? { now: options.now } : {}),
   });
 
@@ -169,6 +186,7 @@ export async function startIncidentBot(config: Config, logger: Logger, options: 
       await ownership.idle();
       approvals.close();
       await approvals.idle();
+      await defender.stop();
       await store.close();
       logger.info('incident-bot stopped');
     },

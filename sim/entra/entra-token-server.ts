@@ -17,6 +17,7 @@ export const LOG_ANALYTICS_AUDIENCE = 'https://api.loganalytics.io';
 export const DEFAULT_APP_ROLES = [
   'SecurityAlert.Read.All',
   'SecurityAlert.ReadWrite.All',
+  'SecurityIncident.ReadWrite.All',
   'User.Read.All',
   'User.EnableDisableAccount.All',
   'User.RevokeSessions.All',

@@ -107,21 +107,41 @@ function listAlerts(ctx: GraphContext): JsonReply {
   return ok(ctx.req, 200, body);
 }
 
+// Enum members of the alert resource (https://learn.microsoft.com/en-us/graph/api/resources/security-alert,
+// microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/security-alert.md): an
+// unknown member is refused as Graph refuses any value outside an enum.
 const ALERT_STATUSES = ['unknown', 'new', 'inProgress', 'resolved', 'unknownFutureValue'];
+const ALERT_CLASSIFICATIONS = ['unknown', 'falsePositive', 'truePositive', 'informationalExpectedActivity', 'unknownFutureValue'];
+const ALERT_DETERMINATIONS = [
+  'unknown', 'apt', 'malware', 'securityPersonnel', 'securityTesting', 'unwantedSoftware', 'other', 'multiStagedAttack', 'compromisedUser',
+  'phishing', 'maliciousUserActivity', 'clean', 'insufficientData', 'confirmedUserActivity', 'lineOfBusinessApplication', 'unknownFutureValue',
+];
+const ENUMS: Record<string, readonly string[]> = { status: ALERT_STATUSES, classification: ALERT_CLASSIFICATIONS, determination: ALERT_DETERMINATIONS };
+/** What the update page lists as updatable (security-alert-update.md: status, classification, determination, assignedTo). */
+const UPDATABLE = ['status', 'classification', 'determination', 'assignedTo', 'customDetails'];
 
+/**
+ * PATCH /security/alerts_v2/{id} (https://learn.microsoft.com/en-us/graph/api/security-alert-update):
+ * needs SecurityAlert.ReadWrite.All; answers 200 with the updated alert. Enum values are checked,
+ * `assignedTo` is a string or null. The docs name no refused classification/determination pair.
+ */
 function patchAlert(ctx: GraphContext, alert: GraphAlert): JsonReply {
   const denied = requireRole(ctx, WRITE_ROLES, 'security');
   if (denied) return denied;
   const body = ctx.req.body;
-  if (!body || typeof body !== 'object') return graphError(ctx.req, 400, 'BadRequest', 'Empty Payload. JSON content expected.');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return graphError(ctx.req, 400, 'BadRequest', 'Empty Payload. JSON content expected.');
   const changes: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (key === '@odata.type') continue;
-    if (!['status', 'classification', 'determination', 'assignedTo', 'customDetails'].includes(key)) {
+    if (!UPDATABLE.includes(key)) {
       return graphError(ctx.req, 400, 'BadRequest', `The property '${key}' does not exist on type 'microsoft.graph.security.alert' or cannot be updated.`);
     }
-    if (key === 'status' && !ALERT_STATUSES.includes(String(value))) {
-      return graphError(ctx.req, 400, 'BadRequest', `The value '${String(value)}' is not valid for property 'status'.`);
+    const members = ENUMS[key];
+    if (members && (typeof value !== 'string' || !members.includes(value))) {
+      return graphError(ctx.req, 400, 'BadRequest', `The value '${String(value)}' is not valid for property '${key}'.`);
+    }
+    if (key === 'assignedTo' && value !== null && typeof value !== 'string') {
+      return graphError(ctx.req, 400, 'BadRequest', "Cannot convert the literal to the expected type 'Edm.String' for property 'assignedTo'.");
     }
     changes[key] = value;
   }
@@ -129,20 +149,40 @@ function patchAlert(ctx: GraphContext, alert: GraphAlert): JsonReply {
   const updated: GraphAlert = { ...alert, ...changes, lastUpdateDateTime: now };
   if (changes.status === 'resolved') updated.resolvedDateTime = now;
   ctx.tenant.alerts.set(alert.id, updated);
-  ctx.actions.push({ kind: 'updateAlert', target: alert.id, at: now, appId: ctx.appId });
+  ctx.actions.push({ kind: 'updateAlert', target: alert.id, at: now, appId: ctx.appId, body: structuredClone(changes) });
   return ok(ctx.req, 200, { '@odata.context': `${GRAPH_METADATA}#security/alerts_v2/$entity`, ...structuredClone(updated) });
 }
 
+const COMMENT_TYPES = ['microsoft.graph.security.alertComment', '#microsoft.graph.security.alertComment'];
+
+/** The body of a comment POST: `@odata.type` alertComment (when given) and a non-empty `comment` string. */
+export function commentOf(ctx: GraphContext): { comment: string } | JsonReply {
+  const body = ctx.req.body;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return graphError(ctx.req, 400, 'BadRequest', 'Empty Payload. JSON content expected.');
+  const fields = body as Record<string, unknown>;
+  const type = fields['@odata.type'];
+  if (type !== undefined && !COMMENT_TYPES.includes(String(type))) return graphError(ctx.req, 400, 'BadRequest', `Invalid @odata.type '${String(type)}': expected microsoft.graph.security.alertComment.`);
+  for (const key of Object.keys(fields)) {
+    if (key !== '@odata.type' && key !== 'comment') return graphError(ctx.req, 400, 'BadRequest', `The property '${key}' does not exist on type 'microsoft.graph.security.alertComment'.`);
+  }
+  if (typeof fields.comment !== 'string' || fields.comment.trim() === '') return graphError(ctx.req, 400, 'BadRequest', "The 'comment' property is required.");
+  return { comment: fields.comment };
+}
+
+/**
+ * POST /security/alerts_v2/{id}/comments (https://learn.microsoft.com/en-us/graph/api/security-alert-post-comments):
+ * SecurityAlert.ReadWrite.All; 200 with every alertComment of the alert, the new one last.
+ */
 function commentAlert(ctx: GraphContext, alert: GraphAlert): JsonReply {
   const denied = requireRole(ctx, WRITE_ROLES, 'security');
   if (denied) return denied;
-  const body = (ctx.req.body ?? {}) as Record<string, unknown>;
-  if (typeof body.comment !== 'string' || body.comment === '') return graphError(ctx.req, 400, 'BadRequest', "The 'comment' property is required.");
+  const parsed = commentOf(ctx);
+  if (!('comment' in parsed)) return parsed;
   const now = ctx.now().toISOString();
-  const comments = [...((alert.comments as unknown[] | undefined) ?? []), { comment: body.comment, createdByDisplayName: 'Automation', createdDateTime: now }];
+  const comments = [...((alert.comments as unknown[] | undefined) ?? []), { comment: parsed.comment, createdByDisplayName: ctx.appId, createdDateTime: now }];
   ctx.tenant.alerts.set(alert.id, { ...alert, comments, lastUpdateDateTime: now });
-  ctx.actions.push({ kind: 'commentAlert', target: alert.id, at: now, appId: ctx.appId });
-  return ok(ctx.req, 200, { '@odata.context': `${GRAPH_METADATA}#Collection(microsoft.graph.security.alertComment)`, value: comments });
+  ctx.actions.push({ kind: 'commentAlert', target: alert.id, at: now, appId: ctx.appId, body: { comment: parsed.comment } });
+  return ok(ctx.req, 200, { '@odata.context': `${GRAPH_METADATA}#security/alerts_v2('${alert.id}')/comments`, value: comments });
 }
 
 /** Routes under /v1.0/security/alerts_v2; `rest` is the path after it, split on '/'. */

@@ -4,13 +4,15 @@ import type { Tenant } from '../tenant.ts';
 import type { MdiSettings } from './identity-accounts-routes.ts';
 
 /** What a containment call did, in order, for tests to assert on without parsing the request log. */
-export type GraphActionKind = 'disableUser' | 'enableUser' | 'revokeSignInSessions' | 'confirmCompromised' | 'dismissRisk' | 'updateAlert' | 'commentAlert';
+export type GraphActionKind = 'disableUser' | 'enableUser' | 'revokeSignInSessions' | 'confirmCompromised' | 'dismissRisk' | 'updateAlert' | 'commentAlert' | 'commentIncident';
 export interface GraphAction {
   kind: GraphActionKind;
   /** User object id or alert id. */
   target: string;
   at: string;
   appId: string;
+  /** What an alert/incident write sent (PATCH changes, comment text), for tests to read. */
+  body?: Record<string, unknown>;
 }
 
 export interface GraphContext {
@@ -21,6 +23,8 @@ export interface GraphContext {
   roles: string[];
   appId: string;
   actions: GraphAction[];
+  /** Comments of Defender incidents, by incident id (an incident exists when an alert names it). */
+  incidentComments: Map<string, unknown[]>;
   now: () => Date;
   alertPageSize: number;
   /** The Defender for Identity side (identityAccounts). */

@@ -4,6 +4,7 @@ import type { Tenant } from '../tenant.ts';
 import { graphError, type GraphAction, type GraphContext } from './common.ts';
 import { retryAfterHeaders, takeFault, type Fault } from './faults.ts';
 import { routeAlerts } from './alerts-routes.ts';
+import { routeIncidents } from './incidents-routes.ts';
 import { routeRiskyUsers, routeUsers } from './users-routes.ts';
 import { routeRoleManagement } from './roles-routes.ts';
 import { routeIdentityAccounts, type MdiSettings } from './identity-accounts-routes.ts';
@@ -12,7 +13,8 @@ export type { GraphAction, GraphActionKind } from './common.ts';
 export type { Fault } from './faults.ts';
 
 /**
- * A local stand-in for Microsoft Graph v1.0 serving a simulated tenant: MDI alerts (alerts_v2),
+ * A local stand-in for Microsoft Graph v1.0 serving a simulated tenant: MDI alerts (alerts_v2, with
+ * their PATCH and comments) and incident comments,
  * users, Identity Protection risky users and transitive group checks. Every call needs a Graph
  * token issued by the local Entra token server for this tenant; app roles in the token decide
  * what is allowed (403 otherwise). Point @microsoft/microsoft-graph-client at `url` with
@@ -28,6 +30,8 @@ export interface GraphServer extends RunningServer {
   alertPageSize: number;
   /** Defender for Identity's identityAccounts: delay of invoked actions, what was invoked. */
   mdi: MdiSettings;
+  /** Comments posted to Defender incidents, by incident id. */
+  incidentComments: Map<string, unknown[]>;
 }
 
 export interface StartGraphServerOptions {
@@ -53,6 +57,7 @@ const FAULT_CODES: Record<number, [string, string]> = {
 export async function startGraphServer(options: StartGraphServerOptions): Promise<GraphServer> {
   const faults: Fault[] = [];
   const actions: GraphAction[] = [];
+  const incidentComments = new Map<string, unknown[]>();
   const now = options.now ?? (() => new Date());
   let server: GraphServer | undefined;
 
@@ -77,6 +82,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
       roles: Array.isArray(auth.claims.roles) ? auth.claims.roles : [],
       appId: auth.claims.appid,
       actions,
+      incidentComments,
       now,
       alertPageSize: (server as GraphServer).alertPageSize,
       mdi: (server as GraphServer).mdi,
@@ -86,6 +92,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
     const [first, second, third] = segments.slice(1);
     if (first === 'security' && second === 'alerts_v2') return routeAlerts(ctx, segments.slice(3));
     if (first === 'security' && second === 'identities' && third === 'identityAccounts') return routeIdentityAccounts(ctx, segments.slice(4));
+    if (first === 'security' && second === 'incidents') return routeIncidents(ctx, segments.slice(3));
     if (first === 'users') return routeUsers(ctx, segments.slice(2));
     if (first === 'identityProtection' && second === 'riskyUsers') return routeRiskyUsers(ctx, segments.slice(3));
     if (first === 'roleManagement' && second === 'directory') return routeRoleManagement(ctx, segments.slice(3));
@@ -93,7 +100,7 @@ export async function startGraphServer(options: StartGraphServerOptions): Promis
   }
 
   const base = await startHttpsJsonServer(handle, options.port === undefined ? {} : { port: options.port });
-  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50, mdi: { delayMs: 1_000, stuck: false, invocations: [], ...(options.onPremises ? { onPremises: options.onPremises } : {}) } };
+  server = { ...base, tenant: options.tenant, faults, actions, alertPageSize: options.alertPageSize ?? 50, mdi: { delayMs: 1_000, stuck: false, invocations: [], ...(options.onPremises ? { onPremises: options.onPremises } : {}) }, incidentComments };
   return server;
 }
 

@@ -29,7 +29,15 @@ export async function isPaused(ctx: ApprovalContext): Promise<boolean> {
 /** The approvals' side of an alert card (the notifier renders with it). */
 export async function cardState(ctx: ApprovalContext, alertKey: string): Promise<AlertCardState> {
   const escalation = await ctx.store.getEscalation(alertKey);
-  return { approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)), paused: await isPaused(ctx), ...(escalation ? { escalation } : {}) };
+  const closure = await ctx.store.getAlertClosure(alertKey);
+  const writeback = ctx.deps.writeback?.enabled ? await ctx.store.writebackStats(alertKey) : undefined;
+  return {
+    approvals: await viewsOf(ctx, await ctx.store.listApprovalsForAlert(alertKey)),
+    paused: await isPaused(ctx),
+    ...(escalation ? { escalation } : {}),
+    ...(closure ? { closure } : {}),
+    ...(writeback ? { writeback } : {}),
+  };
 }
 
 export async function renderCard(ctx: ApprovalContext, alertKey: string, statusLine?: string): Promise<OutboundMessage | undefined> {

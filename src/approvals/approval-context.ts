@@ -17,6 +17,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import type { ApproverCheck } from '../domain/ports/approver-check.ts';
 import { createExecutionCap, type ExecutionCap } from './execution-cap.ts';
 import type { GuardSettings } from './guard-rails.ts';
+import type { AlertWriteback, WritebackEntry } from '../domain/ports/alert-writeback.ts';
 
 /**
  * The one context every approval use case shares: the ports, the settings, and the little state a
@@ -61,6 +62,8 @@ export interface ApprovalWorkflowDeps {
    * names in the directory / Entra ID, server-side. Without it such buttons are refused.
    */
   resolvePerson?: (targetKey: string) => Promise<AlertAccount | undefined>;
+  /** Defender write-back of decisions, results and closes (an outbox; never blocks an action). */
+  writeback?: AlertWriteback;
   /** Prefix of this process's run-lease tokens (default: random); each run attempt adds its own part. */
   instanceId?: string;
   now?: () => Date;
@@ -154,6 +157,11 @@ export async function auditApproval(ctx: ApprovalContext, approval: Approval, co
     correlationId,
     details: { ...entry.details, action: approval.action, round: approval.round },
   });
+}
+
+/** Tells Defender about an alert's event (enqueued; the recorder never throws). Lookup-card approvals have no alert. */
+export async function writeBack(ctx: ApprovalContext, alertKey: string | undefined, entry: WritebackEntry): Promise<void> {
+  if (alertKey && ctx.deps.writeback) await ctx.deps.writeback.record(alertKey, entry);
 }
 
 export function actionLog(ctx: ApprovalContext, approval: Approval, correlationId: string): Logger {

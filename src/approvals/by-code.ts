@@ -12,7 +12,7 @@ import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { announce, isPaused } from './announce.ts';
 import { approveOnAlert } from './approve.ts';
 import { castVote } from './cast-vote.ts';
-import { deniedText, denyAlert, denyApproval } from './deny.ts';
+import { deniedText, denyAlert, denyApproval, writeBackDenied } from './deny.ts';
 import { requireApprover, requireNotOwnAccount } from './gate.ts';
 import { proposalsOf } from './offers.ts';
 
@@ -77,6 +77,7 @@ export async function denyByCode(ctx: ApprovalContext, code: string, reason: str
     await requireApprover(ctx, turn.actor, 'deny actions', { ...(approval.alertKey ? { alertKey: approval.alertKey } : {}), approvalId: approval.id }, correlationId, approval.action);
     if (approval.state === 'pending') await requireNotOwnAccount(ctx, turn.actor, approval.action as ActionName, parseActionTarget(approval.target), correlationId);
     denied = (await denyApproval(ctx, approval, turn.actor, reason, correlationId)) ? [approval] : [];
+    await writeBackDenied(ctx, approval.alertKey ?? undefined, denied, turn.actor, reason);
   } else {
     denied = await denyAlert(ctx, found.record, turn.actor, reason, correlationId);
   }

@@ -13,6 +13,7 @@ import { approvalIdFor, parseActionTarget, targetLabel } from './approval-target
 import { announce, isPaused, renderCard, renderLookupCard } from './announce.ts';
 import { approveOnAlert, approveOnLookup } from './approve.ts';
 import { deniedText, denyAlert } from './deny.ts';
+import { closeAlert, closedText } from './close-alert.ts';
 import { lookupScopeKey, offeredOnAlert } from './offers.ts';
 import { requiredApprovals } from '../actions/action-policy.ts';
 import { retry } from './retry.ts';
@@ -106,11 +107,23 @@ const deny: VerbHandler = async (ctx, action, turn, correlationId) => {
   return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text };
 };
 
+const close: VerbHandler = async (ctx, action, turn, correlationId) => {
+  const ref = parseAlertRef(action.data);
+  const record = await loadAlert(ctx, ref);
+  const result = await closeAlert(ctx, record, turn.actor, action.data.outcome, correlationId);
+  const text = closedText(result);
+  if (result.closedNow) announce(ctx, undefined, record.key, text, text);
+  if (answersElsewhere(action, record)) return answerPrivately(turn, text);
+  const message = await renderCard(ctx, record.key, text);
+  return message?.card ? { kind: 'card', card: message.card } : { kind: 'message', text };
+};
+
 /** The approvals' verbs; `take` is the ownership use cases' (src/ownership/), routed beside these by the composition root. */
 export const CARD_VERB_HANDLERS: Readonly<Record<Exclude<CardVerb, typeof CARD_VERBS.take>, VerbHandler>> = {
   [CARD_VERBS.approve]: approve,
   [CARD_VERBS.retry]: retryVerb,
   [CARD_VERBS.deny]: deny,
+  [CARD_VERBS.close]: close,
 };
 
 /** Typed errors → what the person sees, in one place for the approvals. */

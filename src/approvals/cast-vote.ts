@@ -2,9 +2,11 @@ import type { ActionName } from '../actions/action-names.ts';
 import { names } from '../cards/approval-lines.ts';
 import type { Actor } from '../domain/ports/chat.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
-import { actionLog, approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
+import { actionLog, approverIdOf, auditApproval, writeBack, type ApprovalContext } from './approval-context.ts';
+import { actionLabel } from '../cards/approval-lines.ts';
+import { approvedComment } from '../writeback/comments.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
-import { parseActionTarget } from './approval-target.ts';
+import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { expire } from './expire.ts';
 import { guard, isExpired, requireNotSelf, type GateVerdict } from './gate.ts';
 import { refuse } from './request-approval.ts';
@@ -56,6 +58,8 @@ async function countVote(ctx: ApprovalContext, approval: Approval, actor: Actor,
   // recorded but decides nothing.
   if (await ctx.store.transitionApproval(approval.id, 'pending', 'approved', { decidedBy: names(votes.slice(0, required)) })) {
     await auditApproval(ctx, approval, correlationId, { actor: approverId, action: 'approval.approved', outcome: 'success', details: { approvers: votes.map((v) => v.approverId) } });
+    const what = `${actionLabel(approval.action)} for ${targetLabel(target)}`;
+    await writeBack(ctx, approval.alertKey, { eventId: `${approval.id}:r${approval.round}:approved`, comment: approvedComment(what, names(votes.slice(0, required)), ctx.now()) });
     await start(ctx, approval.id, { aadObjectId: approverId, teamsId: actor.id, name: actor.name }, correlationId, { gateJustPassed: true });
   }
   return reread();

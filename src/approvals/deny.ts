@@ -2,7 +2,8 @@ import type { Actor } from '../domain/ports/chat.ts';
 import type { AlertRecord } from '../domain/ports/alert-store.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
-import { approverIdOf, auditApproval, type ApprovalContext } from './approval-context.ts';
+import { approverIdOf, auditApproval, writeBack, type ApprovalContext } from './approval-context.ts';
+import { deniedComment } from '../writeback/comments.ts';
 import { actionTargetOf, approvalIdFor, findAccount, parseActionTarget, targetLabel } from './approval-target.ts';
 import { requireApprover, requireNotOwnAccount } from './gate.ts';
 import { proposalsOf } from './offers.ts';
@@ -37,7 +38,15 @@ export async function denyAlert(ctx: ApprovalContext, record: AlertRecord, actor
       (await insertApproval(ctx, { id, alertKey: record.key, action: proposal.action, target: actionTargetOf(account, proposal.target), offered: { scopeKey: record.key, policyApprovals: proposal.requiredApprovals }, actor }, UNREACHABLE_APPROVALS)).approval;
     if (approval.state === 'pending' && (await denyApproval(ctx, approval, actor, reason, correlationId))) denied.push(approval);
   }
+  await writeBackDenied(ctx, record.key, denied, actor, reason);
   return denied;
+}
+
+/** One comment on the Defender alert for what one deny stopped, with its reason. */
+export async function writeBackDenied(ctx: ApprovalContext, alertKey: string | undefined, denied: readonly Approval[], actor: Actor, reason: string | undefined): Promise<void> {
+  if (denied.length === 0) return;
+  const what = denied.map((a) => `${actionLabel(a.action)} for ${targetLabel(parseActionTarget(a.target))}`).join('; ');
+  await writeBack(ctx, alertKey, { eventId: `deny:${denied.map((a) => `${a.id}:r${a.round}`).join(',')}`, comment: deniedComment(what, actor.name, reason, ctx.now()) });
 }
 
 export function deniedText(actor: Actor, denied: readonly Approval[], reason: string | undefined): string {

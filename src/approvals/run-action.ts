@@ -1,7 +1,8 @@
 import { isDestructive, type ActionName } from '../actions/action-names.ts';
 import { actionLabel, seconds, successLine } from '../cards/approval-lines.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import { actionLog, auditApproval, background, leaseToken, runLease, type ApprovalContext } from './approval-context.ts';
+import { actionLog, auditApproval, background, leaseToken, runLease, writeBack, type ApprovalContext } from './approval-context.ts';
+import { resultComment } from '../writeback/comments.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
@@ -95,6 +96,8 @@ async function startHere(ctx: ApprovalContext, id: string, approver: PrivateReci
     if (slot) await ctx.cap.release(slot);
     return false;
   }
+  // Defender: the alert is being worked on (enqueued; never waits for Graph).
+  await writeBack(ctx, approval.alertKey, { eventId: `${id}:r${approval.round}:running`, update: { status: 'inProgress' } });
   background(ctx, 'execute', async () => {
     const lost = keepLease(ctx, id, token);
     try {
@@ -181,6 +184,8 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
   }
   const done = (await ctx.store.getApproval(id)) ?? approval;
+  const outcome = done.state === 'succeeded' ? 'succeeded' : 'failed';
+  await writeBack(ctx, done.alertKey, { eventId: `${id}:r${done.round}:${outcome}`, comment: resultComment(outcome, threadText.split('\n')[0] ?? '', ctx.now()) });
   // The card for everyone and the line in the thread go out together: neither waits for the other.
   await bothSettled(updateCardOf(ctx, done, threadText.split('\n')[0]), replyFor(ctx, done, threadText));
   confirmAfter?.();

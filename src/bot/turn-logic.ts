@@ -49,7 +49,7 @@ export interface TurnRefusal {
 /** Channels a developer uses locally (Bot Framework Emulator, Web Chat tests); never with authentication on. */
 const TEST_CHANNELS: ReadonlySet<string> = new Set(['emulator', 'webchat', 'directline', 'test']);
 /** Verbs and command words that decide who may do what (approvals, and an alert's owner): member-checked, refusals audited. */
-export const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume', 'take', 'assign']);
+export const APPROVAL_VERBS: ReadonlySet<string> = new Set(['approve', 'retry', 'deny', 'resume', 'take', 'assign', 'close']);
 
 export function tenantOf(activity: Activity): string | undefined {
   const channelData = (activity.channelData ?? {}) as { tenant?: { id?: unknown } };

@@ -7,6 +7,7 @@ import type { Alert, AlertAccount, AlertDevice, AlertStatus, Severity } from '..
 import alertTemplate from '../../cards/alert.json' with { type: 'json' };
 import { renderTemplate } from './render.ts';
 import { CARD_VERBS } from './verbs.ts';
+import { CLOSE_OUTCOMES } from '../domain/defender-outcomes.ts';
 
 export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'attention' | 'warning' | 'accent';
 export type TextColor = 'Default' | 'Good' | 'Attention' | 'Warning' | 'Accent';
@@ -52,6 +53,14 @@ export interface AlertCardData {
   alertKey: string;
   code: string;
   hasActions: boolean;
+  /** The Close form (Defender classification choices) is offered; off once closed. */
+  canClose: boolean;
+  closeChoices: { title: string; value: string }[];
+  closeDefault: string;
+  /** "Closed by Alice: True positive: compromised account" once closed. */
+  closedLine: string;
+  /** Small line on Defender write-back ("Defender: updated"), empty when off. */
+  writebackLine: string;
   verbs: typeof CARD_VERBS;
 }
 
@@ -118,6 +127,11 @@ export function toAlertCardData(alert: Alert, options: AlertCardOptions): AlertC
     alertKey: alert.key,
     code,
     hasActions: shown.some((account) => account.buttons.length > 0),
+    canClose: true,
+    closeChoices: CLOSE_OUTCOMES.map((o) => ({ title: o.label, value: o.value })),
+    closeDefault: CLOSE_OUTCOMES[0]!.value,
+    closedLine: '',
+    writebackLine: '',
     verbs: CARD_VERBS,
   };
 }

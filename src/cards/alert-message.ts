@@ -8,6 +8,8 @@ import { actionLabel, progress, stateLine } from './approval-lines.ts';
 import { CARD_VERBS } from './verbs.ts';
 import type { Escalation } from '../domain/ports/escalation-store.ts';
 import { ownershipLine } from './ownership-line.ts';
+import { CLOSE_OUTCOMES } from '../domain/defender-outcomes.ts';
+import type { AlertClosure, WritebackStats } from '../domain/ports/writeback-outbox.ts';
 
 /**
  * The one renderer of the alert card, for the notifier (first post, alert updates) and the
@@ -27,6 +29,26 @@ export interface AlertCardState {
   paused: boolean;
   /** The alert's escalation schedule (issue 15), for the card's owner/escalation line. */
   escalation?: Escalation;
+  /** Closed from the card (who, which classification). */
+  closure?: AlertClosure;
+  /** This alert's Defender write-back jobs (absent when write-back is off). */
+  writeback?: WritebackStats;
+}
+
+/** One small line for a phone: the write-back's state, the error as a code only. */
+export function writebackLine(stats: WritebackStats | undefined): string {
+  if (!stats) return '';
+  const plural = (n: number) => `${n} update${n === 1 ? '' : 's'}`;
+  const error = stats.lastErrorCode ? ` (${stats.lastErrorCode})` : '';
+  if (stats.failed > 0) return `Defender: ${plural(stats.failed)} not written back${error}`;
+  if (stats.pending > 0) return `Defender: ${plural(stats.pending)} waiting${stats.lastErrorCode ? `, retrying${error}` : ''}`;
+  return stats.sent > 0 ? 'Defender: up to date' : '';
+}
+
+function closedLine(closure: AlertClosure | undefined): string {
+  if (!closure) return '';
+  const outcome = CLOSE_OUTCOMES.find((o) => o.classification === closure.classification && o.determination === closure.determination);
+  return plain(`Closed by ${closure.closedByName}: ${outcome?.label ?? `${closure.classification}/${closure.determination}`}`, 200);
 }
 
 export interface AlertMessageInput {
@@ -102,6 +124,9 @@ export function renderAlertMessage(input: AlertMessageInput): OutboundMessage {
   }
   // Deny applies to what is still open (pending or not yet requested); nothing open, no Deny.
   data.hasActions = open;
+  data.canClose = !state.closure;
+  data.closedLine = closedLine(state.closure);
+  data.writebackLine = writebackLine(state.writeback);
   // The summary is what a phone shows in the notification: severity, title, reference code. Plain
   // text there (no markdown), so the raw title, flattened and bounded.
   const title = record.alert.title.replace(/\s+/g, ' ').trim().slice(0, 120) || 'Untitled alert';

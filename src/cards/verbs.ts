@@ -9,6 +9,8 @@ export const CARD_VERBS = {
   retry: 'retry',
   /** Makes the clicker the alert's owner (readers and approvers; see src/ownership/). */
   take: 'take',
+  /** Closes the alert with a Defender classification (approvers only; written back when DEFENDER_WRITEBACK=on). */
+  close: 'close',
 } as const;
 
 export type CardVerb = (typeof CARD_VERBS)[keyof typeof CARD_VERBS];

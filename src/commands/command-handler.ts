@@ -54,6 +54,8 @@ export interface CommandDeps {
   netbiosDomain?: string;
   /** MIN_SEVERITY: what `subscribe` promises to post. */
   minSeverity: Severity;
+  /** DEFENDER_WRITEBACK=on: `status` shows the write-back outbox. */
+  defenderWriteback?: boolean;
   logger: Logger;
   /** Deadline per source of an answer (default 1500 ms: the whole answer stays under 2 s). */
   sourceTimeoutMs?: number;
@@ -125,7 +127,7 @@ export function createCommandHandler(deps: CommandDeps): CommandHandler {
     assign: owners.assign,
     subscribe: subscriptions.subscribe,
     unsubscribe: subscriptions.unsubscribe,
-    status: createStatusCommand({ store: deps.store, directory: deps.directory, status: deps.status, minSeverity: deps.minSeverity, sourceTimeoutMs }),
+    status: createStatusCommand({ store: deps.store, directory: deps.directory, status: deps.status, minSeverity: deps.minSeverity, sourceTimeoutMs, defenderWriteback: deps.defenderWriteback ?? false }),
     resume: typed.resume,
   };
 

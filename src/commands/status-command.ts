@@ -5,6 +5,7 @@ import type { ChatTurn } from '../domain/ports/chat.ts';
 import type { Directory } from '../domain/ports/directory.ts';
 import type { StatusProbe } from '../domain/ports/status-probe.ts';
 import type { Store } from '../domain/ports/store.ts';
+import type { WritebackStats } from '../domain/ports/writeback-outbox.ts';
 import { presentError } from '../domain/present-error.ts';
 import { answer } from './answer.ts';
 import { safeText } from './safe-text.ts';
@@ -16,6 +17,13 @@ export interface StatusCommandDeps {
   status?: StatusProbe;
   minSeverity: Severity;
   sourceTimeoutMs: number;
+  defenderWriteback?: boolean;
+}
+
+/** The write-back outbox in one line: counts and the last error's code, never its message. */
+function writebackStatus(stats: WritebackStats): string {
+  const error = stats.lastErrorCode && stats.lastErrorAt ? ` · last error ${safeText(stats.lastErrorCode, 40)} at ${readableUtc(stats.lastErrorAt.toISOString())}` : '';
+  return `- **Defender write-back**: ${stats.pending} pending · ${stats.failed} failed · ${stats.sent} sent${error}`;
 }
 
 export function createStatusCommand(deps: StatusCommandDeps): (args: string, turn: ChatTurn) => Promise<void> {
@@ -25,12 +33,13 @@ export function createStatusCommand(deps: StatusCommandDeps): (args: string, tur
   async function status(turn: ChatTurn): Promise<void> {
     const directory = deps.directory;
     const probe = deps.status;
-    const [storeOutcome, directoryOutcome, sourcesOutcome, pausedOutcome, subscriptionsOutcome] = await Promise.all([
+    const [storeOutcome, directoryOutcome, sourcesOutcome, pausedOutcome, subscriptionsOutcome, writebackOutcome] = await Promise.all([
       withTimeout(() => deps.store.ping(), sourceTimeoutMs, presentError),
       withTimeout(directory && (() => directory.ping()), sourceTimeoutMs, presentError),
       withTimeout(probe && (() => probe.alertSources()), sourceTimeoutMs, presentError),
       withTimeout(probe?.paused && (() => probe.paused!()), sourceTimeoutMs, presentError),
       withTimeout(() => deps.store.listSubscriptions(), sourceTimeoutMs, presentError),
+      withTimeout(deps.defenderWriteback ? () => deps.store.writebackStats() : undefined, sourceTimeoutMs, presentError),
     ]);
     const health = (outcome: { kind: string; message?: string }, off = 'not configured') =>
       outcome.kind === 'ok' ? 'reachable' : outcome.kind === 'off' ? off : outcome.kind === 'timeout' ? 'did not answer in time' : `failing: ${safeText(outcome.message ?? '', 160)}`;
@@ -47,6 +56,8 @@ export function createStatusCommand(deps: StatusCommandDeps): (args: string, tur
     }
     if (subscriptionsOutcome.kind === 'ok') lines.push(`- **Channels subscribed**: ${subscriptionsOutcome.value.length}`);
     if (pausedOutcome.kind === 'ok') lines.push(`- **Actions**: ${pausedOutcome.value ? 'paused' : 'active'}`);
+    if (writebackOutcome.kind === 'ok') lines.push(writebackStatus(writebackOutcome.value));
+    else lines.push(`- **Defender write-back**: ${health(writebackOutcome, 'off')}`);
     lines.push(`- **Minimum severity posted**: ${deps.minSeverity}`);
     return answer(turn, { text: ['Status:', ...lines].join('\n\n') });
   }

@@ -18,6 +18,8 @@ import { createGraphIdentityActions } from '../adapters/graph/graph-identity-act
 import { createGraphUserLookup } from '../adapters/graph/graph-user-lookup.ts';
 import { createGraphApproverCheck } from '../adapters/graph/graph-approver-check.ts';
 import { createGraphReaderCheck } from '../adapters/graph/graph-reader-check.ts';
+import { createGraphDefenderWriteback } from '../adapters/graph/graph-defender-writeback.ts';
+import type { DefenderWriteback } from '../domain/ports/defender-writeback.ts';
 import { createMdiIdentityAccounts } from '../adapters/graph/mdi-identity-accounts.ts';
 import { createMdiRemediation } from '../adapters/graph/mdi-remediation.ts';
 
@@ -34,6 +36,8 @@ export interface GraphIntegration {
   groupReaders?: ReaderCheck;
   /** A membership check for other groups (the leads who re-assign alerts), on the same Graph client. */
   groupCheck(groupIds: string[], userIds: string[]): ApproverCheck;
+  /** Write-back to Defender (DEFENDER_WRITEBACK=on only). */
+  defenderWriteback?: DefenderWriteback;
 }
 
 export function buildGraphIntegration(config: Config & { azure: NonNullable<Config['azure']> }, logger: Logger, lookupTimeoutMs: number): GraphIntegration {
@@ -53,6 +57,10 @@ export function buildGraphIntegration(config: Config & { azure: NonNullable<Conf
     mdi: createMdiRemediation({ accounts: createMdiIdentityAccounts(graph) }),
     entraLookup: createGraphUserLookup({ client: graphLookup }),
     ...(config.approvers.groupIds.length > 0 ? { groupApprovers: createGraphApproverCheck({ client: graph, groupIds: config.approvers.groupIds, userIds: config.approvers.userIds }) } : {}),
+    // Write-back retries are the outbox's (later, with backoff), never a wait inside the call.
+    ...(config.defenderWriteback.enabled
+      ? { defenderWriteback: createGraphDefenderWriteback({ client: createGraphClient({ credential, endpoint: config.graphEndpoint, timeoutMs, logger, maxRetries: 0 }) }) }
+      : {}),
     groupCheck: (groupIds, userIds) => createGraphApproverCheck({ client: graph, groupIds, userIds }),
     ...(config.readers.groupIds.length > 0 ? { groupReaders: createGraphReaderCheck({ client: graph, groupIds: config.readers.groupIds, userIds: config.readers.userIds }) } : {}),
   };

@@ -18,6 +18,7 @@ import { createRemediationRouter } from '../actions/remediation-router.ts';
 import { createAdRemediation, dnsDomainOfDn } from '../adapters/ldap/ad-remediation.ts';
 import { createExecutorChoice } from '../actions/executor-choice.ts';
 import type { SentinelAlertLookup } from '../domain/ports/sentinel-alert-lookup.ts';
+import type { DefenderWriteback } from '../domain/ports/defender-writeback.ts';
 
 import type { StartOptions } from './start-options.ts';
 
@@ -41,6 +42,8 @@ export interface Integrations {
   sentinelLookup?: SentinelAlertLookup;
   /** NetBIOS domain of `directory` (CORP), when there is one. */
   netbiosDomain?: string;
+  /** Write-back to Defender over Graph (DEFENDER_WRITEBACK=on only). */
+  defenderWriteback?: DefenderWriteback;
 }
 
 /** The vendor adapters the configuration enables; nothing is built (or loaded) for what is not configured. */
@@ -84,6 +87,7 @@ export async function buildIntegrations(config: Config, logger: Logger, options:
     ...(graph ? { groupCheck: graph.groupCheck } : {}),
     ...(okta ? { oktaLookup: okta.lookup } : {}),
     ...(sentinel ? { sentinelLookup: sentinel.lookup } : {}),
+    ...(graph?.defenderWriteback ? { defenderWriteback: graph.defenderWriteback } : {}),
     netbiosDomain,
   };
 }

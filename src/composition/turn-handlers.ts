@@ -63,6 +63,7 @@ export function buildTurnHandlers(deps: TurnHandlerDeps): TurnLogic {
     capabilities: integrations.capabilities,
     netbiosDomain: integrations.netbiosDomain,
     minSeverity: config.minSeverity,
+    defenderWriteback: config.defenderWriteback.enabled,
     logger,
   });
   // Teams only (test channels with BOT_AUTH=off), our tenant only; refused approval attempts audited.

@@ -79,6 +79,8 @@ export interface Config extends OwnershipEscalationConfig {
   actionPolicyFile?: string;
   cardFooter?: string;
   tempPasswordDelivery: TempPasswordDelivery;
+  /** DEFENDER_WRITEBACK: decisions, results and closes written back to the Defender alert (and its incident). */
+  defenderWriteback: { enabled: boolean; retrySeconds: number };
   outboundTimeoutMs: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
@@ -180,6 +182,9 @@ export function loadConfig(env: Env): Config {
     if (refusal) problems.push(refusal);
   }
 
+  const writebackEnabled = r.oneOf('DEFENDER_WRITEBACK', ['off', 'on'] as const, 'off') === 'on';
+  if (writebackEnabled && !azure) problems.push('DEFENDER_WRITEBACK: on needs the Azure app registration (AZURE_TENANT_ID, AZURE_CLIENT_ID and a credential) to write to Graph');
+
   const config: Config = {
     port,
     host,
@@ -216,6 +221,7 @@ export function loadConfig(env: Env): Config {
     actionPolicyFile: r.text('ACTION_POLICY_FILE'),
     cardFooter: r.text('CARD_FOOTER'),
     tempPasswordDelivery: r.oneOf('TEMP_PASSWORD_DELIVERY', ['private', 'none'] as const, 'private'),
+    defenderWriteback: { enabled: writebackEnabled, retrySeconds: r.int('DEFENDER_WRITEBACK_RETRY_SECONDS', 30, 1, 3_600) },
     outboundTimeoutMs: r.int('OUTBOUND_TIMEOUT_MS', 15_000, 100, 300_000),
     logLevel: r.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error'] as const, 'info'),
     ...ownership,

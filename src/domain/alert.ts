@@ -58,6 +58,8 @@ export interface Alert {
   createdAt?: string; // ISO 8601
   lastUpdatedAt?: string; // ISO 8601
   portalUrl?: string;
+  /** The Defender XDR incident the alert belongs to (Graph `incidentId`): write-back comments there too. */
+  incidentId?: string;
   accounts: AlertAccount[];
   devices: AlertDevice[];
 }

@@ -10,6 +10,7 @@ import { POST_STATES } from '../domain/ports/alert-store.ts';
 import { accountKeysOfAlert, accountKeyFromIdentifier } from '../domain/account-key.ts';
 import type { Alert } from '../domain/alert.ts';
 import { ownersAndEscalations } from './migration-0006-owners-and-escalations.ts';
+import { writebackOutbox } from './migration-0007-writeback-outbox.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -265,6 +266,7 @@ export function createMigrationProvider(dialect: StoreDialect): MigrationProvide
         '0002_approval_rounds_and_card_offers': approvalRoundsAndCardOffers(dialect),
         '0003_unified_account_keys': unifiedAccountKeys(),
         '0006_owners_and_escalations': ownersAndEscalations(dialect),
+        '0007_writeback_outbox': writebackOutbox(dialect),
       };
     },
   };

@@ -143,6 +143,33 @@ export interface ApprovalExpiryRemindersTable {
   reminded_at: string;
 }
 
+export interface WritebackJobsTable {
+  id: string;
+  alert_key: string;
+  kind: string;
+  target: string;
+  payload_json: string;
+  order_key: string;
+  state: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: string;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  last_error_code: string | null;
+  last_error_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AlertClosuresTable {
+  alert_key: string;
+  classification: string;
+  determination: string;
+  closed_by: string;
+  closed_by_name: string;
+  closed_at: string;
+}
+
 export interface Database {
   subscriptions: SubscriptionsTable;
   alerts: AlertsTable;
@@ -156,4 +183,6 @@ export interface Database {
   audit: AuditTable;
   alert_escalations: AlertEscalationsTable;
   approval_expiry_reminders: ApprovalExpiryRemindersTable;
+  writeback_jobs: WritebackJobsTable;
+  alert_closures: AlertClosuresTable;
 }

@@ -4,7 +4,7 @@
  * INSERT ... ON CONFLICT), so it holds across processes without application locks.
  *
  * One part per aggregate (sql-alerts, sql-alert-outbox, sql-approvals, sql-leases, sql-audit,
- * sql-subscriptions); this class composes them into the one Store implementation per database.
+ * sql-subscriptions, sql-writeback); this class composes them into the one Store implementation per database.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Store } from '../domain/ports/store.ts';
@@ -18,6 +18,7 @@ import { SqlApprovals } from './sql-approvals.ts';
 import { SqlAuditLog } from './sql-audit.ts';
 import { SqlLeases } from './sql-leases.ts';
 import { SqlSettings, SqlSubscriptions } from './sql-subscriptions.ts';
+import { SqlWriteback } from './sql-writeback.ts';
 
 type StoreParts = Omit<Store, 'dialect' | 'ping' | 'close'>;
 
@@ -43,6 +44,7 @@ export class SqlStore implements Store {
       ...ownMethods(new SqlLeases(db, dialect)),
       ...ownMethods(new SqlApprovals(db, dialect)),
       ...ownMethods(new SqlAuditLog(db, dialect)),
+      ...ownMethods(new SqlWriteback(db, dialect)),
     };
     Object.assign(this, parts);
   }

@@ -52,7 +52,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       const second = await open(database.url);
       expect(await second.getWatermark('graph')).toBe('2025-01-01T00:00:00Z');
       const applied = await database.rawQuery('select name from kysely_migration order by name');
-      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys', '0006_owners_and_escalations']);
+      expect(applied.map((row) => row.name)).toEqual(['0001_initial_schema', '0002_approval_rounds_and_card_offers', '0003_unified_account_keys', '0006_owners_and_escalations', '0007_writeback_outbox']);
     });
 
     it('lets two instances start at once on an empty database', async () => {
@@ -79,9 +79,8 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
         ('legacy-1', 'corp\\jdoe'), ('legacy-1', 'jdoe@corp.example'), ('legacy-1', 's-1-5-21-1111-2222-3333-1104'),
         ('legacy-2', 'corp\\broken'), ('legacy-2', 's-1-5-21-9-9-9-1109'), ('legacy-2', 'not-a-key')`);
       await database.rawExec(`update alerts set alert_json = '{"truncated' where key = 'legacy-2'`);
-      await database.rawExec(`delete from kysely_migration where name = '0003_unified_account_keys'`);
-      // ...and none of the later ones (migrations apply in name order): 0006 undone.
-      await database.rawExec(`delete from kysely_migration where name = '0006_owners_and_escalations'`);
+      // (and the later ones, which Kysely requires to come after it: 0007 is safe to run again, 0006's additions are undone)
+      await database.rawExec(`delete from kysely_migration where name >= '0003_unified_account_keys'`);
       for (const statement of ['drop table alert_escalations', 'drop table approval_expiry_reminders', ...['owner_id', 'owner_name', 'owner_teams_id', 'owned_at'].map((c) => `alter table alerts drop column ${c}`)]) await database.rawExec(statement);
 
       const after = await open(database.url);

@@ -6,6 +6,7 @@ import { mapGraphAlert } from '../../src/adapters/graph/graph-alert-mapper.ts';
 import { mapSecurityAlertRow } from '../../src/adapters/loganalytics/security-alert-mapper.ts';
 import { renderAlertCard, summarize, toAlertCardData } from '../../src/cards/alert-card.ts';
 import { renderTemplate } from '../../src/cards/render.ts';
+import { CLOSE_OUTCOMES } from '../../src/domain/defender-outcomes.ts';
 import { CARD_VERBS } from '../../src/cards/verbs.ts';
 import type { Alert } from '../../src/domain/alert.ts';
 import { graphFixture, graphFixtureNames, sentinelFixture, sentinelFixtureNames } from '../fixtures/load.ts';
@@ -85,7 +86,13 @@ describe('alert card', () => {
     const denies = executes.filter((action) => action.verb === CARD_VERBS.deny);
     expect(denies).toHaveLength(1);
     expect(denies[0]!.data).toEqual({ alertKey: alert.key, code: 'IB-7K2Q' });
-    expect(findAll(card, (element) => typeof element.type === 'string' && element.type.startsWith('Input.'))).toEqual([]);
+    // Deny asks for an optional reason; Close offers exactly Defender's documented pairs. No input is required (Teams mobile).
+    const inputs = findAll(card, (element) => typeof element.type === 'string' && element.type.startsWith('Input.'));
+    expect(inputs.map((input) => [input.type, input.id, input.isRequired])).toEqual([['Input.Text', 'comment', undefined], ['Input.ChoiceSet', 'outcome', undefined]]);
+    expect((inputs[0] as Node).maxLength).toBe(500);
+    expect(((inputs[1] as Node).choices as Node[]).map((choice) => choice.value)).toEqual(CLOSE_OUTCOMES.map((o) => o.value));
+    const closes = executes.filter((action) => action.verb === CARD_VERBS.close);
+    expect(closes.map((action) => action.data)).toEqual([{ alertKey: alert.key, code: 'IB-7K2Q' }]);
   });
 
   it('puts buttons only under the compromised account of a two-account alert', () => {
@@ -104,9 +111,11 @@ describe('alert card', () => {
 
   it('has no buttons for a device-only alert, nor after a decision', () => {
     const deviceOnly = mapGraphAlert(graphFixture('recon-device-only')).alert;
-    expect(findAll(cardFor(deviceOnly), (element) => element.type === 'Action.Execute' || element.type === 'Action.Submit')).toEqual([]);
+    // Only Close (with its Submit fallback) remains: any alert can be closed in Defender.
+    const verbsOf = (card: Node) => findAll(card, ofType('Action.Execute')).map((action) => action.verb);
+    expect(verbsOf(cardFor(deviceOnly))).toEqual([CARD_VERBS.close]);
     const decided = cardFor(mapGraphAlert(graphFixture('brute-force')).alert, [], { statusLine: 'Approved by Alice — running' });
-    expect(findAll(decided, ofType('Action.Execute'))).toEqual([]);
+    expect(verbsOf(decided)).toEqual([CARD_VERBS.close]);
     expect(findAll(decided, ofType('ActionSet'))).toEqual([]);
     expect(allText(decided)).toContain('Approved by Alice — running');
     // The portal link stays: it is not a decision.

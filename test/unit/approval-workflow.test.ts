@@ -189,8 +189,8 @@ describe('approval workflow (SQLite)', () => {
     expect(turn.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
     expect(h.messenger.replies.at(-1)?.text).toMatch(/^Denied by Bob: false positive, travel/);
     const card = h.messenger.updates.at(-1)?.message.card;
-    // No decision is left to make; "Take it" stays until someone owns the alert (issue 15).
-    expect(cardButtons(card).filter((b) => b.verb !== 'take')).toEqual([]);
+    // No decision is left to make; Take it stays until someone owns the alert, Close until it is closed (issue 15).
+    expect(cardButtons(card).map((b) => b.verb).filter((verb) => verb !== 'take')).toEqual(['close']);
     const approvals = await h.store.listApprovalsForAlert('alert-1');
     expect(approvals.every((a) => a.state === 'denied')).toBe(true);
     // Nothing can approve a denied action afterwards.

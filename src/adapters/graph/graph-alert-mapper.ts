@@ -50,6 +50,7 @@ const graphAlertSchema = z
     firstActivityDateTime: optString,
     lastActivityDateTime: optString,
     alertWebUrl: optString,
+    incidentId: optString,
     evidence: z.array(z.unknown()).nullish().catch(null),
   })
   .loose();
@@ -121,6 +122,7 @@ export function mapGraphAlert(raw: unknown): MappedAlert {
   assignIfPresent(alert, 'createdAt', isoDate(source.createdDateTime, 'createdDateTime', warnings));
   assignIfPresent(alert, 'lastUpdatedAt', isoDate(source.lastUpdateDateTime, 'lastUpdateDateTime', warnings));
   assignIfPresent(alert, 'portalUrl', httpUrl(source.alertWebUrl, 'alertWebUrl', warnings));
+  assignIfPresent(alert, 'incidentId', boundedText(nonEmpty(source.incidentId), 64));
   return { alert, warnings };
 }
 

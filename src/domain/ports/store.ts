@@ -13,6 +13,7 @@ import type { EscalationStore } from './escalation-store.ts';
 import type { LeaseStore } from './lease-store.ts';
 import type { SettingsStore } from './settings-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
+import type { WritebackOutbox } from './writeback-outbox.ts';
 
 /** The database itself: which one, readiness, shutdown. */
 export interface StoreLifecycle {
@@ -22,4 +23,4 @@ export interface StoreLifecycle {
   close(): Promise<void>;
 }
 
-export type Store = AlertStore & EscalationStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & StoreLifecycle;
+export type Store = AlertStore & EscalationStore & ApprovalStore & LeaseStore & AuditLog & SubscriptionStore & SettingsStore & WritebackOutbox & StoreLifecycle;
