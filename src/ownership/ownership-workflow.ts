@@ -41,7 +41,7 @@ async function onTake(ctx: OwnershipContext, action: CardAction, turn: ChatTurn)
   const parsed = takeData.safeParse(action.data);
   if (!parsed.success || (!parsed.data.alertKey && !parsed.data.code)) throw new AppError('INPUT_INVALID', 'This button does not name an alert.');
   const record = await loadAlert(ctx, parsed.data);
-  const done = await take(ctx, record, turn.actor);
+  const done = await take(ctx, record, turn.actor, { mayTakeOver: false });
   // The answer replaces the card the button was on, so only when it IS this alert's card; button
   // data naming another alert (hand-made, or copied) is answered in words, privately.
   const onItsCard = action.cardActivityId !== undefined && action.cardActivityId === record.card?.activityId;
@@ -72,7 +72,7 @@ export function createOwnershipWorkflow(deps: OwnershipDeps): OwnershipWorkflow 
     },
     async takeByCode(code, turn) {
       if (!CODE.test(code)) throw new AppError('INPUT_INVALID', 'Usage: `take <reference code>` (the Ref on the alert card).');
-      return (await take(ctx, await loadAlert(ctx, { code }), turn.actor)).text;
+      return (await take(ctx, await loadAlert(ctx, { code }), turn.actor, { mayTakeOver: true })).text;
     },
     async assignByCode(code, turn) {
       if (!CODE.test(code)) throw new AppError('INPUT_INVALID', 'Usage: `assign <reference code> @person`.');

@@ -26,15 +26,20 @@ export async function isLead(ctx: OwnershipContext, person: Actor): Promise<bool
 
 /**
  * "Take it" (button or `take <code>`): the actor, as the turn identifies them, becomes the owner.
- * Nobody owns it: a reader or approver takes it. Someone else owns it: a lead takes it over; anyone
- * else is told, privately, who has it. The actor already owns it (a double click, a replay): said
+ * Nobody owns it: a reader or approver takes it. Someone else owns it: the actor is told, privately,
+ * who has it; only a lead's typed `take <code>` takes it over (`mayTakeOver`). A button never takes
+ * over: two people pressing "Take it" at 3 a.m. must not silently swap owners, and with no leads
+ * configured every approver is a lead. The actor already owns it (a double click, a replay): said
  * so, nothing changes.
  */
-export async function take(ctx: OwnershipContext, record: AlertRecord, actor: Actor): Promise<{ record: AlertRecord; text: string }> {
+export async function take(ctx: OwnershipContext, record: AlertRecord, actor: Actor, how: { mayTakeOver: boolean }): Promise<{ record: AlertRecord; text: string }> {
   if (!(await mayOwn(ctx, actor))) await refuse(ctx, actor, record.key, 'take', 'Only readers and approvers may take an alert; nothing changed.');
   const current = record.owner;
   if (current?.id === personId(actor)) return { record, text: 'You already have this alert.' };
-  if (current && !(await isLead(ctx, actor))) throw new AppError('CONFLICT', `${heldBy(record)} A lead can re-assign it.`);
+  if (current && !(how.mayTakeOver && (await isLead(ctx, actor)))) {
+    const hint = how.mayTakeOver ? 'A lead can re-assign it.' : `A lead can take it over by typing: take ${record.code} (or re-assign it: assign ${record.code} @person).`;
+    throw new AppError('CONFLICT', `${heldBy(record)} ${hint}`);
+  }
   const updated = await setOwner(ctx, record, ownerOf(actor, ctx.now()), actor, current ? 'taken-over' : 'taken');
   return { record: updated, text: current ? `You took this alert over from ${current.name}.` : 'You have this alert now.' };
 }

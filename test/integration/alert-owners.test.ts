@@ -106,7 +106,7 @@ describe('taking an alert', () => {
 
     // Bob presses the old card's button (the data kept from before): told, only him, who has it.
     const second = await takeClick(b, card, BOB_USER, original!.data);
-    expect(second.text).toMatch(/^Alice Example has this alert \(since .* UTC\)\. A lead can re-assign it\.$/);
+    expect(second.text).toMatch(/^Alice Example has this alert \(since .* UTC\)\. A lead can take it over by typing: take \w+ \(or re-assign it: assign \w+ @person\)\.$/);
     expect(second.card).toBeUndefined();
     // ...and typed: a targeted answer to Bob, nothing in the thread.
     const threadBefore = publicThread(card).length;
@@ -221,7 +221,11 @@ describe('re-assigning an alert', () => {
     await h.waitFor('the thread line', () => h.threadTexts(card).includes('Carol Lead assigned this alert to Dave Reader (was Alice Example).'));
     expect(listener.changes.at(-1)).toMatchObject({ alertKey, owner: { id: DAVE_USER.aadObjectId, name: 'Dave Reader', teamsId: DAVE_USER.id }, previous: { id: ALICE_USER.aadObjectId }, by: { id: CAROL_USER.aadObjectId, name: 'Carol Lead' } });
 
-    // Carol takes it over herself; Bob (not a lead) cannot.
+    // A button never takes over, a lead's neither (two people pressing Take it must not swap owners).
+    const leadClick = await takeClick(b, card, CAROL_USER, { code });
+    expect(leadClick.text).toMatch(/^Dave Reader has this alert .* A lead can take it over by typing: take /);
+    expect(cardText(h.currentCard(card))).toContain('Owner: Dave Reader');
+    // Carol takes it over herself, typed; Bob (not a lead) cannot.
     await type(b, card, BOB_USER, `take ${code}`);
     expect(privateTo(BOB_USER).at(-1)).toMatch(/^Dave Reader has this alert/);
     await type(b, card, CAROL_USER, `take ${code}`);

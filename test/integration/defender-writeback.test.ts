@@ -72,6 +72,25 @@ describe('write-back to Defender (DEFENDER_WRITEBACK=on)', () => {
     expect(status).toBeTruthy();
   });
 
+  it('Take it writes the owner back: assignedTo = the taker\'s UPN from Entra, status inProgress, a comment; a second taker writes nothing', async (ctx) => {
+    requireSamba(ctx);
+    const { b, card, key } = await setup();
+    const take = cardButtons(h.currentCard(card)).find((x) => x.verb === 'take');
+    expect(take).toBeDefined();
+    await h.click(b, card, undefined as unknown as string, ALICE_USER, { verb: 'take', data: take!.data });
+    await h.waitFor('assignedTo on the Defender alert', () => graphAlertOf(key).assignedTo === `alice.example@${h.demo.tenant.domain}`);
+    expect(graphAlertOf(key).status).toBe('inProgress');
+    await h.waitFor('the owner comment', () => alertComments(key).some((c) => /^incident-bot: assigned to Alice Example by Alice Example at /.test(c)));
+    // Bob cannot take what Alice owns. Write-backs of one alert go out in order, so once a later
+    // event (an approval's result) is in Defender, anything Bob's click had queued would be too.
+    await h.click(b, card, undefined as unknown as string, BOB_USER, { verb: 'take', data: take!.data });
+    await h.click(b, card, 'disable-ad-account', ALICE_USER);
+    await h.waitFor('the result comment after the refused take', () => alertComments(key).some((c) => c.startsWith('incident-bot: action succeeded')));
+    expect(alertComments(key).filter((c) => c.startsWith('incident-bot: assigned to')), JSON.stringify(alertComments(key))).toHaveLength(1);
+    expect(writes(key).filter((w) => w.kind === 'updateAlert' && w.body?.assignedTo !== undefined)).toHaveLength(1);
+    expect(graphAlertOf(key).assignedTo).toBe(`alice.example@${h.demo.tenant.domain}`);
+  });
+
   it('a deny from the card carries its reason; a hostile, huge reason is cut and flattened, and shows as text', async (ctx) => {
     requireSamba(ctx);
     const { b, card, key } = await setup();
