@@ -1,5 +1,6 @@
 /** The configuration of alert owners and escalation (issue 15): leads, the policy, the on-call tools. */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 import { SEVERITIES } from '../domain/alert.ts';
 import type { EscalationMention, EscalationPolicy } from '../domain/escalation-policy.ts';
 import type { Secret } from '../domain/secret.ts';
@@ -14,19 +15,31 @@ export interface OwnershipEscalationConfig {
   opsgenie?: { apiUrl: string; apiKey: Secret };
 }
 
-const minutes = z.number().positive().max(10_080);
-const rule = z.object({ remindAfterMinutes: minutes.optional(), pageAfterMinutes: minutes.optional() }).strict();
-const mention = z.union([
-  z.object({ user: z.string().min(1).max(200), name: z.string().min(1).max(100) }).strict(),
-  z.object({ tag: z.string().min(1).max(200), name: z.string().min(1).max(100) }).strict(),
-]);
-const policySchema = z
-  .object({
-    ...Object.fromEntries(SEVERITIES.map((severity) => [severity, rule.optional()])),
-    mention: z.array(mention).max(20).optional(),
-    remindBeforeExpiryMinutes: minutes.optional(),
-  })
-  .strict();
+interface PolicyRule {
+  remindAfterMinutes?: number;
+  pageAfterMinutes?: number;
+}
+
+/**
+ * The policy's schema, built on first use: the validator (zod) is loaded only when an operator set
+ * ESCALATION_POLICY, so a deployment without escalation never loads it (see action-policy.ts).
+ */
+function policySchema() {
+  const { z } = createRequire(import.meta.url)('zod') as typeof Zod;
+  const minutes = z.number().positive().max(10_080);
+  const rule = z.object({ remindAfterMinutes: minutes.optional(), pageAfterMinutes: minutes.optional() }).strict();
+  const mention = z.union([
+    z.object({ user: z.string().min(1).max(200), name: z.string().min(1).max(100) }).strict(),
+    z.object({ tag: z.string().min(1).max(200), name: z.string().min(1).max(100) }).strict(),
+  ]);
+  return z
+    .object({
+      ...Object.fromEntries(SEVERITIES.map((severity) => [severity, rule.optional()])),
+      mention: z.array(mention).max(20).optional(),
+      remindBeforeExpiryMinutes: minutes.optional(),
+    })
+    .strict();
+}
 
 function parsePolicy(text: string | undefined, problems: string[]): EscalationPolicy {
   if (text === undefined) return { bySeverity: {}, mention: [] };
@@ -37,7 +50,7 @@ function parsePolicy(text: string | undefined, problems: string[]): EscalationPo
     problems.push('ESCALATION_POLICY: must be JSON, e.g. {"high":{"remindAfterMinutes":10,"pageAfterMinutes":30},"mention":[{"user":"<object id>","name":"On-call"}]}');
     return { bySeverity: {}, mention: [] };
   }
-  const parsed = policySchema.safeParse(json);
+  const parsed = policySchema().safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     problems.push(`ESCALATION_POLICY: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
@@ -46,7 +59,7 @@ function parsePolicy(text: string | undefined, problems: string[]): EscalationPo
   const value = parsed.data as Record<string, unknown> & { mention?: ({ user: string; name: string } | { tag: string; name: string })[]; remindBeforeExpiryMinutes?: number };
   const bySeverity: EscalationPolicy['bySeverity'] = {};
   for (const severity of SEVERITIES) {
-    const r = value[severity] as z.infer<typeof rule> | undefined;
+    const r = value[severity] as PolicyRule | undefined;
     if (!r) continue;
     if (r.remindAfterMinutes !== undefined && r.pageAfterMinutes !== undefined && r.pageAfterMinutes <= r.remindAfterMinutes) {
       problems.push(`ESCALATION_POLICY: ${severity}.pageAfterMinutes must be later than ${severity}.remindAfterMinutes (both count from the card's posting)`);

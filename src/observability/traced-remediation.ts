@@ -31,5 +31,9 @@ export function tracedRemediation(inner: Remediation): Remediation {
       );
     },
     readBack: (action, target, options) => inSpan('remediation.read_back', { 'incident.action': action, 'incident.system': systemOf(action) }, () => inner.readBack(action, target, options)),
+    // The optional members pass through as they are (a wrapper that dropped them once hid
+    // Defender for Identity's offer and its "via Defender" line from every card).
+    ...(inner.offerable ? { offerable: (action, target, options) => inner.offerable!(action, target, options) } : {}),
+    ...(inner.describe ? { describe: (action) => inner.describe!(action) } : {}),
   };
 }

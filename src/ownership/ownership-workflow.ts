@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { CARD_VERBS } from '../cards/verbs.ts';
 import { plain } from '../cards/alert-card.ts';
 import { AppError, errorCode } from '../domain/errors.ts';
@@ -28,7 +27,14 @@ export interface OwnershipWorkflow extends OwnershipCommands {
 /** Names in these answers come from Teams profiles: markdown escaped, one bounded line. */
 const safe = (text: string): string => plain(text, 500);
 
-const takeData = z.object({ alertKey: z.string().min(1).max(256).optional(), code: z.string().min(1).max(40).optional() }).passthrough();
+/** The alert a Take it button names (card data: a key and/or a code, bounded; anything else ignored). */
+function takeData(data: Record<string, unknown>): { alertKey?: string; code?: string } | undefined {
+  const text = (value: unknown, max: number) => (value === undefined ? undefined : typeof value === 'string' && value.length >= 1 && value.length <= max ? value : null);
+  const alertKey = text(data.alertKey, 256);
+  const code = text(data.code, 40);
+  if (alertKey === null || code === null || (!alertKey && !code)) return undefined;
+  return { ...(alertKey ? { alertKey } : {}), ...(code ? { code } : {}) };
+}
 
 /** Who has it now, or what went wrong, in words; details to the log. */
 function explain(ctx: OwnershipContext, error: unknown): string {
@@ -38,9 +44,9 @@ function explain(ctx: OwnershipContext, error: unknown): string {
 }
 
 async function onTake(ctx: OwnershipContext, action: CardAction, turn: ChatTurn): Promise<CardActionOutcome> {
-  const parsed = takeData.safeParse(action.data);
-  if (!parsed.success || (!parsed.data.alertKey && !parsed.data.code)) throw new AppError('INPUT_INVALID', 'This button does not name an alert.');
-  const record = await loadAlert(ctx, parsed.data);
+  const ref = takeData(action.data);
+  if (!ref) throw new AppError('INPUT_INVALID', 'This button does not name an alert.');
+  const record = await loadAlert(ctx, ref);
   const done = await take(ctx, record, turn.actor, { mayTakeOver: false });
   // The answer replaces the card the button was on, so only when it IS this alert's card; button
   // data naming another alert (hand-made, or copied) is answered in words, privately.

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AllowListSpanProcessor } from '../../src/observability/export-filter.ts';
 import { alertAnchor, alertLinks, allowedAttributes, currentTraceIds, enableTelemetry, inSpan, outboundSpan, sanitizeUrl, telemetryEnabled } from '../../src/shared/telemetry.ts';
 import { tracedAttempt, tracedFetch } from '../../src/shared/telemetry-http.ts';
+import { tracedRemediation } from '../../src/observability/traced-remediation.ts';
+import type { Remediation } from '../../src/domain/remediation.ts';
 
 // The span helpers: off by default (no span, no context), then through a real SDK (in memory) with
 // the export filter in front, attacked with what must never be exported.
@@ -105,5 +107,27 @@ describe('telemetry on, through an SDK with the export filter', () => {
     expect(response.status).toBe(201);
     const [span] = exporter.getFinishedSpans();
     expect(span!.attributes).toEqual({ 'http.request.method': 'POST', 'url.full': 'https://okta.example/oauth2/v1/token', 'server.address': 'okta.example', 'http.response.status_code': 201 });
+  });
+});
+
+describe('tracedRemediation', () => {
+  it('keeps every member of the port it wraps, the optional ones included (offer and "via" line of an executor)', async () => {
+    const inner: Remediation = {
+      supports: () => true,
+      inspect: async () => ({ found: true, privileged: false, reasons: [] }),
+      run: async () => ({ summary: 'done', details: {} }),
+      readBack: async () => 'applied',
+      offerable: async (action) => action === 'disable-ad-account',
+      describe: (action) => (action === 'disable-ad-account' ? 'Via Defender for Identity.' : undefined),
+    };
+    const traced = tracedRemediation(inner);
+    expect(Object.keys(traced).sort()).toEqual(Object.keys(inner).sort());
+    const log = { info() {}, warn() {}, error() {}, debug() {}, child() { return log; } } as unknown as Parameters<NonNullable<Remediation['offerable']>>[2]['log'];
+    expect(await traced.offerable!('reset-password', { accountKey: 'sam:corp\\x' }, { log })).toBe(false);
+    expect(await traced.offerable!('disable-ad-account', { accountKey: 'sam:corp\\x' }, { log })).toBe(true);
+    expect(traced.describe!('disable-ad-account')).toBe('Via Defender for Identity.');
+    const bare = tracedRemediation({ supports: inner.supports, inspect: inner.inspect, run: inner.run, readBack: inner.readBack });
+    expect(bare.offerable).toBeUndefined();
+    expect(bare.describe).toBeUndefined();
   });
 });
