@@ -27,6 +27,13 @@ function policy(actions = SIX): string {
   return writePolicy({ version: 1, approvals: { default: 1 }, rules: [], default: { actions } });
 }
 
+/** A synced person (in AD, Entra, and Okta if asked) with one MDI alert naming their account. */
+async function alertedPerson(prefix: string, options?: { okta?: boolean }): Promise<SyncedPerson> {
+  const p = await h.person(prefix, options);
+  h.alert([p.entra]);
+  return p;
+}
+
 const invocationsOf = (p: SyncedPerson) => h.graph.mdi.invocations.filter((i) => i.identityId === mdiIdentityOf(p.entra).id);
 const requestedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(label) && t.includes('requested in Defender (correlation id '));
 const confirmedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(`Confirmed: ${label}`));
@@ -52,8 +59,7 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
   it('disable, enable, force password reset, revoke sessions, mark compromised, require sign-in again, suspend in Okta: one invokeAction each, "requested" then "confirmed"', async (ctx) => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 600;
-    const p = await h.person('mdiall', { okta: true });
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdiall', { okta: true });
     const b = await bot({ ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '20', ACTION_POLICY_FILE: policy() });
     const card = await h.waitForCard(b, p.sam);
     expect(cardButtons(h.currentCard(card)).filter((x) => x.verb === 'approve').map((x) => x.data.action).sort()).toEqual([...SIX].sort());
@@ -106,8 +112,7 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
     requireSamba(ctx);
     h.graph.mdi.stuck = true;
     onTestFinished(() => void (h.graph.mdi.stuck = false));
-    const p = await h.person('mdistuck');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdistuck');
     const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-audit-')), 'bot.db')}`;
     const b = await bot({ DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '2', ACTION_POLICY_FILE: policy(['disable-ad-account']) });
     const card = await h.waitForCard(b, p.sam);
@@ -151,8 +156,7 @@ describe('a restart while Defender has not acted yet', () => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 4_000;
     onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await h.person('mdirestart');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdirestart');
     const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-restart-')), 'bot.db')}`;
     const env = { DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
     const first = await bot(env);
@@ -180,8 +184,7 @@ describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL
     onTestFinished(() => database.drop());
     h.graph.mdi.delayMs = 4_000;
     onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await h.person('mdipg');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdipg');
     const env = { DATABASE_URL: database.url, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
     const first = await bot(env);
     const card = await h.waitForCard(first, p.sam);
@@ -202,8 +205,7 @@ describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL
 describe('DRY_RUN with ACTION_EXECUTOR=mdi', () => {
   it('resolves the account in MDI, checks the action is listed, says so, and sends nothing to Defender', async (ctx) => {
     requireSamba(ctx);
-    const p = await h.person('mdidry');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdidry');
     const b = await bot({ DRY_RUN: 'true', ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '2', ACTION_POLICY_FILE: policy(['disable-ad-account']) });
     const card = await h.waitForCard(b, p.sam);
     await h.click(b, card, 'disable-ad-account', ALICE_USER);
@@ -250,8 +252,7 @@ describe('a deployment with no LDAP_* and no OKTA_*', () => {
   it('starts, offers the AD and Okta actions through MDI (four eyes: AD privilege is unknown without LDAP), and the disable works end to end (confirmed from MDI\'s own account data)', async (ctx) => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 300;
-    const p = await h.person('mdinoldap', { okta: true });
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdinoldap', { okta: true });
     const none = Object.fromEntries(['LDAP_URL', 'LDAP_BIND_DN', 'LDAP_BIND_PASSWORD', 'LDAP_BASE_DN', 'LDAP_CA_FILE', 'LDAP_NETBIOS_DOMAIN', 'LDAP_TIMEOUT_MS', 'OKTA_ORG_URL', 'OKTA_CLIENT_ID', 'OKTA_PRIVATE_KEY_PATH', 'OKTA_KEY_ID'].map((k) => [k, '']));
     const b = await bot({ ...none, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '15', ACTION_POLICY_FILE: policy(['disable-ad-account', 'suspend-okta']) });
     const card = await h.waitForCard(b, p.sam);
