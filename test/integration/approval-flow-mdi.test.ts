@@ -38,6 +38,23 @@ const invocationsOf = (p: SyncedPerson) => h.graph.mdi.invocations.filter((i) =>
 const requestedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(label) && t.includes('requested in Defender (correlation id '));
 const confirmedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(`Confirmed: ${label}`));
 
+/**
+ * MDI slowed to 4 s, one alerted person, and a first bot on `env` that asks MDI to disable them and
+ * is stopped once "requested" shows, before the effect: what a restart must pick up.
+ */
+async function disableRequestedThenStopped(prefix: string, env: Record<string, string>): Promise<{ p: SyncedPerson; card: CardRef; first: TestBot }> {
+  h.graph.mdi.delayMs = 4_000;
+  onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
+  const p = await alertedPerson(prefix);
+  const first = await bot(env);
+  const card = await h.waitForCard(first, p.sam);
+  await h.click(first, card, 'disable-ad-account', ALICE_USER);
+  await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
+  bots.splice(bots.indexOf(first), 1);
+  await first.stop();
+  return { p, card, first };
+}
+
 /** Presses `action` (by `voters`), then waits for "requested" and "confirmed" in that order. */
 async function runConfirmed(b: TestBot, card: CardRef, action: string, buttonLabel: string, requestedPrefix: string, voters = [ALICE_USER]): Promise<void> {
   for (const voter of voters) expect((await h.click(b, card, action, voter)).status).toBe(200);
@@ -154,17 +171,9 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
 describe('a restart while Defender has not acted yet', () => {
   it('the next start waits for the requested effect again and confirms it in the same thread; MDI was asked once', async (ctx) => {
     requireSamba(ctx);
-    h.graph.mdi.delayMs = 4_000;
-    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await alertedPerson('mdirestart');
     const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-restart-')), 'bot.db')}`;
     const env = { DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
-    const first = await bot(env);
-    const card = await h.waitForCard(first, p.sam);
-    await h.click(first, card, 'disable-ad-account', ALICE_USER);
-    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
-    bots.splice(bots.indexOf(first), 1);
-    await first.stop();
+    const { p, card, first } = await disableRequestedThenStopped('mdirestart', env);
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
 
     const second = await bot({ ...env, TEAMS_CHANNEL_ID: first.channelId });
@@ -182,16 +191,8 @@ describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL
     requireSamba(ctx);
     const database = await createTestDatabase();
     onTestFinished(() => database.drop());
-    h.graph.mdi.delayMs = 4_000;
-    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await alertedPerson('mdipg');
     const env = { DATABASE_URL: database.url, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
-    const first = await bot(env);
-    const card = await h.waitForCard(first, p.sam);
-    await h.click(first, card, 'disable-ad-account', ALICE_USER);
-    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
-    bots.splice(bots.indexOf(first), 1);
-    await first.stop();
+    const { p, card, first } = await disableRequestedThenStopped('mdipg', env);
 
     await Promise.all([bot({ ...env, TEAMS_CHANNEL_ID: first.channelId }), bot({ ...env, TEAMS_CHANNEL_ID: first.channelId })]);
     await h.waitFor('"confirmed" after the restart', () => confirmedLine(card, 'Disable AD account') >= 0, 20_000);
