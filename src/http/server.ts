@@ -87,7 +87,8 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
   let closing = false;
   let drained: (() => void) | undefined;
 
-  server.post('/api/messages', async (req, res) => {
+  /** Runs a POST handler unless the server is closing (then 503), counted in flight so close() waits for it. */
+  const whileOpen = (handle: (req: restify.Request, res: restify.Response) => Promise<void>) => async (req: restify.Request, res: restify.Response) => {
     if (closing) {
       res.status(503);
       res.end();
@@ -95,6 +96,16 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
     }
     inFlight += 1;
     try {
+      await handle(req, res);
+    } finally {
+      inFlight -= 1;
+      if (closing && inFlight === 0) drained?.();
+    }
+  };
+
+  server.post(
+    '/api/messages',
+    whileOpen(async (req, res) => {
       const body = await admit(req, res);
       if (body === undefined) return;
       const reply = await handleMessages({ method: req.method, headers: req.headers, body });
@@ -104,22 +115,14 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
       } else {
         res.json(reply.status, reply.body);
       }
-    } finally {
-      inFlight -= 1;
-      if (closing && inFlight === 0) drained?.();
-    }
-  });
+    }),
+  );
   if (alertPush) {
     // Same body rules as /api/messages (JSON only, no encoding, the cap, the deadline), and the
     // caller authenticated before the body is read (an HMAC's MAC right after, before parsing).
-    server.post('/api/alerts/notify', async (req, res) => {
-      if (closing) {
-        res.status(503);
-        res.end();
-        return;
-      }
-      inFlight += 1;
-      try {
+    server.post(
+      '/api/alerts/notify',
+      whileOpen(async (req, res) => {
         const byHeaders = refuseByHeaders(req, limits);
         if (byHeaders) return void refuse(req, res, byHeaders.status, byHeaders.code, byHeaders.message);
         const admitted = await alertPush.auth.admitHeaders(req.headers);
@@ -136,11 +139,8 @@ export function createHttpServer({ logger, handleMessages, isReady, auth, limits
         }
         const reply = await alertPush.handle(body, admitted.caller);
         res.json(reply.status, reply.body);
-      } finally {
-        inFlight -= 1;
-        if (closing && inFlight === 0) drained?.();
-      }
-    });
+      }),
+    );
   }
   server.get('/healthz', async (_req, res) => {
     res.json(200, { status: 'ok' });

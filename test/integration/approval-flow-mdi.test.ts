@@ -27,9 +27,33 @@ function policy(actions = SIX): string {
   return writePolicy({ version: 1, approvals: { default: 1 }, rules: [], default: { actions } });
 }
 
+/** A synced person (in AD, Entra, and Okta if asked) with one MDI alert naming their account. */
+async function alertedPerson(prefix: string, options?: { okta?: boolean }): Promise<SyncedPerson> {
+  const p = await h.person(prefix, options);
+  h.alert([p.entra]);
+  return p;
+}
+
 const invocationsOf = (p: SyncedPerson) => h.graph.mdi.invocations.filter((i) => i.identityId === mdiIdentityOf(p.entra).id);
 const requestedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(label) && t.includes('requested in Defender (correlation id '));
 const confirmedLine = (card: CardRef, label: string) => h.threadTexts(card).findIndex((t) => t.startsWith(`Confirmed: ${label}`));
+
+/**
+ * MDI slowed to 4 s, one alerted person, and a first bot on `env` that asks MDI to disable them and
+ * is stopped once "requested" shows, before the effect: what a restart must pick up.
+ */
+async function disableRequestedThenStopped(prefix: string, env: Record<string, string>): Promise<{ p: SyncedPerson; card: CardRef; first: TestBot }> {
+  h.graph.mdi.delayMs = 4_000;
+  onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
+  const p = await alertedPerson(prefix);
+  const first = await bot(env);
+  const card = await h.waitForCard(first, p.sam);
+  await h.click(first, card, 'disable-ad-account', ALICE_USER);
+  await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
+  bots.splice(bots.indexOf(first), 1);
+  await first.stop();
+  return { p, card, first };
+}
 
 /** Presses `action` (by `voters`), then waits for "requested" and "confirmed" in that order. */
 async function runConfirmed(b: TestBot, card: CardRef, action: string, buttonLabel: string, requestedPrefix: string, voters = [ALICE_USER]): Promise<void> {
@@ -52,8 +76,7 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
   it('disable, enable, force password reset, revoke sessions, mark compromised, require sign-in again, suspend in Okta: one invokeAction each, "requested" then "confirmed"', async (ctx) => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 600;
-    const p = await h.person('mdiall', { okta: true });
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdiall', { okta: true });
     const b = await bot({ ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '20', ACTION_POLICY_FILE: policy() });
     const card = await h.waitForCard(b, p.sam);
     expect(cardButtons(h.currentCard(card)).filter((x) => x.verb === 'approve').map((x) => x.data.action).sort()).toEqual([...SIX].sort());
@@ -106,8 +129,7 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
     requireSamba(ctx);
     h.graph.mdi.stuck = true;
     onTestFinished(() => void (h.graph.mdi.stuck = false));
-    const p = await h.person('mdistuck');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdistuck');
     const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-audit-')), 'bot.db')}`;
     const b = await bot({ DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '2', ACTION_POLICY_FILE: policy(['disable-ad-account']) });
     const card = await h.waitForCard(b, p.sam);
@@ -149,18 +171,9 @@ describe('ACTION_EXECUTOR=mdi through Teams invokes', () => {
 describe('a restart while Defender has not acted yet', () => {
   it('the next start waits for the requested effect again and confirms it in the same thread; MDI was asked once', async (ctx) => {
     requireSamba(ctx);
-    h.graph.mdi.delayMs = 4_000;
-    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await h.person('mdirestart');
-    h.alert([p.entra]);
     const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), 'mdi-restart-')), 'bot.db')}`;
     const env = { DATABASE_URL: databaseUrl, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
-    const first = await bot(env);
-    const card = await h.waitForCard(first, p.sam);
-    await h.click(first, card, 'disable-ad-account', ALICE_USER);
-    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
-    bots.splice(bots.indexOf(first), 1);
-    await first.stop();
+    const { p, card, first } = await disableRequestedThenStopped('mdirestart', env);
     expect((await h.readAd(p.dn)).uac & UAC_DISABLED).toBe(0);
 
     const second = await bot({ ...env, TEAMS_CHANNEL_ID: first.channelId });
@@ -178,17 +191,8 @@ describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL
     requireSamba(ctx);
     const database = await createTestDatabase();
     onTestFinished(() => database.drop());
-    h.graph.mdi.delayMs = 4_000;
-    onTestFinished(() => void (h.graph.mdi.delayMs = 1_000));
-    const p = await h.person('mdipg');
-    h.alert([p.entra]);
     const env = { DATABASE_URL: database.url, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '30', ACTION_POLICY_FILE: policy(['disable-ad-account']) };
-    const first = await bot(env);
-    const card = await h.waitForCard(first, p.sam);
-    await h.click(first, card, 'disable-ad-account', ALICE_USER);
-    await h.waitFor('"requested"', () => requestedLine(card, 'Disable') >= 0);
-    bots.splice(bots.indexOf(first), 1);
-    await first.stop();
+    const { p, card, first } = await disableRequestedThenStopped('mdipg', env);
 
     await Promise.all([bot({ ...env, TEAMS_CHANNEL_ID: first.channelId }), bot({ ...env, TEAMS_CHANNEL_ID: first.channelId })]);
     await h.waitFor('"confirmed" after the restart', () => confirmedLine(card, 'Disable AD account') >= 0, 20_000);
@@ -202,8 +206,7 @@ describe.skipIf(!(await probePostgres()).available)('two instances on PostgreSQL
 describe('DRY_RUN with ACTION_EXECUTOR=mdi', () => {
   it('resolves the account in MDI, checks the action is listed, says so, and sends nothing to Defender', async (ctx) => {
     requireSamba(ctx);
-    const p = await h.person('mdidry');
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdidry');
     const b = await bot({ DRY_RUN: 'true', ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '2', ACTION_POLICY_FILE: policy(['disable-ad-account']) });
     const card = await h.waitForCard(b, p.sam);
     await h.click(b, card, 'disable-ad-account', ALICE_USER);
@@ -250,8 +253,7 @@ describe('a deployment with no LDAP_* and no OKTA_*', () => {
   it('starts, offers the AD and Okta actions through MDI (four eyes: AD privilege is unknown without LDAP), and the disable works end to end (confirmed from MDI\'s own account data)', async (ctx) => {
     requireSamba(ctx);
     h.graph.mdi.delayMs = 300;
-    const p = await h.person('mdinoldap', { okta: true });
-    h.alert([p.entra]);
+    const p = await alertedPerson('mdinoldap', { okta: true });
     const none = Object.fromEntries(['LDAP_URL', 'LDAP_BIND_DN', 'LDAP_BIND_PASSWORD', 'LDAP_BASE_DN', 'LDAP_CA_FILE', 'LDAP_NETBIOS_DOMAIN', 'LDAP_TIMEOUT_MS', 'OKTA_ORG_URL', 'OKTA_CLIENT_ID', 'OKTA_PRIVATE_KEY_PATH', 'OKTA_KEY_ID'].map((k) => [k, '']));
     const b = await bot({ ...none, ACTION_EXECUTOR: 'mdi', MDI_CONFIRM_TIMEOUT_SECONDS: '15', ACTION_POLICY_FILE: policy(['disable-ad-account', 'suspend-okta']) });
     const card = await h.waitForCard(b, p.sam);

@@ -1,10 +1,11 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mdiAlert } from '../../sim/graph/graph-alert-factory.ts';
 import { putAlert } from '../../sim/tenant.ts';
 import { PUSH_SIGNATURE_HEADER, PUSH_TIMESTAMP_HEADER } from '../../src/http/alert-push-auth.ts';
 import { createTestDatabase, probePostgres, type TestDatabase } from '../support/postgres.ts';
-import { startPushHarness, PUSH_AUDIENCE, type PushBot, type PushHarness } from '../support/push-harness.ts';
+import { PUSH_AUDIENCE, type PushBot, type PushHarness } from '../support/push-harness.ts';
+import { usePushE2e } from '../support/push-e2e-hooks.ts';
 import { rawPost } from '../support/raw-http.ts';
 
 // The webhook attacked: every forged, stolen, replayed or hostile request is refused and changes
@@ -12,21 +13,9 @@ import { rawPost } from '../support/raw-http.ts';
 // is the same request done right, which must work, so a refusal is never "everything fails".
 
 let h: PushHarness;
-const bots: PushBot[] = [];
-
-beforeAll(async () => {
-  h = await startPushHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const { bots } = usePushE2e((harness) => (h = harness));
 beforeEach(() => {
-  h.demo.tenant.alerts.clear();
-  h.connector.reset();
   h.tokens.tokenLifetimeSeconds = 3599;
-});
-afterEach(async () => {
-  for (const bot of bots.splice(0)) await bot.stop();
 });
 
 async function bot(extra: Record<string, string> = {}, role: 'poller' | 'standby' = 'poller'): Promise<PushBot> {

@@ -1,30 +1,19 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mdiAlert } from '../../sim/graph/graph-alert-factory.ts';
 import { makeMdiSecurityAlert } from '../../sim/loganalytics/security-alert-factory.ts';
 import { decodeJwt } from '../../sim/entra/entra-token-server.ts';
 import { putAlert } from '../../sim/tenant.ts';
-import { startPushHarness, type PushBot, type PushHarness } from '../support/push-harness.ts';
+import type { PushBot, PushHarness } from '../support/push-harness.ts';
+import { usePushE2e } from '../support/push-e2e-hooks.ts';
 
 // Push ingestion end to end: a Logic App's identity (a real @azure/identity token from the local
 // Entra) names an alert; the bot reads it from Graph or Sentinel by id and posts it through the
 // notifier's own path. Every count is the connector's or the stand-ins' own record.
 
 let h: PushHarness;
-const bots: PushBot[] = [];
-
-beforeAll(async () => {
-  h = await startPushHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const { bots } = usePushE2e((harness) => (h = harness));
 beforeEach(() => {
-  h.demo.tenant.alerts.clear();
   h.la.clearAlerts();
-  h.connector.reset();
-});
-afterEach(async () => {
-  for (const bot of bots.splice(0)) await bot.stop();
 });
 
 async function bot(extra: Record<string, string> = {}): Promise<PushBot> {

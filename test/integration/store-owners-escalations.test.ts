@@ -3,33 +3,18 @@
  * instances taking at once, one wins), and the escalation schedule is claimed, advanced and
  * stopped so that two instances never run the same step and a crash loses nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.ts';
-import { openStore } from '../../src/store/open-store.ts';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/domain/ports/store.ts';
 import type { AlertOwner } from '../../src/domain/ports/alert-ownership.ts';
+import { twoStoreInstancesOn } from '../support/two-store-instances.ts';
 import { BACKENDS, makeAlert } from '../support/store-contract.ts';
 
-const logger = createLogger({ level: 'silent' });
 const T0 = new Date('2026-03-01T03:00:00.000Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 const owner = (id: string, name: string, minutes = 0): AlertOwner => ({ id, name, teamsId: `29:${id}`, since: at(minutes) });
 
 describe.each(BACKENDS)('owners and escalations on $name', (backend) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function twoInstances(): Promise<[Store, Store]> {
-    const database = await backend.fresh();
-    cleanups.push(() => database.cleanup());
-    const a = await openStore({ databaseUrl: database.url, logger });
-    cleanups.push(() => a.close());
-    const b = await openStore({ databaseUrl: database.url, logger });
-    cleanups.push(() => b.close());
-    return [a, b];
-  }
+  const twoInstances = twoStoreInstancesOn(backend);
 
   async function posted(store: Store, key: string, severity: 'high' | 'low' = 'high', minutes = 0): Promise<void> {
     await store.upsertAlert(makeAlert(key, { severity }), `fp-${key}`, at(minutes));

@@ -4,14 +4,11 @@
  * in order (a retried older job blocks the newer ones of that alert, not other alerts'), failures
  * back off or give up, and an alert is closed once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/observability/logger.ts';
-import { openStore } from '../../src/store/open-store.ts';
-import type { Store } from '../../src/domain/ports/store.ts';
+import { describe, expect, it } from 'vitest';
 import type { NewWritebackJob } from '../../src/domain/ports/writeback-outbox.ts';
+import { twoStoreInstancesOn } from '../support/two-store-instances.ts';
 import { BACKENDS } from '../support/store-contract.ts';
 
-const logger = createLogger({ level: 'silent' });
 const T0 = new Date('2025-03-01T12:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const LEASE = 30_000;
@@ -19,20 +16,7 @@ const LEASE = 30_000;
 const comment = (id: string, alertKey = 'alert-1'): NewWritebackJob => ({ id, alertKey, kind: 'alert-comment', target: `graph-${alertKey}`, comment: `comment ${id}` });
 
 describe.each(BACKENDS)('WritebackOutbox contract on $name', (backend) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-
-  async function twoInstances(): Promise<[Store, Store]> {
-    const database = await backend.fresh();
-    cleanups.push(() => database.cleanup());
-    const a = await openStore({ databaseUrl: database.url, logger });
-    cleanups.push(() => a.close());
-    const b = await openStore({ databaseUrl: database.url, logger });
-    cleanups.push(() => b.close());
-    return [a, b];
-  }
+  const twoInstances = twoStoreInstancesOn(backend);
 
   describe.skipIf(backend.skip)('with a fresh database', () => {
     it('enqueues each job id once and keeps its payload', async () => {
