@@ -1,4 +1,5 @@
 import { telemetryMetrics } from '../shared/telemetry-metrics.ts';
+import { resultComment } from '../writeback/comments.ts';
 import { randomUUID } from 'node:crypto';
 import type { ActionPolicy } from '../actions/action-policy.ts';
 import type { DirectoryCapabilities } from '../actions/propose-actions.ts';
@@ -162,6 +163,14 @@ export async function auditApproval(ctx: ApprovalContext, approval: Approval, co
 /** Tells Defender about an alert's event (enqueued; the recorder never throws). Lookup-card approvals have no alert. */
 export async function writeBack(ctx: ApprovalContext, alertKey: string | undefined, entry: WritebackEntry): Promise<void> {
   if (alertKey && ctx.deps.writeback) await ctx.deps.writeback.record(alertKey, entry);
+}
+
+/**
+ * An action's outcome as a comment on its alert. One event id per (approval, round, outcome): a run
+ * that finished and a reconcile that settled it after a restart write it back once between them.
+ */
+export function writeBackResult(ctx: ApprovalContext, approval: Approval, outcome: 'succeeded' | 'failed', line: string): Promise<void> {
+  return writeBack(ctx, approval.alertKey, { eventId: `${approval.id}:r${approval.round}:${outcome}`, comment: resultComment(outcome, line, ctx.now()) });
 }
 
 export function actionLog(ctx: ApprovalContext, approval: Approval, correlationId: string): Logger {

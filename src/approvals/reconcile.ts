@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionName } from '../actions/action-names.ts';
 import { actionLabel } from '../cards/approval-lines.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
-import { actionLog, auditApproval, leaseToken, runLease, writeBack, type ApprovalContext } from './approval-context.ts';
-import { resultComment } from '../writeback/comments.ts';
+import { actionLog, auditApproval, leaseToken, runLease, writeBackResult, type ApprovalContext } from './approval-context.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
 import { replyFor, updateCardOf } from './announce.ts';
 import { lastVoterOf } from './cast-vote.ts';
@@ -85,9 +84,8 @@ async function settleInterrupted(ctx: ApprovalContext, approval: Approval, token
       : state === 'not-applied'
         ? `${label} was interrupted by a bot restart and is NOT in place.${later} To run it, ${retry}.`
         : `${label} was interrupted by a bot restart and could not be confirmed complete: it may be only partly in place.${later} Check the account; to finish it, ${retry}.`;
-  // The same event id as a run that finished normally: whichever settled it writes it back once.
-  const outcome = state === 'applied' ? 'succeeded' : 'failed';
-  await writeBack(ctx, approval.alertKey, { eventId: `${approval.id}:r${approval.round}:${outcome}`, comment: resultComment(outcome, text, ctx.now()) });
+  // The same event as a run that finished normally: whichever settled it writes it back once.
+  await writeBackResult(ctx, approval, state === 'applied' ? 'succeeded' : 'failed', text);
   try {
     const settled = (await ctx.store.getApproval(approval.id)) ?? approval;
     await updateCardOf(ctx, settled, text);

@@ -1,8 +1,7 @@
 import { isDestructive, type ActionName } from '../actions/action-names.ts';
 import { actionLabel, seconds, successLine } from '../cards/approval-lines.ts';
 import { AppError, isAppError } from '../domain/errors.ts';
-import { actionLog, auditApproval, background, leaseToken, runLease, writeBack, type ApprovalContext } from './approval-context.ts';
-import { resultComment } from '../writeback/comments.ts';
+import { actionLog, auditApproval, background, leaseToken, runLease, writeBack, writeBackResult, type ApprovalContext } from './approval-context.ts';
 import type { Approval } from '../domain/ports/approval-store.ts';
 import type { PrivateRecipient } from '../domain/ports/private-messenger.ts';
 import { parseActionTarget, targetLabel } from './approval-target.ts';
@@ -184,9 +183,9 @@ async function execute(ctx: ApprovalContext, id: string, approver: PrivateRecipi
     threadText = `${actionLabel(action)} for ${targetLabel(target)} failed: ${failure.message} (approved by ${approval.decidedBy ?? 'unknown'}, ${seconds(durationMs)}). ${again}`;
   }
   const done = (await ctx.store.getApproval(id)) ?? approval;
-  const outcome = done.state === 'succeeded' ? 'succeeded' : 'failed';
-  await writeBack(ctx, done.alertKey, { eventId: `${id}:r${done.round}:${outcome}`, comment: resultComment(outcome, threadText.split('\n')[0] ?? '', ctx.now()) });
+  const firstLine = threadText.split('\n')[0] ?? '';
+  await writeBackResult(ctx, done, done.state === 'succeeded' ? 'succeeded' : 'failed', firstLine);
   // The card for everyone and the line in the thread go out together: neither waits for the other.
-  await bothSettled(updateCardOf(ctx, done, threadText.split('\n')[0]), replyFor(ctx, done, threadText));
+  await bothSettled(updateCardOf(ctx, done, firstLine), replyFor(ctx, done, threadText));
   confirmAfter?.();
 }
