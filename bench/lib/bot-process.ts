@@ -12,6 +12,8 @@ export interface BotProcess {
   /** Spawn → first /healthz 200, ms. */
   startToReadyMs: number;
   rssMb(): number;
+  /** CPU time the process has used so far (user + system), ms, at the kernel's clock-tick resolution. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,16 @@ export function rssMbOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
   return kb / 1024;
+}
+
+/**
+ * utime + stime of a process: fields 14 and 15 of /proc/<pid>/stat (proc(5)), counted after the
+ * command name's closing parenthesis, in USER_HZ ticks (100 per second on Linux).
+ */
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export async function startBotProcess(options: { entry: string; env: Record<string, string>; port: number; logFile: string; timeoutMs?: number }): Promise<BotProcess> {
@@ -55,6 +67,7 @@ export async function startBotProcess(options: { entry: string; env: Record<stri
     pid,
     startToReadyMs,
     rssMb: () => rssMbOf(pid),
+    cpuMs: () => cpuMsOf(pid),
     async stop() {
       if (exited !== undefined) return;
       const gone = new Promise((resolve) => child.once('exit', resolve));

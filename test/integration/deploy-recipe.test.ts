@@ -1,10 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
+import { buildBot } from '../../scripts/build.ts';
+import { linkProductionNodeModules } from '../support/production-tree.ts';
 import { CONFIG_KEYS } from '../../src/config/keys.ts';
 
 // The deploy recipe (Agents Toolkit project files, Bicep, Dockerfile) checked without a cloud:
@@ -204,6 +206,15 @@ describe('deploy recipe: the push ingestion Logic App (infra/alert-push-logicapp
   });
 });
 
+/** One stage of the Dockerfile, from its FROM line to the next. */
+function stage(name: string): string {
+  const dockerfile = read('Dockerfile');
+  const start = dockerfile.search(new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${name}$`, 'm'));
+  expect(start, `stage ${name}`).toBeGreaterThanOrEqual(0);
+  const next = dockerfile.slice(start + 1).search(/^FROM\s/m);
+  return next < 0 ? dockerfile.slice(start) : dockerfile.slice(start, start + 1 + next);
+}
+
 describe('deploy recipe: container image', () => {
   const dockerfile = read('Dockerfile');
   const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
@@ -216,15 +227,21 @@ describe('deploy recipe: container image', () => {
     expect(bases.every((base) => base.includes('slim'))).toBe(true);
   });
 
-  it('installs production dependencies only, runs as a non-root user, checks /healthz, runs node src/main.ts', () => {
+  it('installs production dependencies only, runs as a non-root user, checks /healthz, runs the build made in its own stage', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]!);
     expect(users.at(-1)).toBeDefined();
     expect(['root', '0']).not.toContain(users.at(-1));
     expect(dockerfile).toMatch(/^HEALTHCHECK[\s\S]*\/healthz/m);
-    expect(/^CMD\s+(.+)$/m.exec(dockerfile)?.[1]).toBe('["node", "src/main.ts"]');
-    // Everything `node src/main.ts` needs at run time is copied (package.json: "type": "module").
-    for (const path of ['package.json', 'src', 'cards']) expect(dockerfile).toMatch(new RegExp(`^COPY\\s.*\\s${path}\\s`, 'm'));
+    expect(/^CMD\s+(.+)$/m.exec(dockerfile)?.[1]).toBe('["node", "dist/main.mjs"]');
+    // The build stage runs the same script the tests build with (scripts/build.ts), from sources the
+    // build context lets through (.dockerignore).
+    const build = stage('build');
+    expect(build).toMatch(/^RUN node scripts\/build\.ts$/m);
+    const ignore = read('.dockerignore');
+    for (const source of [...build.matchAll(/^COPY\s+(?!--from)(\S+)\s/gm)].map((m) => m[1]!)) {
+      for (const path of source === 'package.json' ? ['package.json', 'package-lock.json'] : [source]) expect(ignore, path).toContain(`!${path}`);
+    }
   });
 });
 
@@ -234,24 +251,18 @@ describe('deploy recipe: what the image holds is enough to run the bot', () => {
     for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('with only the runtime stage\'s COPY sources and the production dependencies, node src/main.ts serves /healthz', { timeout: 60_000 }, async () => {
-    const dockerfile = read('Dockerfile');
-    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const copied = [...runtime.matchAll(/^COPY\s+(?:--\S+\s+)*(\S+)\s+\S+$/gm)].map((m) => m[1]!).filter((source) => !source.startsWith('/'));
-    expect(copied.sort()).toEqual(['cards', 'package.json', 'src']);
+  it('with only the runtime stage\'s COPY sources (the build stage\'s dist/) and the production dependencies, node dist/main.mjs serves /healthz', { timeout: 60_000 }, async () => {
+    const runtime = stage('runtime');
+    const copies = [...runtime.matchAll(/^COPY\s+((?:--\S+\s+)*)(\S+)\s+\S+$/gm)].map((m) => ({ from: /--from=(\S+)/.exec(m[1]!)?.[1], source: m[2]! }));
+    expect(copies.filter((c) => c.from === undefined).map((c) => c.source)).toEqual(['package.json']);
+    expect(copies.filter((c) => c.from === 'build').map((c) => c.source)).toEqual(['/app/dist']);
+    expect(copies.filter((c) => c.from === 'deps').map((c) => c.source)).toEqual(['/app/node_modules']);
     const dir = mkdtempSync(join(tmpdir(), 'ib-image-'));
-    for (const source of copied) cpSync(join(root, source), join(dir, source), { recursive: true });
-    // node_modules as `npm ci --omit=dev` leaves it: the production dependency tree only.
-    const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
-    const topLevel = ls.stdout.split('\n').filter((path) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(relative(root, path)));
-    expect(topLevel.length).toBeGreaterThan(5);
-    for (const path of topLevel) {
-      const target = join(dir, relative(root, path));
-      mkdirSync(dirname(target), { recursive: true });
-      symlinkSync(path, target);
-    }
-    expect(existsSync(join(dir, 'node_modules', 'vitest'))).toBe(false);
-    const child = spawn(process.execPath, ['src/main.ts'], {
+    cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+    await buildBot(join(dir, 'dist'));
+    expect(linkProductionNodeModules(dir)).toBeGreaterThan(5);
+    for (const devOnly of ['vitest', 'rolldown', 'typescript']) expect(existsSync(join(dir, 'node_modules', devOnly)), devOnly).toBe(false);
+    const child = spawn(process.execPath, ['dist/main.mjs'], {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', PORT: '0', HOST: '127.0.0.1', BOT_AUTH: 'off', ALERT_SOURCES: 'none', DATABASE_URL: `sqlite:${join(dir, 'bot.db')}` },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,4 +34,24 @@ describe('logger', () => {
     expect(secret.reveal()).toBe('Very-Secret-Value-42');
     expect(log.lines()[0]).toMatchObject({ anything: '[redacted]', msg: 'also in text: [redacted]' });
   });
+  it('redacts by key name in child bindings, arrays, any letter case and an error\'s own fields', () => {
+    const log = captureLogger('info');
+    const child = log.logger.child({ request: { headers: { Authorization: 'Bearer q-1' } }, token: 'q-2' });
+    const error = Object.assign(new Error('connector refused'), { config: { headers: { AUTHORIZATION: 'Bearer q-3' } }, apiToken: 'q-4' });
+    child.warn({ err: error, items: [{ clientSecret: 'q-5' }, { nested: { PASSWORD: 'q-6' } }] }, 'mixed');
+    const text = log.text();
+    for (const secret of ['q-1', 'q-2', 'q-3', 'q-4', 'q-5', 'q-6']) expect(text).not.toContain(secret);
+    const line = log.lines()[0]!;
+    expect(line).toMatchObject({ msg: 'mixed', err: { type: 'Error', message: 'connector refused', apiToken: '[redacted]' }, items: [{ clientSecret: '[redacted]' }, { nested: { PASSWORD: '[redacted]' } }] });
+    expect(String((line.err as { stack?: string }).stack)).toContain('connector refused');
+  });
+
+  it('leaves the logged object as it was (redaction copies, never writes into the caller\'s data)', () => {
+    const log = captureLogger('info');
+    const data = { config: { password: 'r-1' }, list: [{ token: 'r-2' }] };
+    log.logger.info(data, 'copy');
+    expect(data).toEqual({ config: { password: 'r-1' }, list: [{ token: 'r-2' }] });
+    expect(log.text()).not.toContain('r-1');
+    expect(log.text()).not.toContain('r-2');
+  });
 });
