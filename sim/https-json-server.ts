@@ -31,6 +31,8 @@ export interface RunningServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
+  /** Connections accepted so far (TLS handshakes completed with https): shows whether clients keep them alive. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,8 @@ export async function startHttpsJsonServer(handler: JsonHandler, options: JsonSe
     res.writeHead(reply.status, headers);
     res.end(payload);
   }
+  let connections = 0;
+  server.on(protocol === 'http' ? 'connection' : 'secureConnection', () => (connections += 1));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -95,6 +99,7 @@ export async function startHttpsJsonServer(handler: JsonHandler, options: JsonSe
     url: `${protocol}://127.0.0.1:${port}`,
     port,
     requests,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../observability/logger.ts';
 import { inSpan, SpanKind } from '../shared/telemetry.ts';
 import { activityShapeProblem } from './activity-shape.ts';
+import { cacheConnectorClients } from './connector-cache.ts';
 
 export type TurnLogic = (context: TurnContext) => Promise<void>;
 
@@ -58,7 +59,7 @@ export function createBotAdapter({ config, logger }: BotAdapterDeps): GuardedClo
         MicrosoftAppTenantId: config.bot.tenantId ?? '',
         ...config.bot.frameworkOverrides,
       };
-  const adapter = new GuardedCloudAdapter(new ConfigurationBotFrameworkAuthentication(settings));
+  const adapter = new GuardedCloudAdapter(cacheConnectorClients(new ConfigurationBotFrameworkAuthentication(settings)));
   adapter.onTurnError = async (context, error) => {
     logger.error({ err: error, activityType: context.activity.type, conversationId: context.activity.conversation?.id }, 'turn failed');
     // Nothing of the error reaches the user: its text may hold internals.
