@@ -28,7 +28,7 @@ export async function reconcile(ctx: ApprovalContext, options: { staleAfterMs?: 
     }
   }
   // Requested effects nobody waits for any more (a restart, a dead instance): wait for them again.
-  for (const approval of await ctx.store.listApprovalsInState('succeeded')) {
+  for (const approval of await ctx.store.listApprovalsAwaitingConfirmation()) {
     if (awaitingOf(approval)) confirmEffect(ctx, approval, correlationId);
   }
   return settled.filter(Boolean).length;

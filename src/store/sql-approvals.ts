@@ -51,6 +51,12 @@ export class SqlApprovals extends SqlPart {
     return rows.map(toApproval);
   }
 
+  async listApprovalsAwaitingConfirmation(): Promise<Approval[]> {
+    // result_json is JSON.stringify output: the key appears as "awaiting": exactly when it is set.
+    const rows = await this.db.selectFrom('approvals').selectAll().where('state', '=', 'succeeded').where('result_json', 'like', '%"awaiting":%').orderBy('requested_at').orderBy('id').execute();
+    return rows.map(toApproval);
+  }
+
   async listApprovalsForAlert(alertKey: string): Promise<Approval[]> {
     const rows = await this.db.selectFrom('approvals').selectAll().where('alert_key', '=', alertKey).orderBy('requested_at').orderBy('id').execute();
     return rows.map(toApproval);

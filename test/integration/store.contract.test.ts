@@ -331,9 +331,29 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
       expect((await a.listApprovalsForAlert('alert-x')).map((x) => x.id)).toEqual(['appr-1']);
       expect(await a.listPendingApprovals()).toEqual([]);
       expect((await a.listApprovalsInState('succeeded')).map((x) => x.id)).toEqual(['appr-1']);
+      expect(await a.listApprovalsAwaitingConfirmation()).toEqual([]);
 
       expect(await a.setApprovalCard('appr-1', { conversationId: 'c', activityId: 'card-1' })).toBe(true);
       expect((await b.getApproval('appr-1'))?.card).toEqual({ conversationId: 'c', activityId: 'card-1' });
+    });
+
+    it('finds the succeeded approvals still awaiting confirmation, and only those', async () => {
+      const [a, b] = await twoInstances();
+      const base = { action: 'ad.disableAccount', target: {}, requiredApprovals: 1, requestedBy: 'r', expiresAt: at(3_600_000) };
+      const finish = async (id: string, code: string, result: Record<string, unknown>, to: 'succeeded' | 'failed' = 'succeeded') => {
+        await a.createApproval({ ...base, id, code });
+        await a.transitionApproval(id, 'pending', 'running');
+        await a.transitionApproval(id, 'running', to, { result });
+      };
+      await finish('waits', 'AAAAAB', { summary: 'requested', awaiting: { by: 'Defender for Identity', since: T0.toISOString() } });
+      await finish('done', 'AAAAAC', { summary: 'requested; confirmed in effect', confirmation: 'confirmed' });
+      await finish('says-awaiting', 'AAAAAD', { summary: 'the word awaiting in a summary is not the key' });
+      await finish('failed', 'AAAAAE', { awaiting: { by: 'x', since: T0.toISOString() } }, 'failed');
+      await a.createApproval({ ...base, id: 'open', code: 'AAAAAF' });
+      expect((await b.listApprovalsAwaitingConfirmation()).map((x) => x.id)).toEqual(['waits']);
+      // Settled (the key removed): no longer returned.
+      await a.transitionApproval('waits', 'succeeded', 'succeeded', { result: { summary: 'requested; confirmed in effect' } });
+      expect(await b.listApprovalsAwaitingConfirmation()).toEqual([]);
     });
 
     it('rejects a duplicate approval code with CONFLICT', async () => {

@@ -65,6 +65,8 @@ export interface MdiRemediationOptions {
   accounts: MdiIdentityAccounts;
   /** How long what MDI listed for a person is reused to decide which buttons a card shows (default 20 s). */
   offerCacheMs?: number;
+  /** At most this many people's listings are kept (default 1,000); the oldest goes first. */
+  offerCacheEntries?: number;
   now?: () => number;
 }
 
@@ -72,7 +74,15 @@ export function createMdiRemediation(options: MdiRemediationOptions): Remediatio
   const { accounts } = options;
   const cacheMs = options.offerCacheMs ?? 20_000;
   const now = options.now ?? Date.now;
+  const cacheEntries = options.offerCacheEntries ?? 1_000;
+  // Insertion order is age order (an entry is re-inserted when refreshed): bounded by count, so a
+  // storm over thousands of accounts cannot grow it; stale entries are also ignored on read.
   const cache = new Map<string, { at: number; identity: MdiIdentity | undefined }>();
+  const remember = (key: string, identity: MdiIdentity | undefined) => {
+    cache.delete(key);
+    cache.set(key, { at: now(), identity });
+    if (cache.size > cacheEntries) cache.delete(cache.keys().next().value!);
+  };
 
   function mapped(action: ActionName): { action: MdiAction; provider: MdiProvider } {
     const mdi = MDI_ACTION_OF[action];
@@ -83,7 +93,7 @@ export function createMdiRemediation(options: MdiRemediationOptions): Remediatio
   async function resolve(action: ActionName, target: ActionTarget, signal?: AbortSignal): Promise<{ identity?: MdiIdentity; account?: MdiAccount; listed: boolean }> {
     const mdi = mapped(action);
     const identity = await accounts.find(target, signal);
-    cache.set(target.accountKey, { at: now(), identity });
+    remember(target.accountKey, identity);
     const account = identity?.accounts.find((a) => a.identityProvider === mdi.provider);
     return { ...(identity ? { identity } : {}), ...(account ? { account } : {}), listed: account?.actions.includes(mdi.action) ?? false };
   }

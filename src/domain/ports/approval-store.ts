@@ -89,6 +89,12 @@ export interface ApprovalStore {
   getApprovalByCode(code: string): Promise<Approval | undefined>;
   listPendingApprovals(): Promise<Approval[]>;
   listApprovalsInState(state: ApprovalState): Promise<Approval[]>;
+  /**
+   * Succeeded approvals whose result still carries `awaiting` (an executor's asynchronous request
+   * not yet read back: approvals/confirm-effect.ts). Found by the database, so a sweep does not read
+   * every finished approval in the history; a row it returns may still be checked by the caller.
+   */
+  listApprovalsAwaitingConfirmation(): Promise<Approval[]>;
   listApprovalsForAlert(alertKey: string): Promise<Approval[]>;
   /**
    * Conditional write: moves the approval to `to` only if it is currently in `from`. True only for
