@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { stopProcessGroup, waitUntil } from '../sim/teams/playground.ts';
 
 /**
- * incident-bot as its own process (`node src/main.ts`, exactly as `npm start` runs it, or
+ * incident-bot as its own process (`node src/main.ts`, the sources `npm start` builds and runs, or
  * lab/bot-entry.ts for the simulated directory): Node
  * reads NODE_EXTRA_CA_CERTS only at process start, and the bot must trust the lab's local HTTPS
  * stand-ins, so it cannot run inside the lab process.

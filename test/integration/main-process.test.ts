@@ -6,7 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 
-// The bot as an operator runs it: `node src/main.ts` (what `npm start` runs), as a real process.
+// The bot as an operator runs it, as a real process: `node src/main.ts` (the sources; the production
+// build of the same code, dist/main.mjs, is run as a process by production-build.test.ts).
 const root = resolve(import.meta.dirname, '../..');
 
 interface Started {
