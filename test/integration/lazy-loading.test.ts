@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UNREACHABLE_INTEGRATIONS_ENV } from '../support/unreachable-integrations.ts';
 
 // Start time and idle memory (issue 16): a configuration loads only the SDKs it uses. Each case
 // starts the real bot (startIncidentBot) in a fresh Node.js process that records every package
@@ -44,24 +45,7 @@ describe('what a configuration loads at start', () => {
   });
 
   it('with Graph, Sentinel, LDAP and Okta configured: their SDKs, and still no PostgreSQL driver for an SQLite store', () => {
-    const loopback = 'https://127.0.0.1:9';
-    const loaded = packagesLoadedAtStart({
-      ALERT_SOURCES: 'graph,sentinel',
-      AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111',
-      AZURE_CLIENT_ID: '22222222-2222-2222-2222-222222222222',
-      AZURE_CLIENT_SECRET: 'not-a-real-secret-but-long-enough',
-      AZURE_AUTHORITY_HOST: loopback,
-      GRAPH_ENDPOINT: loopback,
-      LOGS_ENDPOINT: `${loopback}/v1`,
-      SENTINEL_WORKSPACE_ID: '33333333-3333-3333-3333-333333333333',
-      LDAP_URL: 'ldaps://127.0.0.1:9',
-      LDAP_BIND_DN: 'CN=svc,DC=corp,DC=example,DC=com',
-      LDAP_BIND_PASSWORD: 'not-a-real-password',
-      LDAP_BASE_DN: 'DC=corp,DC=example,DC=com',
-      OKTA_ORG_URL: loopback,
-      OKTA_API_TOKEN: 'not-a-real-okta-token-000000',
-      POLL_INTERVAL_SECONDS: '3600',
-    });
+    const loaded = packagesLoadedAtStart(UNREACHABLE_INTEGRATIONS_ENV);
     for (const name of ['@microsoft/microsoft-graph-client', '@azure/monitor-query-logs', 'ldapts']) expect(loaded, name).toContain(name);
     expect(loaded).not.toContain('pg');
   });

@@ -12,6 +12,7 @@ import { linkProductionNodeModules } from '../support/production-tree.ts';
 import { personalMessage } from '../../sim/teams/bot-activity.ts';
 import { startBotConnectorServer, type BotConnectorServer } from '../../sim/teams/bot-connector-server.ts';
 import { LAB_SECRET_HEADER } from '../../src/http/front-door.ts';
+import { UNREACHABLE_INTEGRATIONS_ENV } from '../support/unreachable-integrations.ts';
 
 // The production build (scripts/build.ts; the image and `npm start` run it): one ES module for our
 // code and kysely, a chunk per lazily imported integration, every other package from node_modules.
@@ -120,25 +121,7 @@ describe('the production build', () => {
   });
 
   it('with Graph, Sentinel, LDAP and Okta configured: their chunks load their SDKs from node_modules', async () => {
-    const loopback = 'https://127.0.0.1:9';
-    const bot = await start({
-      BOT_AUTH: 'off',
-      ALERT_SOURCES: 'graph,sentinel',
-      AZURE_TENANT_ID: '11111111-1111-1111-1111-111111111111',
-      AZURE_CLIENT_ID: '22222222-2222-2222-2222-222222222222',
-      AZURE_CLIENT_SECRET: 'not-a-real-secret-but-long-enough',
-      AZURE_AUTHORITY_HOST: loopback,
-      GRAPH_ENDPOINT: loopback,
-      LOGS_ENDPOINT: `${loopback}/v1`,
-      SENTINEL_WORKSPACE_ID: '33333333-3333-3333-3333-333333333333',
-      LDAP_URL: 'ldaps://127.0.0.1:9',
-      LDAP_BIND_DN: 'CN=svc,DC=corp,DC=example,DC=com',
-      LDAP_BIND_PASSWORD: 'not-a-real-password',
-      LDAP_BASE_DN: 'DC=corp,DC=example,DC=com',
-      OKTA_ORG_URL: loopback,
-      OKTA_API_TOKEN: 'not-a-real-okta-token-000000',
-      POLL_INTERVAL_SECONDS: '3600',
-    });
+    const bot = await start({ BOT_AUTH: 'off', ...UNREACHABLE_INTEGRATIONS_ENV });
     running.push(bot.child);
     const packages = packagesIn(await stop(bot));
     for (const name of ['@microsoft/microsoft-graph-client', '@azure/monitor-query-logs', 'ldapts']) expect(packages, name).toContain(name);
