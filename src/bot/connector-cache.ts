@@ -1,4 +1,5 @@
 import type { ConfigurationBotFrameworkAuthentication } from 'botbuilder';
+import { setBounded } from '../shared/bounded-map.ts';
 
 type Auth = ConfigurationBotFrameworkAuthentication;
 type ConnectorFactory = ReturnType<Auth['createConnectorFactory']>;
@@ -29,17 +30,12 @@ export function cacheConnectorClients(auth: Auth, entries = CONNECTOR_CACHE_ENTR
 
   const remember = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
     const known = map.get(key);
-    if (known) {
-      map.delete(key);
-      map.set(key, known);
-      return known;
-    }
-    const made = make();
-    map.set(key, made);
+    const client = known ?? make();
+    // Set again on a hit too: the least recently used entry is the one dropped past the bound.
+    setBounded(map, key, client, entries);
     // A failed creation (e.g. the token endpoint unreachable) is not kept: the next turn tries again.
-    made.catch(() => map.get(key) === made && map.delete(key));
-    if (map.size > entries) map.delete(map.keys().next().value!);
-    return made;
+    if (!known) client.catch(() => map.get(key) === client && map.delete(key));
+    return client;
   };
 
   const caching = (inner: ConnectorFactory, appId: string): ConnectorFactory =>

@@ -1,4 +1,5 @@
 import { TeamsInfo, type TurnContext } from 'botbuilder';
+import { setBounded } from '../shared/bounded-map.ts';
 
 /**
  * Before a vote counts: do the activity's `from.id` (the Teams user id, which Teams sets) and
@@ -89,9 +90,7 @@ export function createMemberCheck(options: MemberCheckOptions = {}): MemberCheck
           return 'unknown';
         }
         entry = { at: now(), aadObjectId };
-        cache.delete(key);
-        cache.set(key, entry);
-        while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+        setBounded(cache, key, entry, maxEntries);
       }
       return entry.aadObjectId === claimed ? 'same' : 'mismatch';
     },

@@ -14,7 +14,7 @@ export const REDACTED = '[redacted]';
 const MAX_DEPTH = 3;
 
 export interface KeyRedaction {
-  /** For pino's `formatters.log` and `formatters.bindings`: the line's own object. */
+  /** For pino's `formatters.log` and a child logger's bindings: the line's own object. */
   line(object: Record<string, unknown>): Record<string, unknown>;
   /** For a serializer's output (an error after pino's err serializer), looked at from level 1. */
   value<T>(value: T): T;
@@ -44,6 +44,8 @@ export function createKeyRedaction(names: readonly string[]): KeyRedaction {
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(record)) {
       const item = record[key];
+      // In the line itself, an error under err/error is left to pino's err serializer, whose output goes through value().
+      if (depth === 0 && (key === 'err' || key === 'error') && item instanceof Error) continue;
       const next = secretKeys.has(key.toLowerCase()) && item !== undefined ? REDACTED : walk(item, depth + 1);
       if (next !== item) (copy ??= { ...record })[key] = next;
     }
@@ -51,17 +53,7 @@ export function createKeyRedaction(names: readonly string[]): KeyRedaction {
   };
 
   return {
-    line(object) {
-      let copy: Record<string, unknown> | undefined;
-      for (const key of Object.keys(object)) {
-        const item = object[key];
-        // An error under err/error is left to pino's err serializer, whose output goes through value().
-        if ((key === 'err' || key === 'error') && item instanceof Error) continue;
-        const next = secretKeys.has(key.toLowerCase()) && item !== undefined ? REDACTED : walk(item, 1);
-        if (next !== item) (copy ??= { ...object })[key] = next;
-      }
-      return copy ?? object;
-    },
+    line: (object) => fields(object, 0),
     value: <T>(value: T): T => walk(value, 1) as T,
   };
 }

@@ -2,6 +2,7 @@ import type { ActionName } from '../../domain/actions.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { ActionResult, ActionTarget, AppliedState, FoundIdentity, Remediation, TargetInspection } from '../../domain/remediation.ts';
 import type { MdiAccount, MdiAction, MdiIdentity, MdiIdentityAccounts, MdiProvider } from './mdi-identity-accounts.ts';
+import { setBounded } from '../../shared/bounded-map.ts';
 
 /**
  * The containment actions run by Defender for Identity itself (its sensors' action accounts on the
@@ -78,11 +79,6 @@ export function createMdiRemediation(options: MdiRemediationOptions): Remediatio
   // Insertion order is age order (an entry is re-inserted when refreshed): bounded by count, so a
   // storm over thousands of accounts cannot grow it; stale entries are also ignored on read.
   const cache = new Map<string, { at: number; identity: MdiIdentity | undefined }>();
-  const remember = (key: string, identity: MdiIdentity | undefined) => {
-    cache.delete(key);
-    cache.set(key, { at: now(), identity });
-    if (cache.size > cacheEntries) cache.delete(cache.keys().next().value!);
-  };
 
   function mapped(action: ActionName): { action: MdiAction; provider: MdiProvider } {
     const mdi = MDI_ACTION_OF[action];
@@ -93,7 +89,7 @@ export function createMdiRemediation(options: MdiRemediationOptions): Remediatio
   async function resolve(action: ActionName, target: ActionTarget, signal?: AbortSignal): Promise<{ identity?: MdiIdentity; account?: MdiAccount; listed: boolean }> {
     const mdi = mapped(action);
     const identity = await accounts.find(target, signal);
-    remember(target.accountKey, identity);
+    setBounded(cache, target.accountKey, { at: now(), identity }, cacheEntries);
     const account = identity?.accounts.find((a) => a.identityProvider === mdi.provider);
     return { ...(identity ? { identity } : {}), ...(account ? { account } : {}), listed: account?.actions.includes(mdi.action) ?? false };
   }
