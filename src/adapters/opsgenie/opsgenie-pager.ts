@@ -7,9 +7,9 @@
  * are processed asynchronously; "Close Alert" by identifierType=alias, 202 likewise; 422 for an
  * invalid request, 401/403 for a bad key) and https://docs.opsgenie.com/docs/authentication.
  */
-import { AppError } from '../../domain/errors.ts';
 import type { Secret } from '../../domain/secret.ts';
 import type { Page, Pager } from '../../domain/ports/pager.ts';
+import { postToPager } from '../../shared/pager-http.ts';
 
 export interface OpsgenieOptions {
   /** https://api.opsgenie.com (or https://api.eu.opsgenie.com). */
@@ -23,24 +23,8 @@ const PRIORITY: Record<Page['severity'], string> = { high: 'P1', medium: 'P2', l
 export function createOpsgeniePager(options: OpsgenieOptions): Pager {
   const base = options.apiUrl.replace(/\/+$/, '');
 
-  async function post(path: string, body: Record<string, unknown>): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `GenieKey ${options.apiKey.reveal()}` },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (error) {
-      throw new AppError('UPSTREAM_ERROR', 'Opsgenie could not be reached.', { cause: error });
-    }
-    const text = await response.text();
-    if (response.status === 202) return;
-    const details = { status: response.status, answer: text.slice(0, 300) };
-    if (response.status === 429) throw new AppError('UPSTREAM_THROTTLED', 'Opsgenie is throttling requests; the page is retried later.', { details });
-    throw new AppError('UPSTREAM_ERROR', `Opsgenie refused the request (HTTP ${response.status}).`, { details });
-  }
+  const post = (path: string, body: Record<string, unknown>) =>
+    postToPager(`${base}${path}`, { headers: { authorization: `GenieKey ${options.apiKey.reveal()}` }, body, timeoutMs: options.timeoutMs }, { service: 'Opsgenie', item: 'request' });
 
   return {
     name: 'opsgenie',

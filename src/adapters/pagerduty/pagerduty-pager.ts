@@ -7,9 +7,9 @@
  * (≤ 1024), payload.source and payload.severity (critical|error|warning|info) required for a trigger;
  * dedup_key ≤ 255 characters; 202 {status, message, dedup_key}; 400 for an invalid event; 429 when throttled.
  */
-import { AppError } from '../../domain/errors.ts';
 import type { Secret } from '../../domain/secret.ts';
 import type { Page, Pager } from '../../domain/ports/pager.ts';
+import { postToPager } from '../../shared/pager-http.ts';
 
 export interface PagerDutyOptions {
   /** https://events.pagerduty.com (or the EU endpoint), without /v2/enqueue. */
@@ -23,25 +23,8 @@ const SEVERITY: Record<Page['severity'], 'critical' | 'error' | 'warning' | 'inf
 export function createPagerDutyPager(options: PagerDutyOptions): Pager {
   const endpoint = `${options.eventsUrl.replace(/\/+$/, '')}/v2/enqueue`;
 
-  async function send(event: Record<string, unknown>): Promise<void> {
-    let response: Response;
-    try {
-      response = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ routing_key: options.routingKey.reveal(), ...event }),
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-    } catch (error) {
-      throw new AppError('UPSTREAM_ERROR', 'PagerDuty could not be reached.', { cause: error });
-    }
-    const text = await response.text();
-    if (response.status === 202) return;
-    // The answer names what was wrong with the event, never the routing key: safe to keep.
-    const details = { status: response.status, answer: text.slice(0, 300) };
-    if (response.status === 429) throw new AppError('UPSTREAM_THROTTLED', 'PagerDuty is throttling events; the page is retried later.', { details });
-    throw new AppError('UPSTREAM_ERROR', `PagerDuty refused the event (HTTP ${response.status}).`, { details });
-  }
+  const send = (event: Record<string, unknown>) =>
+    postToPager(endpoint, { body: { routing_key: options.routingKey.reveal(), ...event }, timeoutMs: options.timeoutMs }, { service: 'PagerDuty', item: 'event' });
 
   return {
     name: 'pagerduty',
